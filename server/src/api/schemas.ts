@@ -1,0 +1,82 @@
+/**
+ * The public HTTP contract, as zod schemas. The relay validates and serialises with them; the
+ * widget and the bot import their *types* only, so zod never enters the widget bundle.
+ */
+import { z } from 'zod';
+
+export const PAYMENT_STATUSES = ['pending', 'awaiting_customer', 'succeeded', 'failed'] as const;
+export const FAILURE_CODES = [
+  'cancelled',
+  'insufficient_funds',
+  'wrong_pin',
+  'timeout',
+  'unreachable',
+  'rejected',
+  'provider_error',
+] as const;
+
+export const paymentStatusSchema = z.enum(PAYMENT_STATUSES);
+export const failureCodeSchema = z.enum(FAILURE_CODES);
+
+/** Whole Kenyan shillings; the per-merchant policy narrows the range further. */
+export const amountSchema = z
+  .number({ error: 'must be a number of whole Kenyan shillings' })
+  .int({ error: 'must be whole shillings (no cents)' })
+  .positive({ error: 'must be at least 1' });
+
+export const createPaymentBodySchema = z.strictObject({
+  amount: amountSchema,
+  phone: z.string({ error: 'must be a string such as 0712 345 678' }).max(32, { error: 'is too long for a phone number' }),
+  reference: z
+    .string()
+    .trim()
+    .min(1, { error: 'must not be empty' })
+    .max(64, { error: 'must be at most 64 characters' })
+    .regex(/^[\w\-./#: ]+$/, { error: 'may contain only letters, digits, spaces and - _ . / # :' })
+    .optional(),
+  description: z.string().trim().max(140, { error: 'must be at most 140 characters' }).optional(),
+  token: z.string().max(4096).optional(),
+  publishableKey: z.string().max(200).optional(),
+});
+
+export const idempotencyKeySchema = z
+  .string()
+  .min(8, { error: 'must be 8 to 255 characters' })
+  .max(255, { error: 'must be 8 to 255 characters' })
+  .regex(/^[\x21-\x7e]+$/, { error: 'must be printable ASCII without spaces' });
+
+export const paymentIdParamsSchema = z.object({
+  id: z.string().regex(/^pay_[A-Za-z0-9]{22,40}$/, { error: 'not a payment id' }),
+});
+
+export const paymentSchema = z.object({
+  id: z.string(),
+  status: paymentStatusSchema,
+  amount: z.number().int(),
+  currency: z.literal('KES'),
+  reference: z.string().nullable(),
+  description: z.string().nullable(),
+  phone: z.string().describe('masked, e.g. 2547•••••412'),
+  provider: z.string(),
+  failure: z.object({ code: failureCodeSchema, message: z.string() }).optional(),
+  receipt: z.string().optional(),
+  seq: z.number().int().describe('increases with every change; the SSE event id'),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  }),
+});
+
+export type PaymentStatus = z.infer<typeof paymentStatusSchema>;
+export type FailureCode = z.infer<typeof failureCodeSchema>;
+export type CreatePaymentBody = z.infer<typeof createPaymentBodySchema>;
+export type PaymentView = z.infer<typeof paymentSchema>;
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+export const TERMINAL_STATUSES: readonly PaymentStatus[] = ['succeeded', 'failed'];

@@ -1,0 +1,174 @@
+/**
+ * `buildApp(options)`: the whole relay, ready for `listen()` or `inject()`. It never listens
+ * itself; the CLI (`cli.ts`) does.
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import cors from '@fastify/cors';
+import sseModule, { type SSEPluginOptions } from '@fastify/sse';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { MemoryStatusBus } from './bus/memory.js';
+import type { StatusBus } from './bus/types.js';
+import { registerErrorHandling } from './http-errors.js';
+import { DEFAULT_AMOUNT_POLICY, DEMO_PUBLISHABLE_KEY, MerchantRegistry, type Merchant } from './merchants.js';
+import { DEFAULT_CHECK_SCHEDULE, type CheckSchedule } from './payments/schedule.js';
+import { PaymentService } from './payments/service.js';
+import { SandboxProvider } from './providers/sandbox.js';
+import type { Provider } from './providers/types.js';
+import { Reconciler } from './reconciler.js';
+import { callbackRoutes } from './routes/callbacks.js';
+import { eventRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
+import { paymentRoutes } from './routes/payments.js';
+import { siteRoutes } from './routes/site.js';
+import { openSqliteStore } from './store/sqlite.js';
+import type { PaymentStore } from './store/types.js';
+
+export interface AppOptions {
+  /** SQLite file (`STK_PAY_DB`); ignored when `store` is given. */
+  dbPath: string;
+  store?: PaymentStore;
+  bus?: StatusBus;
+  /** Base URL providers call back (`PUBLIC_URL`); default: the address the relay listens on. */
+  publicUrl?: string;
+  /** Secret path segment of callback URLs (`CALLBACK_TOKEN`); default: random, kept in the store. */
+  callbackToken?: string;
+  /** Merchants; default: the demo merchant on the sandbox provider. */
+  merchants?: Merchant[];
+  /** Extra origins the demo merchant accepts, besides the relay's own pages. */
+  allowedOrigins?: string[];
+  sandboxDelayMs?: number;
+  checkSchedule?: CheckSchedule;
+  /** How often the reconciler looks for due status checks. */
+  reconcileTickMs?: number;
+  /** The built widget; default `widget/dist/stk-pay.js` in this checkout. */
+  widgetFile?: string;
+  /** Serve the demo page at `/` (default true). */
+  demoPage?: boolean;
+  heartbeatMs?: number;
+  bodyLimit?: number;
+  logger?: boolean | { level: string };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    store: PaymentStore;
+    bus: StatusBus;
+    merchants: MerchantRegistry;
+    payments: PaymentService;
+    callbackToken: string;
+    /** Closers of the open SSE streams, so shutdown can end them. */
+    sseStreams: Set<() => void>;
+    /** True once shutdown has begun. */
+    draining: boolean;
+  }
+  interface FastifyRequest {
+    rawBody?: string;
+  }
+}
+
+// Node's default import of this CommonJS package is its fastify-plugin-wrapped export (which adds
+// the SSE route hook app-wide); its typings describe the ESM shape instead.
+const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>;
+
+const DEFAULT_WIDGET_FILE = fileURLToPath(new URL('../../widget/dist/stk-pay.js', import.meta.url));
+
+export function demoMerchant(provider: Provider, allowedOrigins: string[] = []): Merchant {
+  return {
+    id: 'demo',
+    name: 'Demo shop',
+    publishableKeys: [DEMO_PUBLISHABLE_KEY],
+    allowedOrigins: ['self', ...allowedOrigins],
+    provider,
+    amount: DEFAULT_AMOUNT_POLICY,
+  };
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger:
+      options.logger === false
+        ? false
+        : {
+            level: typeof options.logger === 'object' ? options.logger.level : 'info',
+            redact: ['req.headers.authorization', 'req.headers["x-publishable-key"]'],
+          },
+    bodyLimit: options.bodyLimit ?? 16 * 1024,
+    // Load balancers and proxies in front of the relay set X-Forwarded-*.
+    trustProxy: true,
+    forceCloseConnections: true,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+
+  const store = options.store ?? (await openSqliteStore(options.dbPath));
+  const bus = options.bus ?? new MemoryStatusBus();
+  const merchants = new MerchantRegistry(
+    options.merchants ?? [demoMerchant(new SandboxProvider({ delayMs: options.sandboxDelayMs ?? 3_000 }), options.allowedOrigins)],
+  );
+  const callbackToken = options.callbackToken ?? (await store.getOrSetSetting('callback_token', randomBytes(24).toString('base64url')));
+  const baseUrl = () => {
+    if (options.publicUrl) return options.publicUrl.replace(/\/+$/, '');
+    const address = app.server.address();
+    if (address === null || typeof address === 'string') throw new Error('PUBLIC_URL is needed when the relay is not listening on TCP');
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+  };
+  const payments = new PaymentService({
+    store,
+    bus,
+    merchants,
+    callbackUrl: (provider) => `${baseUrl()}/v1/callbacks/${provider.name}/${callbackToken}`,
+    schedule: options.checkSchedule ?? DEFAULT_CHECK_SCHEDULE,
+    log: app.log,
+  });
+  const reconciler = new Reconciler(payments, options.reconcileTickMs ?? 1_000, app.log);
+
+  app.decorate('store', store);
+  app.decorate('bus', bus);
+  app.decorate('merchants', merchants);
+  app.decorate('payments', payments);
+  app.decorate('callbackToken', callbackToken);
+  app.decorate('sseStreams', new Set<() => void>());
+  app.decorate('draining', false);
+
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    request.rawBody = body as string;
+    const parse = app.getDefaultJsonParser('error', 'error');
+    parse(request, body as string, done);
+  });
+
+  await app.register(cors, {
+    origin: (origin, callback) => callback(null, origin === undefined || merchants.isKnownOrigin(origin)),
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['content-type', 'x-publishable-key', 'idempotency-key', 'last-event-id'],
+    exposedHeaders: ['retry-after', 'idempotent-replayed'],
+    maxAge: 600,
+  });
+  await app.register(sse, { heartbeatInterval: options.heartbeatMs ?? 15_000 });
+
+  await app.register(healthRoutes);
+  await app.register(paymentRoutes);
+  await app.register(eventRoutes);
+  await app.register(callbackRoutes);
+  await app.register(siteRoutes, {
+    widgetFile: options.widgetFile ?? DEFAULT_WIDGET_FILE,
+    demoPublishableKey: options.demoPage === false ? undefined : DEMO_PUBLISHABLE_KEY,
+  });
+
+  app.addHook('onReady', async () => reconciler.start());
+  app.addHook('preClose', async () => {
+    app.draining = true;
+    await reconciler.stop();
+    for (const close of [...app.sseStreams]) close();
+  });
+  app.addHook('onClose', async () => {
+    await payments.settle();
+    for (const provider of merchants.providers()) provider.close?.();
+    await bus.close();
+    if (!options.store) await store.close();
+  });
+  return app;
+}

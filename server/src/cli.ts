@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/** `stk-pay`: runs the relay from environment settings. The only place that listens. */
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`stk-pay: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const app = await buildApp({
+    dbPath: config.STK_PAY_DB,
+    ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
+    ...(config.CALLBACK_TOKEN ? { callbackToken: config.CALLBACK_TOKEN } : {}),
+    sandboxDelayMs: config.SANDBOX_DELAY_MS,
+    logger: { level: config.LOG_LEVEL },
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        app.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
+  await app.listen({ port: config.PORT, host: config.HOST });
+  const address = app.server.address();
+  const port = address !== null && typeof address === 'object' ? address.port : config.PORT;
+  const shown = config.PUBLIC_URL ?? `http://${config.HOST}:${port}`;
+  console.log(`stk-pay relay ready: ${shown}  (provider ${config.STK_PAY_PROVIDER}, database ${config.STK_PAY_DB})`);
+}
+
+main().catch((error: unknown) => {
+  console.error('stk-pay: failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

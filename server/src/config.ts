@@ -1,0 +1,46 @@
+/**
+ * The relay's settings, from the environment (names fixed in DESIGN.md). A missing or malformed
+ * setting stops start-up with one line naming the variable and what it expects.
+ */
+import { z } from 'zod';
+
+const PROVIDERS = ['sandbox', 'intasend', 'kulmipay', 'upesipay', 'daraja'] as const;
+/** Providers this build can drive; the others are named in DESIGN.md and arrive in later releases. */
+const AVAILABLE_PROVIDERS: readonly string[] = ['sandbox'];
+
+const port = z.coerce.number({ error: 'a port number' }).int('a whole port number').min(0, 'a port from 0 to 65535').max(65535, 'a port from 0 to 65535');
+
+const envSchema = z.object({
+  PORT: port.default(8787),
+  HOST: z.string().min(1, 'a host name or address').default('127.0.0.1'),
+  PUBLIC_URL: z.url({ error: 'an absolute http(s) URL such as https://pay.example.com' }).optional(),
+  STK_PAY_DB: z.string().min(1, 'a file path').default('./data/stk-pay.sqlite'),
+  STK_PAY_PROVIDER: z.enum(PROVIDERS, { error: `one of ${PROVIDERS.join(', ')}` }).default('sandbox'),
+  CALLBACK_TOKEN: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,128}$/, '16 to 128 URL-safe characters (letters, digits, - and _)')
+    .optional(),
+  SANDBOX_DELAY_MS: z.coerce.number({ error: 'a number of milliseconds' }).int('whole milliseconds').min(0, 'at least 0').max(600_000, 'at most 600000').default(3_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'fatal, error, warn, info, debug, trace or silent' }).default('info'),
+});
+
+export type RelayConfig = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
+  // An empty variable counts as unset, as shells and .env files often leave them.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`${name} must be ${issue.message} (got ${JSON.stringify(present[name] ?? '')})`);
+  }
+  if (!AVAILABLE_PROVIDERS.includes(parsed.data.STK_PAY_PROVIDER)) {
+    throw new ConfigError(`STK_PAY_PROVIDER=${parsed.data.STK_PAY_PROVIDER} is not available in this build yet; use sandbox`);
+  }
+  return parsed.data;
+}

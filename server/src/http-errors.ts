@@ -1,0 +1,66 @@
+/**
+ * One error handler for the whole relay: every failure leaves as the documented
+ * `{ error: { code, message, details? } }` body with the right status, never a stack or a raw
+ * provider message.
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { RelayError, type ErrorDetail, type RelayErrorName } from './errors.js';
+
+/** Fastify's own client errors, by code. */
+const FASTIFY_CLIENT_ERRORS: Record<string, RelayErrorName> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'RELAY_ERR_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'RELAY_ERR_UNSUPPORTED_MEDIA',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'RELAY_ERR_MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'RELAY_ERR_MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'RELAY_ERR_INVALID_REQUEST',
+};
+
+function fieldName(context: string | undefined, instancePath: string, params: Record<string, unknown>): string[] {
+  const path = instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const keys = Array.isArray(params['keys']) ? (params['keys'] as string[]) : [];
+  const base = context && context !== 'body' ? `${context}${path ? '.' : ''}${path}` : path;
+  if (keys.length > 0) return keys.map((key) => (base ? `${base}.${key}` : key));
+  return [base || (context ?? 'body')];
+}
+
+export function toRelayError(error: FastifyError): RelayError {
+  if (error instanceof RelayError) return error;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const details: ErrorDetail[] = error.validation.flatMap((issue) =>
+      fieldName(error.validationContext, issue.instancePath, issue.params as Record<string, unknown>).map((field) => ({
+        field,
+        message: issue.keyword === 'unrecognized_keys' ? 'is not a known field' : (issue.message ?? 'is not valid'),
+      })),
+    );
+    const first = details[0];
+    return new RelayError('RELAY_ERR_INVALID_REQUEST', {
+      message: first ? `${first.field}: ${first.message}` : 'The request is not valid.',
+      details,
+    });
+  }
+  const known = error.code ? FASTIFY_CLIENT_ERRORS[error.code] : undefined;
+  if (known) return new RelayError(known);
+  if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
+    return new RelayError('RELAY_ERR_MALFORMED_JSON');
+  }
+  if (error.statusCode === 406) return new RelayError('RELAY_ERR_INVALID_REQUEST', { message: 'This route answers text/event-stream only.' });
+  if (error.statusCode === 429) return new RelayError('RELAY_ERR_RATE_LIMITED');
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    return new RelayError('RELAY_ERR_INVALID_REQUEST', { message: 'The request is not valid.' });
+  }
+  return new RelayError('RELAY_ERR_INTERNAL');
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const relayError = toRelayError(error);
+    if (relayError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: relayError.code, status: relayError.statusCode }, relayError.message);
+    return reply.code(relayError.statusCode).headers(relayError.headers).send(relayError.toBody());
+  });
+  app.setNotFoundHandler((_request, reply) => {
+    const relayError = new RelayError('RELAY_ERR_ROUTE_NOT_FOUND');
+    return reply.code(404).send(relayError.toBody());
+  });
+}

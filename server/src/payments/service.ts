@@ -1,0 +1,243 @@
+/**
+ * Payments: create (idempotently), push to the provider, and apply what the provider says,
+ * whether it comes by callback or by status query. Every change goes through the store's
+ * transactional update (state machine checked there) and is announced on the bus only after it
+ * is committed.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { StatusBus } from '../bus/types.js';
+import { RelayError } from '../errors.js';
+import type { Merchant, MerchantRegistry } from '../merchants.js';
+import type { CallbackInput, Provider, ProviderStatus } from '../providers/types.js';
+import { IndeterminatePushError } from '../providers/types.js';
+import type { PaymentPatch, PaymentRecord, PaymentStore } from '../store/types.js';
+import { nextCheckDelay, type CheckSchedule } from './schedule.js';
+import { isTerminal } from './state-machine.js';
+import { toView } from './view.js';
+
+export interface CreatePaymentInput {
+  amount: number;
+  /** Canonical 2547XXXXXXXX. */
+  phone: string;
+  reference: string | null;
+  description: string | null;
+  idempotencyKey: string | null;
+}
+
+export interface PaymentServiceDeps {
+  store: PaymentStore;
+  bus: StatusBus;
+  merchants: MerchantRegistry;
+  /** The URL a provider must call back for this relay (secret token included). */
+  callbackUrl: (provider: Provider) => string;
+  schedule: CheckSchedule;
+  log: FastifyBaseLogger;
+  now?: () => number;
+}
+
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** `pay_` + 24 base-62 characters (≈143 random bits): unguessable, so the id can be shared with the browser. */
+export function newPaymentId(): string {
+  let id = '';
+  while (id.length < 24) {
+    for (const byte of randomBytes(32)) {
+      if (byte < 248 && id.length < 24) id += ID_ALPHABET[byte % 62];
+    }
+  }
+  return `pay_${id}`;
+}
+
+export type CallbackVerdict = 'applied' | 'duplicate' | 'ignored' | 'unknown_payment' | 'rejected' | 'unconfirmed' | 'pending';
+
+export class PaymentService {
+  private readonly now: () => number;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(private readonly deps: PaymentServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Stores the payment and starts the push in the background; a replayed key returns the stored one. */
+  async create(merchant: Merchant, input: CreatePaymentInput): Promise<{ payment: PaymentRecord; replayed: boolean }> {
+    const requestHash = createHash('sha256')
+      .update(JSON.stringify([input.amount, input.phone, input.reference, input.description]))
+      .digest('hex');
+    const result = await this.deps.store.createPayment(
+      {
+        id: newPaymentId(),
+        merchantId: merchant.id,
+        amount: input.amount,
+        phone: input.phone,
+        reference: input.reference,
+        description: input.description,
+        provider: merchant.provider.name,
+        idempotencyKey: input.idempotencyKey,
+        requestHash,
+      },
+      this.now(),
+      toView,
+    );
+    if (result.kind === 'existing') {
+      if (result.payment.requestHash !== requestHash) throw new RelayError('RELAY_ERR_IDEMPOTENCY_CONFLICT');
+      return { payment: result.payment, replayed: true };
+    }
+    this.track(this.push(merchant, result.payment));
+    return { payment: result.payment, replayed: false };
+  }
+
+  /** Waits for background pushes and checks (graceful shutdown, tests). */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Applies a provider callback. Never throws for the provider's sake: the verdict says what happened. */
+  async handleCallback(provider: Provider, input: CallbackInput): Promise<CallbackVerdict> {
+    const parsed = provider.parseCallback(input);
+    const receivedAt = this.now();
+    const record = (providerRef: string | null, paymentId: string | null, verdict: string) =>
+      this.deps.store.recordCallback({ provider: provider.name, providerRef, paymentId, verdict, body: input.rawBody.slice(0, 16_384), receivedAt });
+
+    if (parsed.kind === 'reject') {
+      await record(null, null, `rejected: ${parsed.reason}`);
+      return 'rejected';
+    }
+    const payment = await this.deps.store.findByProviderRef(provider.name, parsed.providerRef);
+    if (!payment) {
+      await record(parsed.providerRef, null, 'unknown_payment');
+      this.deps.log.warn({ provider: provider.name, providerRef: parsed.providerRef }, 'callback for a payment this relay never made');
+      return 'unknown_payment';
+    }
+    if (isTerminal(payment.status)) {
+      await record(parsed.providerRef, payment.id, `duplicate: already ${payment.status}`);
+      return 'duplicate';
+    }
+    let update = parsed.update;
+    if (update.status === 'succeeded' && update.amount !== undefined && update.amount !== payment.amount) {
+      await record(parsed.providerRef, payment.id, `rejected: amount ${update.amount} is not ${payment.amount}`);
+      this.deps.log.warn({ paymentId: payment.id }, 'callback amount does not match the payment; asking the provider');
+      await this.checkNow(payment);
+      return 'rejected';
+    }
+    if (update.status !== 'pending' && !provider.signedCallbacks) {
+      // Anyone can POST an unsigned body: only the provider's own status answer makes it final.
+      const confirmed = await this.safeQuery(provider, parsed.providerRef);
+      if (confirmed === undefined || confirmed.status !== update.status) {
+        await record(parsed.providerRef, payment.id, `unconfirmed: query says ${confirmed?.status ?? 'nothing'}`);
+        if (confirmed && confirmed.status !== 'pending') await this.apply(payment, confirmed, 'query');
+        return 'unconfirmed';
+      }
+      update = mergeStatus(confirmed, update);
+    }
+    const applied = await this.apply(payment, update, 'callback');
+    await record(parsed.providerRef, payment.id, applied ? 'applied' : update.status === 'pending' ? 'pending' : 'duplicate');
+    return applied ? 'applied' : update.status === 'pending' ? 'pending' : 'duplicate';
+  }
+
+  /** One reconciler pass: query the provider for every payment whose check is due. */
+  async checkDue(limit = 50): Promise<number> {
+    const now = this.now();
+    const due = await this.deps.store.claimDueChecks(now, now + 60_000, limit);
+    await Promise.all(due.map((payment) => this.checkNow(payment)));
+    return due.length;
+  }
+
+  private async checkNow(payment: PaymentRecord): Promise<void> {
+    const merchant = this.deps.merchants.byId(payment.merchantId);
+    if (!merchant || payment.providerRef === null) return;
+    const status = await this.safeQuery(merchant.provider, payment.providerRef);
+    if (status && status.status !== 'pending' && (await this.apply(payment, status, 'query'))) return;
+    const attempts = payment.checkAttempts + 1;
+    const delay = nextCheckDelay(this.now() - payment.createdAt, this.deps.schedule);
+    await this.deps.store.updatePayment(
+      payment.id,
+      { checkAttempts: attempts, nextCheckAt: delay === null ? null : this.now() + delay },
+      'schedule',
+      this.now(),
+      toView,
+    );
+    if (delay === null) this.deps.log.error({ paymentId: payment.id }, 'no final answer from the provider after a day: needs review');
+  }
+
+  private async push(merchant: Merchant, payment: PaymentRecord): Promise<void> {
+    const log = this.deps.log.child({ paymentId: payment.id, provider: merchant.provider.name });
+    // Committed before the request leaves: after a crash from here on, this payment is never pushed again.
+    await this.deps.store.updatePayment(payment.id, { pushState: 'sent' }, 'push', this.now(), toView);
+    try {
+      const result = await merchant.provider.requestPayment({
+        paymentId: payment.id,
+        amount: payment.amount,
+        phone: payment.phone,
+        reference: payment.reference,
+        description: payment.description,
+        callbackUrl: this.deps.callbackUrl(merchant.provider),
+      });
+      if (result.kind === 'refused') {
+        log.info({ code: result.code }, 'provider refused the push');
+        await this.apply(payment, { status: 'failed', code: result.code, message: result.message }, 'push', { pushState: 'refused' });
+        return;
+      }
+      await this.apply(payment, { status: 'pending' }, 'push', {
+        providerRef: result.providerRef,
+        nextCheckAt: this.now() + this.deps.schedule.promptWindowMs,
+      });
+    } catch (error) {
+      const providerRef = error instanceof IndeterminatePushError ? error.providerRef : null;
+      log.error({ err: error }, 'push outcome unknown; waiting for a callback or a status query');
+      if (providerRef !== null) {
+        await this.deps.store.updatePayment(payment.id, { providerRef, nextCheckAt: this.now() }, 'push', this.now(), toView);
+      }
+    }
+  }
+
+  /**
+   * Applies a provider status (and extra fields). Returns whether a status change was committed.
+   * `pending` from the provider means the prompt is out: the payment is awaiting the customer.
+   */
+  private async apply(payment: PaymentRecord, status: ProviderStatus, source: string, extra: PaymentPatch = {}): Promise<boolean> {
+    const patch: PaymentPatch = { ...extra };
+    if (status.status === 'pending') patch.status = 'awaiting_customer';
+    else if (status.status === 'succeeded') {
+      patch.status = 'succeeded';
+      patch.nextCheckAt = null;
+      if (status.receipt) patch.receipt = status.receipt;
+    } else {
+      patch.status = 'failed';
+      patch.nextCheckAt = null;
+      patch.failureCode = status.code;
+      patch.failureMessage = status.message;
+    }
+    const result = await this.deps.store.updatePayment(payment.id, patch, source, this.now(), toView);
+    if (result.kind === 'updated' && result.event) {
+      await this.deps.bus.publish({ paymentId: payment.id, seq: result.event.seq });
+      this.deps.log.info({ paymentId: payment.id, status: result.payment.status, source }, 'payment status changed');
+      return true;
+    }
+    return false;
+  }
+
+  private async safeQuery(provider: Provider, providerRef: string): Promise<ProviderStatus | undefined> {
+    try {
+      return await provider.queryStatus(providerRef);
+    } catch (error) {
+      this.deps.log.warn({ err: error, provider: provider.name }, 'status query failed; will ask again');
+      return undefined;
+    }
+  }
+
+  private track(work: Promise<unknown>): void {
+    const tracked = work.catch((error: unknown) => this.deps.log.error({ err: error }, 'background payment work failed'));
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+  }
+}
+
+/** The query's verdict, with the callback's details (receipt) where the query has none. */
+function mergeStatus(confirmed: ProviderStatus, claimed: ProviderStatus): ProviderStatus {
+  if (confirmed.status === 'succeeded' && claimed.status === 'succeeded') {
+    const receipt = confirmed.receipt ?? claimed.receipt;
+    return { status: 'succeeded', ...(receipt ? { receipt } : {}) };
+  }
+  return confirmed;
+}

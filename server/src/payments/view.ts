@@ -1,0 +1,35 @@
+/** The public view of a payment: what the widget, the bot and SSE see. Never the full phone number. */
+import type { FailureCode, PaymentView } from '../api/schemas.js';
+import { maskPhone } from '../phone.js';
+import type { PaymentRecord } from '../store/types.js';
+
+/** Our own words for each failure; the provider's raw text stays in the store for the merchant. */
+export const FAILURE_MESSAGES: Record<FailureCode, string> = {
+  cancelled: 'The payment was cancelled on the phone.',
+  insufficient_funds: 'The M-Pesa balance is not enough for this payment.',
+  wrong_pin: 'The M-Pesa PIN entered was wrong.',
+  timeout: 'The prompt expired before it was answered.',
+  unreachable: 'The phone could not be reached. Check it is on and has signal.',
+  rejected: 'The payment provider refused this request.',
+  provider_error: 'The payment provider had a problem. No money was taken.',
+};
+
+export function toView(payment: PaymentRecord): PaymentView {
+  return {
+    id: payment.id,
+    status: payment.status,
+    amount: payment.amount,
+    currency: 'KES',
+    reference: payment.reference,
+    description: payment.description,
+    phone: maskPhone(payment.phone),
+    provider: payment.provider,
+    ...(payment.status === 'failed' && payment.failureCode
+      ? { failure: { code: payment.failureCode, message: FAILURE_MESSAGES[payment.failureCode] } }
+      : {}),
+    ...(payment.receipt ? { receipt: payment.receipt } : {}),
+    seq: payment.seq,
+    createdAt: new Date(payment.createdAt).toISOString(),
+    updatedAt: new Date(payment.updatedAt).toISOString(),
+  };
+}

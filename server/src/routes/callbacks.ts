@@ -1,0 +1,46 @@
+/**
+ * `POST /v1/callbacks/:provider/:token`: where providers report results. The secret path token is
+ * compared in constant time; what the callback says is then checked by the payment service
+ * (amount, state machine, and a status query for unsigned callbacks). Answered 200 whenever the
+ * provider should stop retrying, even when the relay chose to ignore the callback.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { RelayError } from '../errors.js';
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  // Compare equal-length buffers only; a length mismatch still costs one comparison.
+  return a.length === b.length ? timingSafeEqual(a, b) : (timingSafeEqual(b, b), false);
+}
+
+export const callbackRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    '/v1/callbacks/:provider/:token',
+    {
+      schema: {
+        hide: true,
+        params: z.object({ provider: z.string().max(32), token: z.string().max(256) }),
+      },
+      // Callbacks are logged by the service with the secret token left out of the URL.
+      logLevel: 'warn',
+    },
+    async (request, reply) => {
+      if (!sameSecret(request.params.token, app.callbackToken)) {
+        request.log.warn({ provider: request.params.provider }, 'callback with a wrong path token refused');
+        throw new RelayError('RELAY_ERR_CALLBACK_REJECTED');
+      }
+      const provider = app.merchants.providers().find((candidate) => candidate.name === request.params.provider);
+      if (!provider) throw new RelayError('RELAY_ERR_CALLBACK_REJECTED', { message: 'No such provider on this relay.' });
+      const verdict = await app.payments.handleCallback(provider, {
+        headers: request.headers,
+        body: request.body,
+        rawBody: request.rawBody ?? JSON.stringify(request.body ?? null),
+      });
+      if (verdict === 'rejected') return reply.code(400).send({ received: false, verdict });
+      return { received: true, verdict };
+    },
+  );
+};

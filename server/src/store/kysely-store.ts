@@ -1,0 +1,401 @@
+/**
+ * The payment store, written once over Kysely: the same queries run on SQLite (better-sqlite3,
+ * the embedded default) and PostgreSQL. Every status change is written together with its event
+ * row in one transaction, so nothing is announced that is not committed.
+ */
+import { Kysely, sql, type Transaction } from 'kysely';
+import type { FailureCode, PaymentStatus } from '../api/schemas.js';
+import { transition } from '../payments/state-machine.js';
+import type {
+  CallbackRecord,
+  CreateResult,
+  NewPayment,
+  PaymentEventRecord,
+  PaymentPatch,
+  PaymentRecord,
+  PaymentStore,
+  PushState,
+  UpdateResult,
+} from './types.js';
+
+interface PaymentsTable {
+  id: string;
+  merchant_id: string;
+  status: string;
+  amount: number;
+  reference: string | null;
+  description: string | null;
+  phone: string;
+  provider: string;
+  provider_ref: string | null;
+  push_state: string;
+  failure_code: string | null;
+  failure_message: string | null;
+  receipt: string | null;
+  seq: number;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  next_check_at: number | null;
+  check_attempts: number;
+  created_at: number;
+  updated_at: number;
+}
+
+interface PaymentEventsTable {
+  payment_id: string;
+  seq: number;
+  status: string;
+  source: string;
+  view: string;
+  at: number;
+}
+
+interface CallbacksTable {
+  provider: string;
+  provider_ref: string | null;
+  payment_id: string | null;
+  verdict: string;
+  body: string;
+  received_at: number;
+}
+
+interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  payments: PaymentsTable;
+  payment_events: PaymentEventsTable;
+  provider_callbacks: CallbacksTable;
+  settings: SettingsTable;
+}
+
+type PaymentRow = PaymentsTable;
+
+function toRecord(row: PaymentRow): PaymentRecord {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    status: row.status as PaymentStatus,
+    amount: Number(row.amount),
+    reference: row.reference,
+    description: row.description,
+    phone: row.phone,
+    provider: row.provider,
+    providerRef: row.provider_ref,
+    pushState: row.push_state as PushState,
+    failureCode: row.failure_code as FailureCode | null,
+    failureMessage: row.failure_message,
+    receipt: row.receipt,
+    seq: Number(row.seq),
+    idempotencyKey: row.idempotency_key,
+    requestHash: row.request_hash,
+    nextCheckAt: row.next_check_at === null ? null : Number(row.next_check_at),
+    checkAttempts: Number(row.check_attempts),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function toEvent(row: PaymentEventsTable): PaymentEventRecord {
+  return { paymentId: row.payment_id, seq: Number(row.seq), status: row.status as PaymentStatus, source: row.source, view: row.view, at: Number(row.at) };
+}
+
+const NON_TERMINAL: PaymentStatus[] = ['pending', 'awaiting_customer'];
+
+export class KyselyPaymentStore implements PaymentStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** PostgreSQL can lock the row it reads; SQLite serialises writers anyway. */
+    private readonly rowLocks: boolean,
+  ) {}
+
+  async init(): Promise<void> {
+    const bigint = this.rowLocks ? 'bigint' : 'integer';
+    await this.db.schema
+      .createTable('payments')
+      .ifNotExists()
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('merchant_id', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('amount', 'integer', (c) => c.notNull())
+      .addColumn('reference', 'text')
+      .addColumn('description', 'text')
+      .addColumn('phone', 'text', (c) => c.notNull())
+      .addColumn('provider', 'text', (c) => c.notNull())
+      .addColumn('provider_ref', 'text')
+      .addColumn('push_state', 'text', (c) => c.notNull())
+      .addColumn('failure_code', 'text')
+      .addColumn('failure_message', 'text')
+      .addColumn('receipt', 'text')
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('idempotency_key', 'text')
+      .addColumn('request_hash', 'text')
+      .addColumn('next_check_at', bigint)
+      .addColumn('check_attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', bigint, (c) => c.notNull())
+      .addColumn('updated_at', bigint, (c) => c.notNull())
+      .addUniqueConstraint('payments_idempotency', ['merchant_id', 'idempotency_key'])
+      .execute();
+    await this.db.schema.createIndex('payments_provider_ref').ifNotExists().on('payments').columns(['provider', 'provider_ref']).execute();
+    await this.db.schema.createIndex('payments_next_check').ifNotExists().on('payments').columns(['next_check_at']).execute();
+    await this.db.schema
+      .createTable('payment_events')
+      .ifNotExists()
+      .addColumn('payment_id', 'text', (c) => c.notNull())
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('view', 'text', (c) => c.notNull())
+      .addColumn('at', bigint, (c) => c.notNull())
+      .addPrimaryKeyConstraint('payment_events_pk', ['payment_id', 'seq'])
+      .execute();
+    await this.db.schema
+      .createTable('provider_callbacks')
+      .ifNotExists()
+      .addColumn('provider', 'text', (c) => c.notNull())
+      .addColumn('provider_ref', 'text')
+      .addColumn('payment_id', 'text')
+      .addColumn('verdict', 'text', (c) => c.notNull())
+      .addColumn('body', 'text', (c) => c.notNull())
+      .addColumn('received_at', bigint, (c) => c.notNull())
+      .execute();
+    await this.db.schema.createIndex('provider_callbacks_payment').ifNotExists().on('provider_callbacks').columns(['payment_id']).execute();
+    await this.db.schema
+      .createTable('settings')
+      .ifNotExists()
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('value', 'text', (c) => c.notNull())
+      .execute();
+  }
+
+  async createPayment(payment: NewPayment, now: number, toView: (p: PaymentRecord) => unknown): Promise<CreateResult> {
+    return this.db.transaction().execute(async (trx) => {
+      if (payment.idempotencyKey !== null) {
+        const existing = await trx
+          .selectFrom('payments')
+          .selectAll()
+          .where('merchant_id', '=', payment.merchantId)
+          .where('idempotency_key', '=', payment.idempotencyKey)
+          .executeTakeFirst();
+        if (existing) return { kind: 'existing', payment: toRecord(existing) };
+      }
+      const row: PaymentRow = {
+        id: payment.id,
+        merchant_id: payment.merchantId,
+        status: 'pending',
+        amount: payment.amount,
+        reference: payment.reference,
+        description: payment.description,
+        phone: payment.phone,
+        provider: payment.provider,
+        provider_ref: null,
+        push_state: 'queued',
+        failure_code: null,
+        failure_message: null,
+        receipt: null,
+        seq: 1,
+        idempotency_key: payment.idempotencyKey,
+        request_hash: payment.requestHash,
+        next_check_at: null,
+        check_attempts: 0,
+        created_at: now,
+        updated_at: now,
+      };
+      // A concurrent request with the same key loses on the unique constraint and reads the winner.
+      const inserted = await trx.insertInto('payments').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
+        const winner = await trx
+          .selectFrom('payments')
+          .selectAll()
+          .where('merchant_id', '=', payment.merchantId)
+          .where('idempotency_key', '=', payment.idempotencyKey)
+          .executeTakeFirstOrThrow();
+        return { kind: 'existing', payment: toRecord(winner) };
+      }
+      const record = toRecord(row);
+      await this.insertEvent(trx, record, 'created', now, toView);
+      return { kind: 'created', payment: record };
+    });
+  }
+
+  async getPayment(id: string): Promise<PaymentRecord | undefined> {
+    const row = await this.db.selectFrom('payments').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toRecord(row) : undefined;
+  }
+
+  async findByProviderRef(provider: string, providerRef: string): Promise<PaymentRecord | undefined> {
+    const row = await this.db
+      .selectFrom('payments')
+      .selectAll()
+      .where('provider', '=', provider)
+      .where('provider_ref', '=', providerRef)
+      .executeTakeFirst();
+    return row ? toRecord(row) : undefined;
+  }
+
+  async updatePayment(
+    id: string,
+    patch: PaymentPatch,
+    source: string,
+    now: number,
+    toView: (p: PaymentRecord) => unknown,
+  ): Promise<UpdateResult> {
+    return this.db.transaction().execute(async (trx) => {
+      let query = trx.selectFrom('payments').selectAll().where('id', '=', id);
+      if (this.rowLocks) query = query.forUpdate();
+      const row = await query.executeTakeFirst();
+      if (!row) return { kind: 'missing' };
+      const current = toRecord(row);
+      let statusChanges = false;
+      let statusPatch: Partial<PaymentRecord> = {};
+      if (patch.status !== undefined) {
+        const verdict = transition(current.status, patch.status);
+        if (verdict.kind === 'ignore') return { kind: 'unchanged', payment: current, reason: verdict.reason };
+        statusChanges = verdict.kind === 'apply';
+      }
+      if (statusChanges) statusPatch = { status: patch.status!, seq: current.seq + 1 };
+      const next: PaymentRecord = {
+        ...current,
+        ...definedOnly(patch),
+        ...(statusChanges ? statusPatch : { status: current.status }),
+        updatedAt: now,
+      };
+      await trx
+        .updateTable('payments')
+        .set({
+          status: next.status,
+          provider_ref: next.providerRef,
+          push_state: next.pushState,
+          failure_code: next.failureCode,
+          failure_message: next.failureMessage,
+          receipt: next.receipt,
+          seq: next.seq,
+          next_check_at: next.nextCheckAt,
+          check_attempts: next.checkAttempts,
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .execute();
+      const event = statusChanges ? await this.insertEvent(trx, next, source, now, toView) : null;
+      return { kind: 'updated', payment: next, event };
+    });
+  }
+
+  async eventsAfter(paymentId: string, afterSeq: number): Promise<PaymentEventRecord[]> {
+    const rows = await this.db
+      .selectFrom('payment_events')
+      .selectAll()
+      .where('payment_id', '=', paymentId)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .execute();
+    return rows.map(toEvent);
+  }
+
+  async latestEvent(paymentId: string): Promise<PaymentEventRecord | undefined> {
+    const row = await this.db
+      .selectFrom('payment_events')
+      .selectAll()
+      .where('payment_id', '=', paymentId)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toEvent(row) : undefined;
+  }
+
+  async claimDueChecks(now: number, leaseUntil: number, limit: number): Promise<PaymentRecord[]> {
+    const due = await this.db
+      .selectFrom('payments')
+      .selectAll()
+      .where('status', 'in', NON_TERMINAL)
+      .where('next_check_at', 'is not', null)
+      .where('next_check_at', '<=', now)
+      .orderBy('next_check_at')
+      .limit(limit)
+      .execute();
+    const claimed: PaymentRecord[] = [];
+    for (const row of due) {
+      // Compare-and-set on the old due time: another instance that claimed it first wins.
+      const result = await this.db
+        .updateTable('payments')
+        .set({ next_check_at: leaseUntil })
+        .where('id', '=', row.id)
+        .where('next_check_at', '=', row.next_check_at)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 1) claimed.push({ ...toRecord(row), nextCheckAt: leaseUntil });
+    }
+    return claimed;
+  }
+
+  async recordCallback(callback: CallbackRecord): Promise<void> {
+    await this.db
+      .insertInto('provider_callbacks')
+      .values({
+        provider: callback.provider,
+        provider_ref: callback.providerRef,
+        payment_id: callback.paymentId,
+        verdict: callback.verdict,
+        body: callback.body,
+        received_at: callback.receivedAt,
+      })
+      .execute();
+  }
+
+  async callbacksFor(paymentId: string): Promise<CallbackRecord[]> {
+    const rows = await this.db
+      .selectFrom('provider_callbacks')
+      .selectAll()
+      .where('payment_id', '=', paymentId)
+      .orderBy('received_at')
+      .execute();
+    return rows.map((r) => ({
+      provider: r.provider,
+      providerRef: r.provider_ref,
+      paymentId: r.payment_id,
+      verdict: r.verdict,
+      body: r.body,
+      receivedAt: Number(r.received_at),
+    }));
+  }
+
+  async getOrSetSetting(key: string, value: string): Promise<string> {
+    await this.db.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirstOrThrow();
+    return row.value;
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  private async insertEvent(
+    trx: Transaction<Database>,
+    payment: PaymentRecord,
+    source: string,
+    now: number,
+    toView: (p: PaymentRecord) => unknown,
+  ): Promise<PaymentEventRecord> {
+    const event: PaymentEventsTable = {
+      payment_id: payment.id,
+      seq: payment.seq,
+      status: payment.status,
+      source,
+      view: JSON.stringify(toView(payment)),
+      at: now,
+    };
+    await trx.insertInto('payment_events').values(event).execute();
+    return toEvent(event);
+  }
+}
+
+function definedOnly(patch: PaymentPatch): Partial<PaymentRecord> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(patch)) if (value !== undefined && key !== 'status') out[key] = value;
+  return out as Partial<PaymentRecord>;
+}
