@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults', () => {
+    expect(loadConfig({})).toMatchObject({ PORT: 8787, HOST: '127.0.0.1', STK_PAY_DB: './data/stk-pay.sqlite', STK_PAY_PROVIDER: 'sandbox' });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '' }).PORT).toBe(8787);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /^PORT must be a port number/],
+    [{ PORT: '70000' }, /^PORT must be a port from 0 to 65535/],
+    [{ PUBLIC_URL: 'pay.example.com' }, /^PUBLIC_URL must be an absolute http\(s\) URL/],
+    [{ STK_PAY_PROVIDER: 'paypal' }, /^STK_PAY_PROVIDER must be one of sandbox, intasend/],
+    [{ CALLBACK_TOKEN: 'short' }, /^CALLBACK_TOKEN must be 16 to 128 URL-safe characters/],
+    [{ SANDBOX_DELAY_MS: '-1' }, /^SANDBOX_DELAY_MS must be at least 0/],
+  ])('stops with one line naming the variable: %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

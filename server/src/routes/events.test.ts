@@ -1,0 +1,84 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { readSse } from '../testing/sse-client.js';
+import { startRelay, type StartedRelay } from '../testing/start-relay.js';
+
+let relay: StartedRelay | undefined;
+afterEach(async () => {
+  await relay?.close();
+  relay = undefined;
+});
+
+async function pay(url: string, phone: string): Promise<{ id: string }> {
+  const response = await fetch(`${url}/v1/payments`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-publishable-key': 'pk_test_demo' },
+    body: JSON.stringify({ amount: 250, phone, reference: 'INV-9' }),
+  });
+  expect(response.status).toBe(201);
+  return (await response.json()) as { id: string };
+}
+
+describe('GET /v1/payments/:id/events', () => {
+  it('sends the current state at once, every change with an increasing id, and closes after a terminal state', async () => {
+    relay = await startRelay({ sandboxDelayMs: 300 });
+    const { id } = await pay(relay.url, '0708374149');
+    const reading = await readSse(`${relay.url}/v1/payments/${id}/events`);
+    expect(reading.ended).toBe(true);
+    const ids = reading.messages.map((m) => Number(m.id));
+    expect(ids.length).toBeGreaterThanOrEqual(2);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(reading.messages.every((m) => m.event === 'status')).toBe(true);
+    const last = JSON.parse(reading.messages.at(-1)!.data);
+    expect(last).toMatchObject({ id, status: 'succeeded', seq: ids.at(-1) });
+    expect(last.receipt).toMatch(/^[A-Z0-9]{10}$/);
+  });
+
+  it('resumes after Last-Event-ID with only the events after it', async () => {
+    relay = await startRelay({ sandboxDelayMs: 200 });
+    const { id } = await pay(relay.url, '0700000001');
+    const full = await readSse(`${relay.url}/v1/payments/${id}/events`);
+    const all = await relay.app.store.eventsAfter(id, 0);
+    expect(all.map((e) => e.status)).toEqual(['pending', 'awaiting_customer', 'failed']);
+    expect(JSON.parse(full.messages.at(-1)!.data).failure).toMatchObject({ code: 'cancelled' });
+
+    const resumed = await readSse(`${relay.url}/v1/payments/${id}/events`, { headers: { 'last-event-id': '1' } });
+    expect(resumed.messages.map((m) => Number(m.id))).toEqual([2, 3]);
+    expect(resumed.ended).toBe(true);
+  });
+
+  it('sends a heartbeat comment while nothing changes', async () => {
+    relay = await startRelay({ sandboxDelayMs: 60_000, heartbeatMs: 100 });
+    const { id } = await pay(relay.url, '0708374149');
+    const reading = await readSse(`${relay.url}/v1/payments/${id}/events`, { until: (r) => r.comments.length >= 2, timeoutMs: 5_000 });
+    expect(reading.comments.length).toBeGreaterThanOrEqual(2);
+    expect(reading.messages).toHaveLength(1);
+  });
+
+  it('streams to a wildcard Accept (curl, fetch) too', async () => {
+    relay = await startRelay({ sandboxDelayMs: 60_000 });
+    const { id } = await pay(relay.url, '0708374149');
+    const controller = new AbortController();
+    const response = await fetch(`${relay.url}/v1/payments/${id}/events`, { headers: { accept: '*/*' }, signal: controller.signal });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
+    controller.abort();
+  });
+
+  it('answers 404 JSON for an unknown payment', async () => {
+    relay = await startRelay();
+    const response = await fetch(`${relay.url}/v1/payments/pay_AAAAAAAAAAAAAAAAAAAAAAAA/events`);
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('not_found');
+  });
+
+  it('lets shutdown end open streams instead of hanging', async () => {
+    relay = await startRelay({ sandboxDelayMs: 60_000 });
+    const { id } = await pay(relay.url, '0708374149');
+    const reading = readSse(`${relay.url}/v1/payments/${id}/events`, { timeoutMs: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await relay.close();
+    relay = undefined;
+    expect((await reading).ended).toBe(true);
+  });
+});

@@ -1,0 +1,48 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startRelay, type StartedRelay } from '../testing/start-relay.js';
+
+let relay: StartedRelay | undefined;
+afterEach(async () => {
+  await relay?.close();
+  relay = undefined;
+});
+
+describe('site routes', () => {
+  it('serves the built widget with caching headers and answers a revalidation with 304', async () => {
+    const widgetFile = join(mkdtempSync(join(tmpdir(), 'stk-widget-')), 'stk-pay.js');
+    writeFileSync(widgetFile, 'customElements.define("stk-pay", class extends HTMLElement {});');
+    relay = await startRelay({ widgetFile });
+    const response = await relay.app.inject({ method: 'GET', url: '/stk-pay.js' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/text\/javascript/);
+    expect(response.body).toContain('stk-pay');
+    const again = await relay.app.inject({ method: 'GET', url: '/stk-pay.js', headers: { 'if-none-match': String(response.headers.etag) } });
+    expect(again.statusCode).toBe(304);
+  });
+
+  it('answers 503 with a clear message when the widget is not built', async () => {
+    relay = await startRelay({ widgetFile: '/nonexistent/stk-pay.js' });
+    const response = await relay.app.inject({ method: 'GET', url: '/stk-pay.js' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json().error.message).toMatch(/pnpm build/);
+  });
+
+  it('serves a demo page with the widget and the sandbox numbers', async () => {
+    relay = await startRelay();
+    const response = await relay.app.inject({ method: 'GET', url: '/' });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('<stk-pay amount="250" reference="INV-9"');
+    expect(response.body).toContain('publishable-key="pk_test_demo"');
+    expect(response.body).toContain('<script src="/stk-pay.js"></script>');
+    for (const phone of ['0708374149', '0700000001', '0700000005', '0700000006']) expect(response.body).toContain(phone);
+  });
+
+  it('answers health and readiness', async () => {
+    relay = await startRelay();
+    expect((await relay.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ ok: true });
+    expect((await relay.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({ ok: true, providers: ['sandbox'] });
+  });
+});
