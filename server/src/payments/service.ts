@@ -49,6 +49,11 @@ export function newPaymentId(): string {
   return `pay_${id}`;
 }
 
+/** A queued push not sent within this time was lost in a crash; the reconciler sends it. */
+const LOST_PUSH_AFTER_MS = 10_000;
+/** Past this age a lost push is not sent any more: the customer has left the checkout. */
+const PUSH_TOO_LATE_MS = 2 * 60_000;
+
 export type CallbackVerdict = 'applied' | 'duplicate' | 'ignored' | 'unknown_payment' | 'rejected' | 'unconfirmed' | 'pending';
 
 export class PaymentService {
@@ -75,6 +80,8 @@ export class PaymentService {
         provider: merchant.provider.name,
         idempotencyKey: input.idempotencyKey,
         requestHash,
+        // The safety net: if this process dies before the push, the reconciler finds it then.
+        nextCheckAt: this.now() + LOST_PUSH_AFTER_MS,
       },
       this.now(),
       toView,
@@ -145,9 +152,21 @@ export class PaymentService {
 
   private async checkNow(payment: PaymentRecord): Promise<void> {
     const merchant = this.deps.merchants.byId(payment.merchantId);
-    if (!merchant || payment.providerRef === null) return;
-    const status = await this.safeQuery(merchant.provider, payment.providerRef);
-    if (status && status.status !== 'pending' && (await this.apply(payment, status, 'query'))) return;
+    if (!merchant) {
+      this.deps.log.error({ paymentId: payment.id, merchantId: payment.merchantId }, 'payment of a merchant no longer configured: needs review');
+      return;
+    }
+    if (payment.pushState === 'queued') {
+      await this.resumeLostPush(merchant, payment);
+      return;
+    }
+    if (payment.providerRef !== null) {
+      const status = await this.safeQuery(merchant.provider, payment.providerRef);
+      if (status && status.status !== 'pending' && (await this.apply(payment, status, 'query'))) return;
+    } else {
+      // The push left but its answer was lost: only a callback can tell now.
+      this.deps.log.warn({ paymentId: payment.id }, 'push outcome unknown and no provider reference to query; waiting for a callback');
+    }
     const attempts = payment.checkAttempts + 1;
     const delay = nextCheckDelay(this.now() - payment.createdAt, this.deps.schedule);
     await this.deps.store.updatePayment(
@@ -160,10 +179,28 @@ export class PaymentService {
     if (delay === null) this.deps.log.error({ paymentId: payment.id }, 'no final answer from the provider after a day: needs review');
   }
 
+  /** A payment stored but never pushed (the relay stopped in between). No request left, so no money can move. */
+  private async resumeLostPush(merchant: Merchant, payment: PaymentRecord): Promise<void> {
+    if (this.now() - payment.createdAt < PUSH_TOO_LATE_MS) {
+      this.deps.log.warn({ paymentId: payment.id }, 'sending a push lost in a restart');
+      await this.push(merchant, payment);
+      return;
+    }
+    if (await this.deps.store.claimPush(payment.id, this.now(), this.now())) {
+      await this.apply(
+        payment,
+        { status: 'failed', code: 'provider_error', message: 'The relay stopped before sending the prompt; none was sent.' },
+        'recovery',
+        { pushState: 'refused' },
+      );
+    }
+  }
+
   private async push(merchant: Merchant, payment: PaymentRecord): Promise<void> {
     const log = this.deps.log.child({ paymentId: payment.id, provider: merchant.provider.name });
-    // Committed before the request leaves: after a crash from here on, this payment is never pushed again.
-    await this.deps.store.updatePayment(payment.id, { pushState: 'sent' }, 'push', this.now(), toView);
+    // Committed before the request leaves: after a crash from here on, this payment is never pushed
+    // again, and it is due for a status check. Whoever claims it first sends it; nobody else does.
+    if (!(await this.deps.store.claimPush(payment.id, this.now(), this.now() + this.deps.schedule.promptWindowMs))) return;
     try {
       const result = await merchant.provider.requestPayment({
         paymentId: payment.id,

@@ -198,7 +198,7 @@ export class KyselyPaymentStore implements PaymentStore {
         seq: 1,
         idempotency_key: payment.idempotencyKey,
         request_hash: payment.requestHash,
-        next_check_at: null,
+        next_check_at: payment.nextCheckAt,
         check_attempts: 0,
         created_at: now,
         updated_at: now,
@@ -303,6 +303,16 @@ export class KyselyPaymentStore implements PaymentStore {
       .limit(1)
       .executeTakeFirst();
     return row ? toEvent(row) : undefined;
+  }
+
+  async claimPush(id: string, now: number, nextCheckAt: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('payments')
+      .set({ push_state: 'sent', next_check_at: nextCheckAt, updated_at: now })
+      .where('id', '=', id)
+      .where('push_state', '=', 'queued')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   async claimDueChecks(now: number, leaseUntil: number, limit: number): Promise<PaymentRecord[]> {

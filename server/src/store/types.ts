@@ -50,7 +50,7 @@ export interface PaymentEventRecord {
 
 export type NewPayment = Pick<
   PaymentRecord,
-  'id' | 'merchantId' | 'amount' | 'reference' | 'description' | 'phone' | 'provider' | 'idempotencyKey' | 'requestHash'
+  'id' | 'merchantId' | 'amount' | 'reference' | 'description' | 'phone' | 'provider' | 'idempotencyKey' | 'requestHash' | 'nextCheckAt'
 >;
 
 /** What a change sets; `status` goes through the state machine inside the store's transaction. */
@@ -100,6 +100,11 @@ export interface PaymentStore {
   /** Events with seq > afterSeq, oldest first. */
   eventsAfter(paymentId: string, afterSeq: number): Promise<PaymentEventRecord[]>;
   latestEvent(paymentId: string): Promise<PaymentEventRecord | undefined>;
+  /**
+   * Marks a queued payment's push as sent (due for a status check at `nextCheckAt`), if it is
+   * still queued. Exactly one caller wins: only the winner may send the prompt.
+   */
+  claimPush(id: string, now: number, nextCheckAt: number): Promise<boolean>;
   /** Non-terminal payments whose next status check is due, claimed (their next check moved to `leaseUntil`) so one relay instance handles each. */
   claimDueChecks(now: number, leaseUntil: number, limit: number): Promise<PaymentRecord[]>;
   recordCallback(callback: CallbackRecord): Promise<void>;
