@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /** `stk-pay`: runs the relay from environment settings. The only place that listens. */
-import { buildApp } from './app.js';
+import { buildApp, demoMerchant } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { providerFromEnv } from './providers/index.js';
 
 async function main(): Promise<void> {
   let config;
+  let provider;
   try {
     config = loadConfig();
+    provider = providerFromEnv(config.STK_PAY_PROVIDER, { ...process.env, SANDBOX_DELAY_MS: String(config.SANDBOX_DELAY_MS) });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`stk-pay: ${error.message}`);
@@ -18,7 +21,7 @@ async function main(): Promise<void> {
     dbPath: config.STK_PAY_DB,
     ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
     ...(config.CALLBACK_TOKEN ? { callbackToken: config.CALLBACK_TOKEN } : {}),
-    sandboxDelayMs: config.SANDBOX_DELAY_MS,
+    merchants: [demoMerchant(provider)],
     logger: { level: config.LOG_LEVEL },
   });
 

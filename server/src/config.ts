@@ -5,8 +5,6 @@
 import { z } from 'zod';
 
 const PROVIDERS = ['sandbox', 'intasend', 'kulmipay', 'upesipay', 'daraja'] as const;
-/** Providers this build can drive; the others are named in DESIGN.md and arrive in later releases. */
-const AVAILABLE_PROVIDERS: readonly string[] = ['sandbox'];
 
 const port = z.coerce.number({ error: 'a port number' }).int('a whole port number').min(0, 'a port from 0 to 65535').max(65535, 'a port from 0 to 65535');
 
@@ -38,9 +36,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? 'environment');
     throw new ConfigError(`${name} must be ${issue.message} (got ${JSON.stringify(present[name] ?? '')})`);
-  }
-  if (!AVAILABLE_PROVIDERS.includes(parsed.data.STK_PAY_PROVIDER)) {
-    throw new ConfigError(`STK_PAY_PROVIDER=${parsed.data.STK_PAY_PROVIDER} is not available in this build yet; use sandbox`);
   }
   return parsed.data;
 }

@@ -10,9 +10,9 @@ import type { StatusBus } from '../bus/types.js';
 import { RelayError } from '../errors.js';
 import type { Merchant, MerchantRegistry } from '../merchants.js';
 import type { CallbackInput, Provider, ProviderStatus } from '../providers/types.js';
-import { IndeterminatePushError } from '../providers/types.js';
+import { ProviderHttpError } from '../providers/http.js';
 import type { PaymentPatch, PaymentRecord, PaymentStore } from '../store/types.js';
-import { nextCheckDelay, type CheckSchedule } from './schedule.js';
+import { GIVE_UP_AFTER_MS, nextCheckDelay, type CheckSchedule } from './schedule.js';
 import { isTerminal } from './state-machine.js';
 import { toView } from './view.js';
 
@@ -51,10 +51,12 @@ export function newPaymentId(): string {
 
 /** A queued push not sent within this time was lost in a crash; the reconciler sends it. */
 const LOST_PUSH_AFTER_MS = 10_000;
+/** Waits before sending again a push the provider did not act on (connection refused, 429). */
+const PUSH_RETRIES = [1_000, 3_000];
 /** Past this age a lost push is not sent any more: the customer has left the checkout. */
 const PUSH_TOO_LATE_MS = 2 * 60_000;
 
-export type CallbackVerdict = 'applied' | 'duplicate' | 'ignored' | 'unknown_payment' | 'rejected' | 'unconfirmed' | 'pending';
+export type CallbackVerdict = 'applied' | 'duplicate' | 'unknown_payment' | 'rejected' | 'forbidden' | 'unconfirmed' | 'pending';
 
 export class PaymentService {
   private readonly now: () => number;
@@ -108,14 +110,16 @@ export class PaymentService {
 
     if (parsed.kind === 'reject') {
       await record(null, null, `rejected: ${parsed.reason}`);
-      return 'rejected';
+      this.deps.log.warn({ provider: provider.name, reason: parsed.reason }, 'callback refused');
+      return parsed.status === 401 || parsed.status === 403 ? 'forbidden' : 'rejected';
     }
-    const payment = await this.deps.store.findByProviderRef(provider.name, parsed.providerRef);
-    if (!payment) {
+    const found = await this.findCallbackPayment(provider, parsed);
+    if (!found) {
       await record(parsed.providerRef, null, 'unknown_payment');
       this.deps.log.warn({ provider: provider.name, providerRef: parsed.providerRef }, 'callback for a payment this relay never made');
       return 'unknown_payment';
     }
+    const { payment, attached } = found;
     if (isTerminal(payment.status)) {
       await record(parsed.providerRef, payment.id, `duplicate: already ${payment.status}`);
       return 'duplicate';
@@ -127,19 +131,46 @@ export class PaymentService {
       await this.checkNow(payment);
       return 'rejected';
     }
-    if (update.status !== 'pending' && !provider.signedCallbacks) {
+    if (update.status !== 'pending' && (!provider.signedCallbacks || attached)) {
       // Anyone can POST an unsigned body: only the provider's own status answer makes it final.
       const confirmed = await this.safeQuery(provider, parsed.providerRef);
-      if (confirmed === undefined || confirmed.status !== update.status) {
+      const sameRequest = !attached || confirmsIdentity(confirmed, payment);
+      if (confirmed === undefined || confirmed.status !== update.status || !sameRequest) {
         await record(parsed.providerRef, payment.id, `unconfirmed: query says ${confirmed?.status ?? 'nothing'}`);
-        if (confirmed && confirmed.status !== 'pending') await this.apply(payment, confirmed, 'query');
+        if (confirmed && confirmed.status !== 'pending' && sameRequest) await this.apply(payment, confirmed, 'query', attached ? { providerRef: parsed.providerRef } : {});
         return 'unconfirmed';
       }
       update = mergeStatus(confirmed, update);
     }
+    if (attached) {
+      // The push's answer was lost; this callback, confirmed above, tells us the provider's reference.
+      await this.deps.store.updatePayment(payment.id, { providerRef: parsed.providerRef }, 'callback', this.now(), toView);
+    }
     const applied = await this.apply(payment, update, 'callback');
     await record(parsed.providerRef, payment.id, applied ? 'applied' : update.status === 'pending' ? 'pending' : 'duplicate');
     return applied ? 'applied' : update.status === 'pending' ? 'pending' : 'duplicate';
+  }
+
+  /**
+   * The payment a callback is about: by the provider's reference; failing that (the push's answer
+   * was lost, so no reference is stored), by our id echoed back, or by phone and amount among
+   * payments of this provider still waiting for a reference. `attached` marks those last two.
+   */
+  private async findCallbackPayment(
+    provider: Provider,
+    parsed: Extract<ReturnType<Provider['parseCallback']>, { kind: 'status' }>,
+  ): Promise<{ payment: PaymentRecord; attached: boolean } | undefined> {
+    const byRef = await this.deps.store.findByProviderRef(provider.name, parsed.providerRef);
+    if (byRef) return { payment: byRef, attached: false };
+    if (parsed.paymentId) {
+      const byId = await this.deps.store.getPayment(parsed.paymentId);
+      if (byId && byId.provider === provider.name && byId.providerRef === null && byId.pushState === 'sent') return { payment: byId, attached: true };
+    }
+    if (parsed.match) {
+      const candidates = await this.deps.store.findUnreferenced(provider.name, parsed.match.phone, parsed.match.amount, this.now() - GIVE_UP_AFTER_MS);
+      if (candidates.length === 1) return { payment: candidates[0]!, attached: true };
+    }
+    return undefined;
   }
 
   /** One reconciler pass: query the provider for every payment whose check is due. */
@@ -201,29 +232,46 @@ export class PaymentService {
     // Committed before the request leaves: after a crash from here on, this payment is never pushed
     // again, and it is due for a status check. Whoever claims it first sends it; nobody else does.
     if (!(await this.deps.store.claimPush(payment.id, this.now(), this.now() + this.deps.schedule.promptWindowMs))) return;
-    try {
-      const result = await merchant.provider.requestPayment({
-        paymentId: payment.id,
-        amount: payment.amount,
-        phone: payment.phone,
-        reference: payment.reference,
-        description: payment.description,
-        callbackUrl: this.deps.callbackUrl(merchant.provider),
-      });
-      if (result.kind === 'refused') {
-        log.info({ code: result.code }, 'provider refused the push');
-        await this.apply(payment, { status: 'failed', code: result.code, message: result.message }, 'push', { pushState: 'refused' });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await merchant.provider.requestPayment({
+          paymentId: payment.id,
+          amount: payment.amount,
+          phone: payment.phone,
+          reference: payment.reference,
+          description: payment.description,
+          callbackUrl: this.deps.callbackUrl(merchant.provider),
+        });
+        if (result.kind === 'refused') {
+          log.info({ code: result.code }, 'provider refused the push');
+          await this.apply(payment, { status: 'failed', code: result.code, message: result.message }, 'push', { pushState: 'refused' });
+          return;
+        }
+        await this.apply(payment, { status: 'pending' }, 'push', { providerRef: result.providerRef });
         return;
-      }
-      await this.apply(payment, { status: 'pending' }, 'push', {
-        providerRef: result.providerRef,
-        nextCheckAt: this.now() + this.deps.schedule.promptWindowMs,
-      });
-    } catch (error) {
-      const providerRef = error instanceof IndeterminatePushError ? error.providerRef : null;
-      log.error({ err: error }, 'push outcome unknown; waiting for a callback or a status query');
-      if (providerRef !== null) {
-        await this.deps.store.updatePayment(payment.id, { providerRef, nextCheckAt: this.now() }, 'push', this.now(), toView);
+      } catch (error) {
+        const failure = error instanceof ProviderHttpError ? error : new ProviderHttpError('indeterminate', String(error));
+        const definitelyNotActedOn = failure.kind === 'not_sent' || failure.kind === 'throttled';
+        if (definitelyNotActedOn && attempt < PUSH_RETRIES.length) {
+          // The provider did not act on it: sending again cannot make a second prompt.
+          const wait = Math.min(Math.max(PUSH_RETRIES[attempt]!, failure.retryAfterMs ?? 0), 10_000);
+          log.warn({ kind: failure.kind, waitMs: wait }, 'push not accepted; trying again');
+          await new Promise((resolve) => setTimeout(resolve, wait * (0.8 + 0.4 * Math.random())));
+          continue;
+        }
+        if (failure.kind === 'indeterminate') {
+          // It may have reached the phone: never send again; a callback or a status query decides.
+          log.error({ reason: failure.message }, 'push outcome unknown; waiting for a callback or a status query');
+          if (failure.providerRef) await this.deps.store.updatePayment(payment.id, { providerRef: failure.providerRef }, 'push', this.now(), toView);
+          return;
+        }
+        log.warn({ kind: failure.kind, reason: failure.message }, 'push failed; no prompt was sent');
+        const outcome: ProviderStatus =
+          failure.kind === 'not_sent'
+            ? { status: 'failed', code: 'provider_error', message: `could not reach the provider: ${failure.message}` }
+            : { status: 'failed', code: 'rejected', message: `the provider refused the request: ${failure.message}` };
+        await this.apply(payment, outcome, 'push', { pushState: 'refused' });
+        return;
       }
     }
   }
@@ -268,6 +316,18 @@ export class PaymentService {
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
   }
+}
+
+/**
+ * For a callback matched without a stored reference: the provider's own answer must name this
+ * payment (its echoed id) or, failing that, its amount, so a callback about some other paid
+ * request cannot be pinned on this one.
+ */
+function confirmsIdentity(confirmed: ProviderStatus | undefined, payment: PaymentRecord): boolean {
+  if (!confirmed) return false;
+  if (confirmed.paymentId !== undefined) return confirmed.paymentId === payment.id;
+  if (confirmed.status === 'succeeded' && confirmed.amount !== undefined) return confirmed.amount === payment.amount;
+  return true;
 }
 
 /** The query's verdict, with the callback's details (receipt) where the query has none. */

@@ -21,6 +21,8 @@ export class ProviderHttpError extends Error {
     /** The parsed body of an error answer, for the adapter to map (never shown to customers). */
     readonly body?: unknown,
     readonly retryAfterMs?: number,
+    /** The provider's id of the request, when it gave one before failing. */
+    readonly providerRef?: string,
   ) {
     super(message);
     this.name = 'ProviderHttpError';

@@ -5,10 +5,14 @@
 import type { FailureCode } from '../api/schemas.js';
 
 /** What a provider says about a payment, mapped to our vocabulary. */
-export type ProviderStatus =
+export type ProviderStatus = (
   | { status: 'pending' }
   | { status: 'succeeded'; receipt?: string; amount?: number }
-  | { status: 'failed'; code: FailureCode; message: string };
+  | { status: 'failed'; code: FailureCode; message: string }
+) & {
+  /** Our payment id as the provider echoes it (a status answer's `api_ref`), when it does. */
+  paymentId?: string;
+};
 
 export interface PushRequest {
   paymentId: string;
@@ -27,17 +31,13 @@ export type PushResult =
   /** Refused outright: no prompt went out (bad number, limits, the provider's abuse block). */
   | { kind: 'refused'; code: FailureCode; message: string };
 
-/**
- * Thrown when the outcome of a push is unknown (timeout after the request left, 5xx): the prompt
- * may have been delivered, so the relay must never send it again.
- */
-export class IndeterminatePushError extends Error {
-  constructor(message: string, readonly providerRef: string | null = null) {
-    super(message);
-    this.name = 'IndeterminatePushError';
-  }
-}
+export type { ProviderHttpError } from './http.js';
 
+/**
+ * `requestPayment` throws `ProviderHttpError` (./http.ts) when it gets no clear answer; its `kind`
+ * tells the relay whether the prompt may have gone out. With `providerRef` set the relay can
+ * still ask the provider about it.
+ */
 export interface CallbackInput {
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
@@ -45,8 +45,21 @@ export interface CallbackInput {
 }
 
 export type ParsedCallback =
-  | { kind: 'status'; providerRef: string; update: ProviderStatus }
-  | { kind: 'reject'; reason: string };
+  | {
+      kind: 'status';
+      /** The provider's id of the request (the one `queryStatus` takes). */
+      providerRef: string;
+      update: ProviderStatus;
+      /** Our payment id, where the provider echoes it (IntaSend `api_ref`, UpesiPay `ExternalReference`). */
+      paymentId?: string;
+      /**
+       * Phone (canonical) and amount, where the callback carries them: the last resort to match a
+       * callback for a push whose answer was lost (no provider reference stored).
+       */
+      match?: { phone: string; amount: number };
+    }
+  /** Not a callback of this provider, or it failed verification (challenge, signature). */
+  | { kind: 'reject'; reason: string; status?: 400 | 401 | 403 };
 
 export interface Provider {
   readonly name: string;
@@ -55,6 +68,11 @@ export interface Provider {
   requestPayment(request: PushRequest): Promise<PushResult>;
   queryStatus(providerRef: string): Promise<ProviderStatus>;
   parseCallback(input: CallbackInput): ParsedCallback;
+  /**
+   * How the provider wants a callback answered (some require a specific body). Default:
+   * `{ received: true }` with 200.
+   */
+  callbackAnswer?(verdict: string): { status: number; body: unknown };
   /** Stops timers and connections the adapter holds. */
   close?(): void;
 }

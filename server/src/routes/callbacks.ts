@@ -39,6 +39,11 @@ export const callbackRoutes: FastifyPluginAsyncZod = async (app) => {
         body: request.body,
         rawBody: request.rawBody ?? JSON.stringify(request.body ?? null),
       });
+      if (provider.callbackAnswer) {
+        const answer = provider.callbackAnswer(verdict);
+        return reply.code(answer.status).send(answer.body);
+      }
+      if (verdict === 'forbidden') throw new RelayError('RELAY_ERR_CALLBACK_REJECTED');
       if (verdict === 'rejected') return reply.code(400).send({ received: false, verdict });
       return { received: true, verdict };
     },

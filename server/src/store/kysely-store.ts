@@ -235,6 +235,23 @@ export class KyselyPaymentStore implements PaymentStore {
     return row ? toRecord(row) : undefined;
   }
 
+  async findUnreferenced(provider: string, phone: string, amount: number, since: number): Promise<PaymentRecord[]> {
+    const rows = await this.db
+      .selectFrom('payments')
+      .selectAll()
+      .where('provider', '=', provider)
+      .where('provider_ref', 'is', null)
+      .where('push_state', '=', 'sent')
+      .where('status', 'in', NON_TERMINAL)
+      .where('phone', '=', phone)
+      .where('amount', '=', amount)
+      .where('created_at', '>=', since)
+      .orderBy('created_at', 'desc')
+      .limit(5)
+      .execute();
+    return rows.map(toRecord);
+  }
+
   async updatePayment(
     id: string,
     patch: PaymentPatch,

@@ -92,6 +92,8 @@ export interface PaymentStore {
   createPayment(payment: NewPayment, now: number, toView: (p: PaymentRecord) => unknown): Promise<CreateResult>;
   getPayment(id: string): Promise<PaymentRecord | undefined>;
   findByProviderRef(provider: string, providerRef: string): Promise<PaymentRecord | undefined>;
+  /** Non-terminal payments of `provider` whose push left without an answer (no reference), newest first. */
+  findUnreferenced(provider: string, phone: string, amount: number, since: number): Promise<PaymentRecord[]>;
   /**
    * Applies `patch` atomically. A status change is checked against the state machine; an allowed
    * one bumps `seq` and writes an event (committed before anyone is told).

@@ -1,0 +1,25 @@
+/**
+ * The providers a merchant can choose, by the names DESIGN.md fixes. Each factory reads and
+ * checks its own settings, so a relay never starts half-configured.
+ */
+import { ConfigError } from '../config.js';
+import { SandboxProvider } from './sandbox.js';
+import type { Env } from './settings.js';
+import type { Provider } from './types.js';
+
+export const PROVIDER_NAMES = ['sandbox', 'intasend', 'kulmipay', 'upesipay', 'daraja'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+type Factory = (env: Env) => Provider;
+
+const FACTORIES: Partial<Record<ProviderName, Factory>> = {
+  sandbox: (env) => new SandboxProvider({ delayMs: Number(env['SANDBOX_DELAY_MS'] ?? 3_000) }),
+  // providers: one line each below (keep this marker)
+};
+
+/** The provider named `name`, configured from `env`; throws ConfigError naming what is missing. */
+export function providerFromEnv(name: ProviderName, env: Env): Provider {
+  const factory = FACTORIES[name];
+  if (!factory) throw new ConfigError(`STK_PAY_PROVIDER=${name} is not available in this build; use one of ${Object.keys(FACTORIES).join(', ')}`);
+  return factory(env);
+}

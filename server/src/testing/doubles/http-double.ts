@@ -1,0 +1,102 @@
+/**
+ * Scaffolding for provider doubles: a real HTTP server on 127.0.0.1 that speaks a provider's wire
+ * format, so the unchanged adapter talks to it through its base URL setting. Each double decides
+ * the outcome from the phone number, like the sandbox, and counts the prompts it "delivered".
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+
+/** Test phone numbers (canonical) → what the simulated customer and provider do. */
+export type DoubleScenario =
+  | 'paid'
+  | 'cancelled'
+  | 'insufficient'
+  | 'wrong_pin'
+  | 'unreachable'
+  /** Paid, but the provider never calls back: only the status query knows. */
+  | 'silent'
+  /** Paid, and the callback is delivered twice. */
+  | 'twice'
+  /** The push is answered 429 (spike arrest); no prompt goes out. */
+  | 'throttled'
+  /** The push is answered 500, yet the prompt was delivered and the customer pays. */
+  | 'error_but_delivered';
+
+const SCENARIOS: Record<string, DoubleScenario> = {
+  '254700000001': 'cancelled',
+  '254700000002': 'insufficient',
+  '254700000003': 'wrong_pin',
+  '254700000004': 'unreachable',
+  '254700000005': 'silent',
+  '254700000006': 'twice',
+  '254700000007': 'throttled',
+  '254700000008': 'error_but_delivered',
+};
+
+/** Accepts any of the phone forms providers use (2547…, 07…, +2547…). */
+export function scenarioFor(phone: string): DoubleScenario {
+  const digits = phone.replace(/\D/g, '');
+  const canonical = digits.startsWith('0') ? `254${digits.slice(1)}` : digits;
+  return SCENARIOS[canonical] ?? 'paid';
+}
+
+/** Daraja result code and description of each final outcome. */
+export const RESULT_OF: Record<Exclude<DoubleScenario, 'throttled'>, { code: number; desc: string }> = {
+  paid: { code: 0, desc: 'The service request is processed successfully.' },
+  silent: { code: 0, desc: 'The service request is processed successfully.' },
+  twice: { code: 0, desc: 'The service request is processed successfully.' },
+  error_but_delivered: { code: 0, desc: 'The service request is processed successfully.' },
+  cancelled: { code: 1032, desc: 'Request cancelled by user' },
+  insufficient: { code: 1, desc: 'The balance is insufficient for the transaction' },
+  wrong_pin: { code: 2001, desc: 'The initiator information is invalid.' },
+  unreachable: { code: 1037, desc: 'DS timeout user cannot be reached' },
+};
+
+export interface HttpDouble {
+  url: string;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/** Starts a Fastify server on 127.0.0.1:0 with the double's routes. */
+export async function startHttpDouble(register: (app: FastifyInstance) => void | Promise<void>): Promise<HttpDouble> {
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  await register(app);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('double did not bind a TCP port');
+  return { url: `http://127.0.0.1:${address.port}`, app, close: () => app.close() };
+}
+
+/** POSTs JSON and ignores the outcome, as a provider's webhook sender would (it may retry). */
+export async function deliver(url: string, body: unknown, headers: Record<string, string> = {}): Promise<number | undefined> {
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    await response.body?.cancel();
+    return response.status;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Timers a double schedules (callbacks), cleared when it closes. */
+export class Timers {
+  private readonly pending = new Set<NodeJS.Timeout>();
+
+  after(ms: number, work: () => unknown): void {
+    const timer = setTimeout(() => {
+      this.pending.delete(timer);
+      void work();
+    }, ms);
+    this.pending.add(timer);
+  }
+
+  clear(): void {
+    for (const timer of this.pending) clearTimeout(timer);
+    this.pending.clear();
+  }
+}
