@@ -11,7 +11,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { MemoryStatusBus } from './bus/memory.js';
 import type { StatusBus } from './bus/types.js';
 import { registerErrorHandling } from './http-errors.js';
-import { DEFAULT_AMOUNT_POLICY, DEMO_PUBLISHABLE_KEY, MerchantRegistry, type Merchant } from './merchants.js';
+import { DEFAULT_AMOUNT_POLICY, DEMO_PUBLISHABLE_KEY, generateSecretKey, MerchantRegistry, type Merchant } from './merchants.js';
 import { DEFAULT_CHECK_SCHEDULE, type CheckSchedule } from './payments/schedule.js';
 import { PaymentService } from './payments/service.js';
 import { SandboxProvider } from './providers/sandbox.js';
@@ -74,11 +74,16 @@ const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>;
 
 const DEFAULT_WIDGET_FILE = fileURLToPath(new URL('../../widget/dist/stk-pay.js', import.meta.url));
 
-export function demoMerchant(provider: Provider, allowedOrigins: string[] = []): Merchant {
+/**
+ * The demo merchant of a relay without a merchants file. Without `secretKey`, the relay gives it a
+ * random one kept in its database (`pnpm token` reads it there), never a well-known one.
+ */
+export function demoMerchant(provider: Provider, allowedOrigins: string[] = [], secretKey?: string): Merchant {
   return {
     id: 'demo',
     name: 'Demo shop',
     publishableKeys: [DEMO_PUBLISHABLE_KEY],
+    secretKeys: secretKey ? [secretKey] : [],
     allowedOrigins: ['self', ...allowedOrigins],
     provider,
     amount: DEFAULT_AMOUNT_POLICY,
@@ -105,9 +110,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const store = options.store ?? (await openSqliteStore(options.dbPath));
   const bus = options.bus ?? new MemoryStatusBus();
-  const merchants = new MerchantRegistry(
-    options.merchants ?? [demoMerchant(new SandboxProvider({ delayMs: options.sandboxDelayMs ?? 3_000 }), options.allowedOrigins)],
-  );
+  const merchantList = options.merchants ?? [demoMerchant(new SandboxProvider({ delayMs: options.sandboxDelayMs ?? 3_000 }), options.allowedOrigins)];
+  for (const merchant of merchantList) {
+    if (merchant.secretKeys.length === 0) merchant.secretKeys = [await store.getOrSetSetting(`secret_key:${merchant.id}`, generateSecretKey())];
+  }
+  const merchants = new MerchantRegistry(merchantList);
   const callbackToken = options.callbackToken ?? (await store.getOrSetSetting('callback_token', randomBytes(24).toString('base64url')));
   const baseUrl = () => {
     if (options.publicUrl) return options.publicUrl.replace(/\/+$/, '');

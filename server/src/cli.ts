@@ -2,14 +2,18 @@
 /** `stk-pay`: runs the relay from environment settings. The only place that listens. */
 import { buildApp, demoMerchant } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { loadMerchantsFile } from './merchants-file.js';
 import { providerFromEnv } from './providers/index.js';
 
 async function main(): Promise<void> {
   let config;
-  let provider;
+  let merchants;
   try {
     config = loadConfig();
-    provider = providerFromEnv(config.STK_PAY_PROVIDER, { ...process.env, SANDBOX_DELAY_MS: String(config.SANDBOX_DELAY_MS) });
+    const env = { ...process.env, SANDBOX_DELAY_MS: String(config.SANDBOX_DELAY_MS) };
+    merchants = config.STK_PAY_CONFIG
+      ? loadMerchantsFile(config.STK_PAY_CONFIG, env)
+      : [demoMerchant(providerFromEnv(config.STK_PAY_PROVIDER, env))];
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`stk-pay: ${error.message}`);
@@ -21,7 +25,7 @@ async function main(): Promise<void> {
     dbPath: config.STK_PAY_DB,
     ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
     ...(config.CALLBACK_TOKEN ? { callbackToken: config.CALLBACK_TOKEN } : {}),
-    merchants: [demoMerchant(provider)],
+    merchants,
     logger: { level: config.LOG_LEVEL },
   });
 
@@ -45,7 +49,8 @@ async function main(): Promise<void> {
   const address = app.server.address();
   const port = address !== null && typeof address === 'object' ? address.port : config.PORT;
   const shown = config.PUBLIC_URL ?? `http://${config.HOST}:${port}`;
-  console.log(`stk-pay relay ready: ${shown}  (provider ${config.STK_PAY_PROVIDER}, database ${config.STK_PAY_DB})`);
+  const who = merchants.map((merchant) => `${merchant.id} (${merchant.provider.name})`).join(', ');
+  console.log(`stk-pay relay ready: ${shown}  merchants: ${who}  database: ${config.STK_PAY_DB}`);
 }
 
 main().catch((error: unknown) => {

@@ -65,6 +65,25 @@ export const paymentSchema = z.object({
   updatedAt: z.string(),
 });
 
+/** What the merchant sees with its secret key: the full phone and the provider's own words. */
+export const merchantPaymentSchema = paymentSchema.extend({
+  phone: z.string().describe('full, 2547XXXXXXXX'),
+  merchantId: z.string(),
+  failure: z.object({ code: failureCodeSchema, message: z.string(), providerMessage: z.string().optional() }).optional(),
+});
+
+export const paymentListQuerySchema = z.strictObject({
+  reference: z.string().max(64).optional(),
+  status: paymentStatusSchema.optional(),
+  limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be 1 to 100').max(100, 'must be 1 to 100').default(20),
+  cursor: z.string().max(200).optional(),
+});
+
+export const paymentListSchema = z.object({
+  data: z.array(merchantPaymentSchema),
+  nextCursor: z.string().nullable(),
+});
+
 export const errorBodySchema = z.object({
   error: z.object({
     code: z.string(),
@@ -78,5 +97,6 @@ export type FailureCode = z.infer<typeof failureCodeSchema>;
 export type CreatePaymentBody = z.infer<typeof createPaymentBodySchema>;
 export type PaymentView = z.infer<typeof paymentSchema>;
 export type ErrorBody = z.infer<typeof errorBodySchema>;
+export type MerchantPaymentView = z.infer<typeof merchantPaymentSchema>;
 
 export const TERMINAL_STATUSES: readonly PaymentStatus[] = ['succeeded', 'failed'];

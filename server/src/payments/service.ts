@@ -102,8 +102,16 @@ export class PaymentService {
   }
 
   /** Applies a provider callback. Never throws for the provider's sake: the verdict says what happened. */
-  async handleCallback(provider: Provider, input: CallbackInput): Promise<CallbackVerdict> {
-    const parsed = provider.parseCallback(input);
+  async handleCallback(instances: Provider[], input: CallbackInput): Promise<CallbackVerdict> {
+    // Several merchants may use one provider with their own keys: the instance whose
+    // verification (challenge, signature) accepts the callback reads it.
+    let provider = instances[0]!;
+    let parsed = provider.parseCallback(input);
+    for (const candidate of instances.slice(1)) {
+      if (parsed.kind === 'status') break;
+      const attempt = candidate.parseCallback(input);
+      if (attempt.kind === 'status') [provider, parsed] = [candidate, attempt];
+    }
     const receivedAt = this.now();
     const record = (providerRef: string | null, paymentId: string | null, verdict: string) =>
       this.deps.store.recordCallback({ provider: provider.name, providerRef, paymentId, verdict, body: input.rawBody.slice(0, 16_384), receivedAt });
@@ -120,6 +128,8 @@ export class PaymentService {
       return 'unknown_payment';
     }
     const { payment, attached } = found;
+    // The payment's own merchant's instance answers the status query (its keys made the push).
+    provider = this.deps.merchants.byId(payment.merchantId)?.provider ?? provider;
     if (isTerminal(payment.status)) {
       await record(parsed.providerRef, payment.id, `duplicate: already ${payment.status}`);
       return 'duplicate';
@@ -141,6 +151,11 @@ export class PaymentService {
         return 'unconfirmed';
       }
       update = mergeStatus(confirmed, update);
+    }
+    if (attached && update.status === 'pending') {
+      // Unconfirmable until the final answer: attach nothing on the word of an unsigned body.
+      await record(parsed.providerRef, payment.id, 'pending');
+      return 'pending';
     }
     if (attached) {
       // The push's answer was lost; this callback, confirmed above, tells us the provider's reference.

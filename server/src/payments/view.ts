@@ -1,5 +1,5 @@
 /** The public view of a payment: what the widget, the bot and SSE see. Never the full phone number. */
-import type { FailureCode, PaymentView } from '../api/schemas.js';
+import type { FailureCode, MerchantPaymentView, PaymentView } from '../api/schemas.js';
 import { maskPhone } from '../phone.js';
 import type { PaymentRecord } from '../store/types.js';
 
@@ -31,5 +31,18 @@ export function toView(payment: PaymentRecord): PaymentView {
     seq: payment.seq,
     createdAt: new Date(payment.createdAt).toISOString(),
     updatedAt: new Date(payment.updatedAt).toISOString(),
+  };
+}
+
+/** The merchant's view (secret key): the full phone number and the provider's own failure text. */
+export function toMerchantView(payment: PaymentRecord): MerchantPaymentView {
+  const view = toView(payment);
+  return {
+    ...view,
+    phone: payment.phone,
+    merchantId: payment.merchantId,
+    ...(view.failure
+      ? { failure: { ...view.failure, ...(payment.failureMessage ? { providerMessage: payment.failureMessage } : {}) } }
+      : {}),
   };
 }

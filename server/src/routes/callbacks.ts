@@ -4,17 +4,10 @@
  * (amount, state machine, and a status query for unsigned callbacks). Answered 200 whenever the
  * provider should stop retrying, even when the relay chose to ignore the callback.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { RelayError } from '../errors.js';
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  // Compare equal-length buffers only; a length mismatch still costs one comparison.
-  return a.length === b.length ? timingSafeEqual(a, b) : (timingSafeEqual(b, b), false);
-}
+import { sameSecret } from '../merchants.js';
 
 export const callbackRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
@@ -32,9 +25,10 @@ export const callbackRoutes: FastifyPluginAsyncZod = async (app) => {
         request.log.warn({ provider: request.params.provider }, 'callback with a wrong path token refused');
         throw new RelayError('RELAY_ERR_CALLBACK_REJECTED');
       }
-      const provider = app.merchants.providers().find((candidate) => candidate.name === request.params.provider);
+      const instances = app.merchants.providersNamed(request.params.provider);
+      const provider = instances[0];
       if (!provider) throw new RelayError('RELAY_ERR_CALLBACK_REJECTED', { message: 'No such provider on this relay.' });
-      const verdict = await app.payments.handleCallback(provider, {
+      const verdict = await app.payments.handleCallback(instances, {
         headers: request.headers,
         body: request.body,
         rawBody: request.rawBody ?? JSON.stringify(request.body ?? null),

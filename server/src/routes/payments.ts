@@ -5,12 +5,29 @@ import {
   createPaymentBodySchema,
   errorBodySchema,
   idempotencyKeySchema,
+  merchantPaymentSchema,
+  paymentListQuerySchema,
+  paymentListSchema,
   paymentSchema,
 } from '../api/schemas.js';
 import { invalidField, RelayError } from '../errors.js';
 import { originAllowed } from '../merchants.js';
 import { normalizePhone, PHONE_REASONS } from '../phone.js';
-import { toView } from '../payments/view.js';
+import { acceptTerms } from '../payments/policy.js';
+import { toMerchantView, toView } from '../payments/view.js';
+import type { PaymentRecord } from '../store/types.js';
+
+const authorizationHeaders = z.object({ authorization: z.string().max(300).optional() });
+
+function encodeCursor(payment: PaymentRecord): string {
+  return Buffer.from(`${payment.createdAt}:${payment.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
+  if (!createdAt || !id || !/^\d+$/.test(createdAt)) throw invalidField('cursor', 'is not a cursor from a previous page');
+  return { createdAt: Number(createdAt), id };
+}
 
 const createHeadersSchema = z.object({
   'idempotency-key': idempotencyKeySchema.optional(),
@@ -36,18 +53,13 @@ export const paymentRoutes: FastifyPluginAsyncZod = async (app) => {
       if (origin !== undefined && !originAllowed(merchant, origin, `${request.protocol}://${request.host}`)) {
         throw new RelayError('RELAY_ERR_FORBIDDEN_ORIGIN');
       }
-      const { min, max } = merchant.amount;
-      if (body.amount < min || body.amount > max) {
-        throw invalidField('amount', `this merchant accepts KES ${min} to KES ${max.toLocaleString('en-KE')}`);
-      }
+      const terms = acceptTerms(merchant, body);
       const phone = normalizePhone(body.phone);
       if (!phone.ok) throw invalidField('phone', PHONE_REASONS[phone.reason]);
 
       const { payment, replayed } = await app.payments.create(merchant, {
-        amount: body.amount,
+        ...terms,
         phone: phone.msisdn,
-        reference: body.reference ?? null,
-        description: body.description || null,
         idempotencyKey: request.headers['idempotency-key'] ?? null,
       });
       if (replayed) reply.header('idempotent-replayed', 'true');
@@ -60,15 +72,57 @@ export const paymentRoutes: FastifyPluginAsyncZod = async (app) => {
     '/v1/payments/:id',
     {
       schema: {
-        summary: 'The payment now',
+        summary: 'The payment now (with the secret key: the merchant view, full phone number included)',
         params: z.object({ id: z.string().max(64) }),
-        response: { 200: paymentSchema, 404: errorBodySchema },
+        headers: authorizationHeaders,
+        response: { 200: z.union([merchantPaymentSchema, paymentSchema]), 401: errorBodySchema, 404: errorBodySchema },
       },
     },
     async (request) => {
+      const merchant = merchantFromAuthorization(request.headers.authorization);
       const payment = await app.store.getPayment(request.params.id);
-      if (!payment) throw new RelayError('RELAY_ERR_NOT_FOUND', { details: [{ field: 'id', message: 'no payment has this id' }] });
-      return toView(payment);
+      // Another merchant's payment does not exist for this one.
+      if (!payment || (merchant && payment.merchantId !== merchant.id)) {
+        throw new RelayError('RELAY_ERR_NOT_FOUND', { details: [{ field: 'id', message: 'no payment has this id' }] });
+      }
+      return merchant ? toMerchantView(payment) : toView(payment);
     },
   );
+
+  app.get(
+    '/v1/payments',
+    {
+      schema: {
+        summary: "The merchant's payments, newest first (secret key)",
+        headers: authorizationHeaders,
+        querystring: paymentListQuerySchema,
+        response: { 200: paymentListSchema, 400: errorBodySchema, 401: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const merchant = merchantFromAuthorization(request.headers.authorization);
+      if (!merchant) throw new RelayError('RELAY_ERR_UNAUTHORIZED', { message: 'The merchant API needs Authorization: Bearer sk_…' });
+      const { reference, status, limit, cursor } = request.query;
+      const after = cursor === undefined ? undefined : decodeCursor(cursor);
+      const page = await app.store.listPayments({
+        merchantId: merchant.id,
+        limit: limit + 1,
+        ...(reference !== undefined ? { reference } : {}),
+        ...(status !== undefined ? { status } : {}),
+        ...(after ? { after } : {}),
+      });
+      const data = page.slice(0, limit);
+      const last = data.at(-1);
+      return { data: data.map(toMerchantView), nextCursor: page.length > limit && last ? encodeCursor(last) : null };
+    },
+  );
+
+  /** The merchant whose secret key is in `Authorization: Bearer sk_…`; undefined without the header. */
+  function merchantFromAuthorization(header: string | undefined) {
+    if (header === undefined) return undefined;
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const merchant = match ? app.merchants.bySecretKey(match[1]) : undefined;
+    if (!merchant) throw new RelayError('RELAY_ERR_UNAUTHORIZED', { message: 'The secret key is not valid.' });
+    return merchant;
+  }
 };

@@ -11,6 +11,7 @@ import type {
   CreateResult,
   NewPayment,
   PaymentEventRecord,
+  PaymentListQuery,
   PaymentPatch,
   PaymentRecord,
   PaymentStore,
@@ -139,6 +140,7 @@ export class KyselyPaymentStore implements PaymentStore {
       .addUniqueConstraint('payments_idempotency', ['merchant_id', 'idempotency_key'])
       .execute();
     await this.db.schema.createIndex('payments_provider_ref').ifNotExists().on('payments').columns(['provider', 'provider_ref']).execute();
+    await this.db.schema.createIndex('payments_merchant_created').ifNotExists().on('payments').columns(['merchant_id', 'created_at', 'id']).execute();
     await this.db.schema.createIndex('payments_next_check').ifNotExists().on('payments').columns(['next_check_at']).execute();
     await this.db.schema
       .createTable('payment_events')
@@ -223,6 +225,18 @@ export class KyselyPaymentStore implements PaymentStore {
   async getPayment(id: string): Promise<PaymentRecord | undefined> {
     const row = await this.db.selectFrom('payments').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toRecord(row) : undefined;
+  }
+
+  async listPayments(query: PaymentListQuery): Promise<PaymentRecord[]> {
+    let select = this.db.selectFrom('payments').selectAll().where('merchant_id', '=', query.merchantId);
+    if (query.reference !== undefined) select = select.where('reference', '=', query.reference);
+    if (query.status !== undefined) select = select.where('status', '=', query.status);
+    if (query.after) {
+      const { createdAt, id } = query.after;
+      select = select.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]));
+    }
+    const rows = await select.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
+    return rows.map(toRecord);
   }
 
   async findByProviderRef(provider: string, providerRef: string): Promise<PaymentRecord | undefined> {

@@ -85,12 +85,23 @@ export type UpdateResult =
   | { kind: 'unchanged'; payment: PaymentRecord; reason: string }
   | { kind: 'missing' };
 
+export interface PaymentListQuery {
+  merchantId: string;
+  reference?: string;
+  status?: PaymentStatus;
+  limit: number;
+  /** Continue after this payment (newest first): its createdAt and id. */
+  after?: { createdAt: number; id: string };
+}
+
 export interface PaymentStore {
   /** Creates the schema if needed. */
   init(): Promise<void>;
   /** Inserts a payment and its first event, or returns the one stored under the same idempotency key. */
   createPayment(payment: NewPayment, now: number, toView: (p: PaymentRecord) => unknown): Promise<CreateResult>;
   getPayment(id: string): Promise<PaymentRecord | undefined>;
+  /** A merchant's payments, newest first, filtered, one page. */
+  listPayments(query: PaymentListQuery): Promise<PaymentRecord[]>;
   findByProviderRef(provider: string, providerRef: string): Promise<PaymentRecord | undefined>;
   /** Non-terminal payments of `provider` whose push left without an answer (no reference), newest first. */
   findUnreferenced(provider: string, phone: string, amount: number, since: number): Promise<PaymentRecord[]>;

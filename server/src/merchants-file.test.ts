@@ -1,0 +1,58 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './config.js';
+import { loadMerchantsFile } from './merchants-file.js';
+
+function file(content: unknown): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'stk-merchants-')), 'merchants.json');
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+const shop = {
+  id: 'shop',
+  name: 'Shop',
+  publishableKeys: ['pk_live_shop0001'],
+  secretKeys: ['${SHOP_SECRET}'],
+  allowedOrigins: ['https://shop.example'],
+  provider: { name: 'sandbox' },
+  amount: { min: 10, max: 5000, allowed: [250, 500], requireToken: true },
+  webhookUrl: 'https://shop.example/hooks/stk-pay',
+};
+
+describe('the merchants file (STK_PAY_CONFIG)', () => {
+  it('builds each merchant, with secrets from ${ENV} references', () => {
+    const [merchant] = loadMerchantsFile(file({ merchants: [shop] }), { SHOP_SECRET: 'sk_live_0123456789abcdefXYZ' });
+    expect(merchant).toMatchObject({
+      id: 'shop',
+      secretKeys: ['sk_live_0123456789abcdefXYZ'],
+      allowedOrigins: ['https://shop.example'],
+      amount: { min: 10, max: 5000, allowed: [250, 500], requireToken: true },
+      webhookUrl: 'https://shop.example/hooks/stk-pay',
+    });
+    expect(merchant?.provider.name).toBe('sandbox');
+  });
+
+  it.each([
+    ['a missing ${ENV} reference', { merchants: [shop] }, {}, /^STK_PAY_CONFIG: merchants\[0\]\.secretKeys\[0\] refers to \$\{SHOP_SECRET\}, which is not set$/],
+    ['a bad origin', { merchants: [{ ...shop, allowedOrigins: ['https://shop.example/path'] }] }, { SHOP_SECRET: 'sk_live_0123456789abcdefXYZ' }, /merchants\[0\]\.allowedOrigins\[0\]: must be an origin/],
+    ['a publishable key without pk_', { merchants: [{ ...shop, publishableKeys: ['shop'] }] }, { SHOP_SECRET: 'sk_live_0123456789abcdefXYZ' }, /merchants\[0\]\.publishableKeys\[0\]: must look like pk_/],
+    ['min above max', { merchants: [{ ...shop, amount: { min: 900, max: 100 } }] }, { SHOP_SECRET: 'sk_live_0123456789abcdefXYZ' }, /merchants\[0\]\.amount\.min: min must not be above max/],
+    ['an allowed amount out of range', { merchants: [{ ...shop, amount: { min: 10, max: 100, allowed: [500] } }] }, { SHOP_SECRET: 'sk_live_0123456789abcdefXYZ' }, /amount\.allowed: every amount must lie between min and max/],
+    ['an unknown field', { merchants: [{ ...shop, colour: 'green' }] }, { SHOP_SECRET: 'sk_live_0123456789abcdefXYZ' }, /merchants\[0\]: .*\(colour\)/],
+    ['an unknown provider', { merchants: [{ ...shop, provider: { name: 'paypal' } }] }, { SHOP_SECRET: 'sk_live_0123456789abcdefXYZ' }, /merchants\[0\]\.provider\.name/],
+    ['two merchants with one id', { merchants: [shop, { ...shop, publishableKeys: ['pk_live_other0001'], secretKeys: ['sk_live_other_0123456789abc'] }] }, { SHOP_SECRET: 'sk_live_0123456789abcdefXYZ' }, /merchants\[1\]\.id: "shop" is used twice/],
+    ['no merchants', { merchants: [] }, {}, /merchants: must list at least one merchant/],
+  ])('stops with one line naming the field: %s', (_name, content, env, message) => {
+    const path = file(content);
+    expect(() => loadMerchantsFile(path, env)).toThrow(ConfigError);
+    expect(() => loadMerchantsFile(path, env)).toThrow(message);
+  });
+
+  it('names the file when it is missing or not JSON', () => {
+    expect(() => loadMerchantsFile('/nonexistent/merchants.json', {})).toThrow(/cannot read \/nonexistent\/merchants\.json: no such file/);
+    expect(() => loadMerchantsFile(file('{ nope'), {})).toThrow(/STK_PAY_CONFIG: cannot read/);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * The merchants file (`STK_PAY_CONFIG`): several merchants in one relay, each with its keys,
+ * origins, provider, amount policy and webhook. JSON, validated with zod; secrets are written as
+ * `${ENV_NAME}` references so the file itself can be committed. Any problem stops start-up with
+ * one line naming the field.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from './config.js';
+import { DEFAULT_AMOUNT_POLICY, type Merchant } from './merchants.js';
+import { PROVIDER_NAMES, providerFromEnv } from './providers/index.js';
+import type { Env } from './providers/settings.js';
+
+const origin = z
+  .string()
+  .refine((value) => value === 'self' || /^https?:\/\/[^/\s]+$/.test(value), 'must be an origin like https://shop.example (no path), or self');
+
+const amount = z.number().int('must be whole shillings').positive('must be at least 1');
+
+const merchantSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'must be 1 to 40 lowercase letters, digits, - or _'),
+  name: z.string().min(1).max(100),
+  publishableKeys: z.array(z.string().regex(/^pk_[A-Za-z0-9_]{8,}$/, 'must look like pk_ followed by at least 8 letters or digits')).min(1),
+  secretKeys: z.array(z.string().regex(/^sk_[A-Za-z0-9_-]{16,}$/, 'must look like sk_ followed by at least 16 letters or digits')).min(1),
+  allowedOrigins: z.array(origin).default([]),
+  provider: z.strictObject({
+    name: z.enum(PROVIDER_NAMES),
+    /** The provider's settings by their environment names (e.g. INTASEND_SECRET_KEY). */
+    settings: z.record(z.string(), z.string()).default({}),
+  }),
+  amount: z
+    .strictObject({
+      min: amount.default(DEFAULT_AMOUNT_POLICY.min),
+      max: amount.default(DEFAULT_AMOUNT_POLICY.max),
+      allowed: z.array(amount).min(1).optional(),
+      requireToken: z.boolean().default(false),
+    })
+    .refine((policy) => policy.min <= policy.max, { message: 'min must not be above max', path: ['min'] })
+    .default({ min: DEFAULT_AMOUNT_POLICY.min, max: DEFAULT_AMOUNT_POLICY.max, requireToken: false }),
+  webhookUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+});
+
+const fileSchema = z.strictObject({
+  merchants: z.array(merchantSchema).min(1, 'must list at least one merchant'),
+});
+
+export type MerchantsFile = z.infer<typeof fileSchema>;
+
+function fieldPath(path: PropertyKey[]): string {
+  return path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '');
+}
+
+/** Replaces `${NAME}` in every string with the environment variable, or fails naming both. */
+function substitute(value: unknown, env: Env, path: PropertyKey[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_whole, name: string) => {
+      const found = env[name];
+      if (found === undefined || found === '') throw new ConfigError(`STK_PAY_CONFIG: ${fieldPath(path)} refers to \${${name}}, which is not set`);
+      return found;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, index) => substitute(item, env, [...path, index]));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substitute(item, env, [...path, key])]));
+  }
+  return value;
+}
+
+/** Reads, checks and builds the merchants (with their providers) from the file at `path`. */
+export function loadMerchantsFile(path: string, env: Env): Merchant[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new ConfigError(`STK_PAY_CONFIG: cannot read ${path}: ${reason}`);
+  }
+  const parsed = fileSchema.safeParse(substitute(raw, env, []));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
+    throw new ConfigError(`STK_PAY_CONFIG: ${fieldPath(issue.path) || 'file'}: ${issue.message}${keys}`);
+  }
+  const seenIds = new Set<string>();
+  const seenKeys = new Set<string>();
+  return parsed.data.merchants.map((entry, index) => {
+    const where = `merchants[${index}]`;
+    if (seenIds.has(entry.id)) throw new ConfigError(`STK_PAY_CONFIG: ${where}.id: "${entry.id}" is used twice`);
+    seenIds.add(entry.id);
+    for (const key of [...entry.publishableKeys, ...entry.secretKeys]) {
+      if (seenKeys.has(key)) throw new ConfigError(`STK_PAY_CONFIG: ${where}: a key is used twice (each key belongs to one merchant)`);
+      seenKeys.add(key);
+    }
+    if (entry.amount.allowed?.some((value) => value < entry.amount.min || value > entry.amount.max)) {
+      throw new ConfigError(`STK_PAY_CONFIG: ${where}.amount.allowed: every amount must lie between min and max`);
+    }
+    let provider;
+    try {
+      // The sandbox's customer delay is a relay-wide setting.
+      const settings = entry.provider.name === 'sandbox' ? { SANDBOX_DELAY_MS: env['SANDBOX_DELAY_MS'], ...entry.provider.settings } : entry.provider.settings;
+      provider = providerFromEnv(entry.provider.name, settings);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new ConfigError(`STK_PAY_CONFIG: ${where}.provider.settings: ${error.message}`);
+      throw error;
+    }
+    const merchant: Merchant = {
+      id: entry.id,
+      name: entry.name,
+      publishableKeys: entry.publishableKeys,
+      secretKeys: entry.secretKeys,
+      allowedOrigins: entry.allowedOrigins,
+      provider,
+      amount: { min: entry.amount.min, max: entry.amount.max, requireToken: entry.amount.requireToken, ...(entry.amount.allowed ? { allowed: entry.amount.allowed } : {}) },
+      ...(entry.webhookUrl ? { webhookUrl: entry.webhookUrl } : {}),
+    };
+    return merchant;
+  });
+}

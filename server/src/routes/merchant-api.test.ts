@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoMerchant } from '../app.js';
+import { createCheckoutToken } from '../checkout-token.js';
+import type { Merchant } from '../merchants.js';
+import { SandboxProvider } from '../providers/sandbox.js';
+import { countRows } from '../testing/count-db.js';
+import { startRelay, type StartedRelay } from '../testing/start-relay.js';
+
+const SHOP_SECRET = 'sk_test_shop_0123456789abcdef';
+const DEMO_SECRET = 'sk_test_demo_0123456789abcdef';
+let relay: StartedRelay;
+
+const shop: Merchant = {
+  id: 'shop',
+  name: 'Token shop',
+  publishableKeys: ['pk_test_shop0001'],
+  secretKeys: [SHOP_SECRET],
+  allowedOrigins: ['https://shop.example'],
+  provider: new SandboxProvider({ delayMs: 100 }),
+  amount: { min: 10, max: 5_000, allowed: [250, 500], requireToken: true },
+};
+
+beforeAll(async () => {
+  relay = await startRelay({ merchants: [demoMerchant(new SandboxProvider({ delayMs: 100 }), [], DEMO_SECRET), shop] });
+});
+afterAll(async () => relay.close());
+
+function pay(key: string, body: Record<string, unknown>) {
+  return relay.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': key }, payload: body });
+}
+
+describe('checkout tokens through the API', () => {
+  it('pays the amount the merchant signed', async () => {
+    const token = createCheckoutToken({ merchant: 'shop', amount: 250, reference: 'INV-9', description: 'Flour' }, SHOP_SECRET);
+    const response = await pay('pk_test_shop0001', { amount: 250, phone: '0708374149', token });
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toMatchObject({ amount: 250, reference: 'INV-9', description: 'Flour' });
+  });
+
+  it.each([
+    ['no token for a merchant that requires one', () => ({ amount: 250, phone: '0708374149' }), 'token', /signed by its server/],
+    ['an edited amount', () => ({ amount: 1, phone: '0708374149', token: createCheckoutToken({ merchant: 'shop', amount: 250, reference: 'INV-9' }, SHOP_SECRET) }), 'amount', /does not match the checkout token/],
+    ['an edited reference', () => ({ amount: 250, phone: '0708374149', reference: 'INV-1', token: createCheckoutToken({ merchant: 'shop', amount: 250, reference: 'INV-9' }, SHOP_SECRET) }), 'reference', /does not match/],
+    ['an expired token', () => ({ amount: 250, phone: '0708374149', token: createCheckoutToken({ merchant: 'shop', amount: 250, reference: 'INV-9', expiresInSeconds: 1, now: new Date(Date.now() - 10_000) }, SHOP_SECRET) }), 'token', /expired/],
+    ['a forged token', () => ({ amount: 250, phone: '0708374149', token: createCheckoutToken({ merchant: 'shop', amount: 250, reference: 'INV-9' }, 'sk_test_forger_0123456789abc') }), 'token', /forged or altered/],
+    ["another merchant's token", () => ({ amount: 250, phone: '0708374149', token: createCheckoutToken({ merchant: 'demo', amount: 250, reference: 'INV-9' }, DEMO_SECRET) }), 'token', /another merchant/],
+    ['an amount not in the allowed list, even signed', () => ({ amount: 300, phone: '0708374149', token: createCheckoutToken({ merchant: 'shop', amount: 300, reference: 'INV-9' }, SHOP_SECRET) }), 'amount', /accepts only KES 250, KES 500/],
+  ])('refuses %s with a 400 naming the field, and sends no prompt', async (_name, body, field, message) => {
+    const before = countRows(relay.dbPath, 'payments');
+    const response = await pay('pk_test_shop0001', body());
+    expect(response.statusCode).toBe(400);
+    const error = response.json().error;
+    expect(error.details[0].field).toBe(field);
+    expect(error.message).toMatch(message);
+    expect(countRows(relay.dbPath, 'payments')).toBe(before);
+  });
+});
+
+describe('the merchant API (secret key)', () => {
+  it('lists only its own payments, newest first, with full phone numbers, page by page', async () => {
+    for (const reference of ['A-1', 'A-2', 'A-3']) expect((await pay('pk_test_demo', { amount: 100, phone: '0712345678', reference })).statusCode).toBe(201);
+    const auth = { authorization: `Bearer ${DEMO_SECRET}` };
+    const first = await relay.app.inject({ method: 'GET', url: '/v1/payments?limit=2', headers: auth });
+    expect(first.statusCode).toBe(200);
+    const page1 = first.json();
+    expect(page1.data.map((p: { reference: string }) => p.reference)).toEqual(['A-3', 'A-2']);
+    expect(page1.data[0].phone).toBe('254712345678');
+    expect(page1.nextCursor).toEqual(expect.any(String));
+    const second = (await relay.app.inject({ method: 'GET', url: `/v1/payments?limit=2&cursor=${page1.nextCursor}`, headers: auth })).json();
+    expect(second.data.map((p: { reference: string }) => p.reference)).toEqual(['A-1']);
+    expect(second.nextCursor).toBeNull();
+    const shopList = (await relay.app.inject({ method: 'GET', url: '/v1/payments', headers: { authorization: `Bearer ${SHOP_SECRET}` } })).json();
+    expect(shopList.data.every((p: { merchantId: string }) => p.merchantId === 'shop')).toBe(true);
+  });
+
+  it('filters by reference and status', async () => {
+    const auth = { authorization: `Bearer ${DEMO_SECRET}` };
+    const byRef = (await relay.app.inject({ method: 'GET', url: '/v1/payments?reference=A-2', headers: auth })).json();
+    expect(byRef.data).toHaveLength(1);
+    const bad = await relay.app.inject({ method: 'GET', url: '/v1/payments?status=paid', headers: auth });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.details[0].field).toBe('querystring.status');
+  });
+
+  it('shows one payment with the full phone to its merchant, and hides it from another', async () => {
+    const created = (await pay('pk_test_demo', { amount: 100, phone: '0712345678', reference: 'B-1' })).json();
+    const own = await relay.app.inject({ method: 'GET', url: `/v1/payments/${created.id}`, headers: { authorization: `Bearer ${DEMO_SECRET}` } });
+    expect(own.json().phone).toBe('254712345678');
+    const other = await relay.app.inject({ method: 'GET', url: `/v1/payments/${created.id}`, headers: { authorization: `Bearer ${SHOP_SECRET}` } });
+    expect(other.statusCode).toBe(404);
+    const publicView = await relay.app.inject({ method: 'GET', url: `/v1/payments/${created.id}` });
+    expect(publicView.json().phone).toBe('2547•••••678');
+  });
+
+  it('refuses a wrong secret key (401), and a publishable key is not a secret key', async () => {
+    for (const authorization of ['Bearer sk_test_wrong_0123456789abc', 'Bearer pk_test_demo', 'Basic abc', 'sk_test_demo_0123456789abcdef']) {
+      const response = await relay.app.inject({ method: 'GET', url: '/v1/payments', headers: { authorization } });
+      expect(response.statusCode).toBe(401);
+    }
+    expect((await relay.app.inject({ method: 'GET', url: '/v1/payments' })).statusCode).toBe(401);
+  });
+});
