@@ -16,12 +16,13 @@ import { DEFAULT_CHECK_SCHEDULE, type CheckSchedule } from './payments/schedule.
 import { PaymentService } from './payments/service.js';
 import { SandboxProvider } from './providers/sandbox.js';
 import type { Provider } from './providers/types.js';
-import { Reconciler } from './reconciler.js';
+import { Poller } from './poller.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { paymentRoutes } from './routes/payments.js';
 import { siteRoutes } from './routes/site.js';
+import { DEFAULT_WEBHOOK_RETRY, WebhookDeliverer, type WebhookRetryPolicy } from './webhooks/deliverer.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { PaymentStore } from './store/types.js';
 
@@ -42,6 +43,9 @@ export interface AppOptions {
   checkSchedule?: CheckSchedule;
   /** How often the reconciler looks for due status checks. */
   reconcileTickMs?: number;
+  /** How often the webhook outbox is looked at, and its retry policy. */
+  webhookTickMs?: number;
+  webhookRetry?: Partial<WebhookRetryPolicy>;
   /** The built widget; default `widget/dist/stk-pay.js` in this checkout. */
   widgetFile?: string;
   /** Serve the demo page at `/` (default true). */
@@ -131,7 +135,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     schedule: options.checkSchedule ?? DEFAULT_CHECK_SCHEDULE,
     log: app.log,
   });
-  const reconciler = new Reconciler(payments, options.reconcileTickMs ?? 1_000, app.log);
+  const reconciler = new Poller('reconciler', () => payments.checkDue(), options.reconcileTickMs ?? 1_000, app.log);
+  const deliverer = new WebhookDeliverer(store, merchants, { ...DEFAULT_WEBHOOK_RETRY, ...options.webhookRetry }, app.log);
+  const webhooks = new Poller('webhooks', () => deliverer.deliverDue(), options.webhookTickMs ?? 1_000, app.log);
 
   app.decorate('store', store);
   app.decorate('bus', bus);
@@ -165,10 +171,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     demoPublishableKey: options.demoPage === false ? undefined : DEMO_PUBLISHABLE_KEY,
   });
 
-  app.addHook('onReady', async () => reconciler.start());
+  app.addHook('onReady', async () => {
+    reconciler.start();
+    webhooks.start();
+  });
   app.addHook('preClose', async () => {
     app.draining = true;
-    await reconciler.stop();
+    await Promise.all([reconciler.stop(), webhooks.stop()]);
     for (const close of [...app.sseStreams]) close();
   });
   app.addHook('onClose', async () => {

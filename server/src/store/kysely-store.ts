@@ -17,6 +17,7 @@ import type {
   PaymentStore,
   PushState,
   UpdateResult,
+  WebhookDelivery,
 } from './types.js';
 
 interface PaymentsTable {
@@ -65,7 +66,19 @@ interface SettingsTable {
   value: string;
 }
 
+interface WebhookOutboxTable {
+  event_id: string;
+  merchant_id: string;
+  payment_id: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  delivered_at: number | null;
+  last_error: string | null;
+  created_at: number;
+}
+
 export interface Database {
+  webhook_outbox: WebhookOutboxTable;
   payments: PaymentsTable;
   payment_events: PaymentEventsTable;
   provider_callbacks: CallbacksTable;
@@ -104,6 +117,25 @@ function toEvent(row: PaymentEventsTable): PaymentEventRecord {
 }
 
 const NON_TERMINAL: PaymentStatus[] = ['pending', 'awaiting_customer'];
+const TERMINAL: PaymentStatus[] = ['succeeded', 'failed'];
+
+/** One event per terminal payment: `evt_<payment id without pay_>_<seq>`. */
+export function webhookEventId(payment: PaymentRecord): string {
+  return `evt_${payment.id.slice(4)}_${payment.seq}`;
+}
+
+function toDelivery(row: WebhookOutboxTable): WebhookDelivery {
+  return {
+    eventId: row.event_id,
+    merchantId: row.merchant_id,
+    paymentId: row.payment_id,
+    attempts: Number(row.attempts),
+    nextAttemptAt: row.next_attempt_at === null ? null : Number(row.next_attempt_at),
+    deliveredAt: row.delivered_at === null ? null : Number(row.delivered_at),
+    lastError: row.last_error,
+    createdAt: Number(row.created_at),
+  };
+}
 
 export class KyselyPaymentStore implements PaymentStore {
   constructor(
@@ -164,6 +196,20 @@ export class KyselyPaymentStore implements PaymentStore {
       .addColumn('received_at', bigint, (c) => c.notNull())
       .execute();
     await this.db.schema.createIndex('provider_callbacks_payment').ifNotExists().on('provider_callbacks').columns(['payment_id']).execute();
+    await this.db.schema
+      .createTable('webhook_outbox')
+      .ifNotExists()
+      .addColumn('event_id', 'text', (c) => c.primaryKey())
+      .addColumn('merchant_id', 'text', (c) => c.notNull())
+      .addColumn('payment_id', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('next_attempt_at', bigint)
+      .addColumn('delivered_at', bigint)
+      .addColumn('last_error', 'text')
+      .addColumn('created_at', bigint, (c) => c.notNull())
+      .execute();
+    await this.db.schema.createIndex('webhook_outbox_due').ifNotExists().on('webhook_outbox').columns(['next_attempt_at']).execute();
+    await this.db.schema.createIndex('webhook_outbox_payment').ifNotExists().on('webhook_outbox').columns(['payment_id']).execute();
     await this.db.schema
       .createTable('settings')
       .ifNotExists()
@@ -310,6 +356,13 @@ export class KyselyPaymentStore implements PaymentStore {
         .where('id', '=', id)
         .execute();
       const event = statusChanges ? await this.insertEvent(trx, next, source, now, toView) : null;
+      if (event && TERMINAL.includes(next.status)) {
+        await trx
+          .insertInto('webhook_outbox')
+          .values({ event_id: webhookEventId(next), merchant_id: next.merchantId, payment_id: next.id, attempts: 0, next_attempt_at: now, delivered_at: null, last_error: null, created_at: now })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
       return { kind: 'updated', payment: next, event };
     });
   }
@@ -368,6 +421,54 @@ export class KyselyPaymentStore implements PaymentStore {
       if (Number(result.numUpdatedRows) === 1) claimed.push({ ...toRecord(row), nextCheckAt: leaseUntil });
     }
     return claimed;
+  }
+
+  async claimDueWebhooks(now: number, leaseUntil: number, limit: number): Promise<WebhookDelivery[]> {
+    const due = await this.db
+      .selectFrom('webhook_outbox')
+      .selectAll()
+      .where('delivered_at', 'is', null)
+      .where('next_attempt_at', 'is not', null)
+      .where('next_attempt_at', '<=', now)
+      .orderBy('next_attempt_at')
+      .limit(limit)
+      .execute();
+    const claimed: WebhookDelivery[] = [];
+    for (const row of due) {
+      const result = await this.db
+        .updateTable('webhook_outbox')
+        .set({ next_attempt_at: leaseUntil })
+        .where('event_id', '=', row.event_id)
+        .where('next_attempt_at', '=', row.next_attempt_at)
+        .where('delivered_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 1) claimed.push({ ...toDelivery(row), nextAttemptAt: leaseUntil });
+    }
+    return claimed;
+  }
+
+  async markWebhookDelivered(eventId: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('webhook_outbox')
+      .set((eb) => ({ delivered_at: now, next_attempt_at: null, attempts: eb('attempts', '+', 1), last_error: null }))
+      .where('event_id', '=', eventId)
+      .where('delivered_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async recordWebhookFailure(eventId: string, attempts: number, nextAttemptAt: number | null, error: string): Promise<void> {
+    await this.db
+      .updateTable('webhook_outbox')
+      .set({ attempts, next_attempt_at: nextAttemptAt, last_error: error.slice(0, 500) })
+      .where('event_id', '=', eventId)
+      .where('delivered_at', 'is', null)
+      .execute();
+  }
+
+  async webhookDeliveries(paymentId: string): Promise<WebhookDelivery[]> {
+    const rows = await this.db.selectFrom('webhook_outbox').selectAll().where('payment_id', '=', paymentId).orderBy('created_at').execute();
+    return rows.map(toDelivery);
   }
 
   async recordCallback(callback: CallbackRecord): Promise<void> {

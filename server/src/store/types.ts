@@ -85,6 +85,18 @@ export type UpdateResult =
   | { kind: 'unchanged'; payment: PaymentRecord; reason: string }
   | { kind: 'missing' };
 
+/** A merchant webhook for one terminal payment event, in the durable outbox. */
+export interface WebhookDelivery {
+  eventId: string;
+  merchantId: string;
+  paymentId: string;
+  attempts: number;
+  nextAttemptAt: number | null;
+  deliveredAt: number | null;
+  lastError: string | null;
+  createdAt: number;
+}
+
 export interface PaymentListQuery {
   merchantId: string;
   reference?: string;
@@ -107,7 +119,8 @@ export interface PaymentStore {
   findUnreferenced(provider: string, phone: string, amount: number, since: number): Promise<PaymentRecord[]>;
   /**
    * Applies `patch` atomically. A status change is checked against the state machine; an allowed
-   * one bumps `seq` and writes an event (committed before anyone is told).
+   * one bumps `seq` and writes an event (committed before anyone is told); a terminal one also
+   * puts the merchant's webhook in the outbox, in the same transaction.
    */
   updatePayment(id: string, patch: PaymentPatch, source: string, now: number, toView: (p: PaymentRecord) => unknown): Promise<UpdateResult>;
   /** Events with seq > afterSeq, oldest first. */
@@ -120,6 +133,13 @@ export interface PaymentStore {
   claimPush(id: string, now: number, nextCheckAt: number): Promise<boolean>;
   /** Non-terminal payments whose next status check is due, claimed (their next check moved to `leaseUntil`) so one relay instance handles each. */
   claimDueChecks(now: number, leaseUntil: number, limit: number): Promise<PaymentRecord[]>;
+  /** Webhooks due for an attempt, claimed until `leaseUntil` so one instance sends each. */
+  claimDueWebhooks(now: number, leaseUntil: number, limit: number): Promise<WebhookDelivery[]>;
+  /** Marks a webhook delivered; false if it already was (another attempt won). */
+  markWebhookDelivered(eventId: string, now: number): Promise<boolean>;
+  /** Records a failed attempt; `nextAttemptAt` null gives up. */
+  recordWebhookFailure(eventId: string, attempts: number, nextAttemptAt: number | null, error: string): Promise<void>;
+  webhookDeliveries(paymentId: string): Promise<WebhookDelivery[]>;
   recordCallback(callback: CallbackRecord): Promise<void>;
   callbacksFor(paymentId: string): Promise<CallbackRecord[]>;
   /** Returns the stored value, storing `value` first if there was none (first writer wins). */

@@ -1,18 +1,18 @@
 /**
- * Asks providers about payments without a final answer, on the schedule in `payments/schedule.ts`.
- * Due times live in the store, so checks resume after a restart and each is claimed by one
- * instance only.
+ * Runs a piece of background work (status checks, webhook deliveries) every `tickMs`, draining
+ * everything due each time. The due times live in the store, so work resumes after a restart.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { PaymentService } from './payments/service.js';
 
-export class Reconciler {
+export class Poller {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
 
   constructor(
-    private readonly payments: PaymentService,
+    private readonly name: string,
+    /** Does one batch of due work; returns how many items it handled (0 = nothing due). */
+    private readonly work: () => Promise<number>,
     private readonly tickMs: number,
     private readonly log: FastifyBaseLogger,
   ) {}
@@ -41,10 +41,9 @@ export class Reconciler {
 
   private async tick(): Promise<void> {
     try {
-      // Drain everything due, a batch at a time.
-      while (!this.stopped && (await this.payments.checkDue()) > 0);
+      while (!this.stopped && (await this.work()) > 0);
     } catch (error) {
-      this.log.error({ err: error }, 'reconciler pass failed; retrying next tick');
+      this.log.error({ err: error }, `${this.name} pass failed; retrying next tick`);
     }
   }
 }

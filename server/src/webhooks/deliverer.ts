@@ -1,0 +1,94 @@
+/**
+ * Delivers merchant webhooks from the durable outbox: each terminal payment event is POSTed,
+ * signed, to the merchant's `webhookUrl` until it answers 2xx, with exponential backoff and
+ * jitter for up to 3 days. Due times live in the store, so delivery resumes after a restart, and
+ * each attempt is claimed by one relay instance.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { MerchantRegistry } from '../merchants.js';
+import { toMerchantView } from '../payments/view.js';
+import type { PaymentStore, WebhookDelivery } from '../store/types.js';
+import { EVENT_ID_HEADER, SIGNATURE_HEADER, signWebhook, type WebhookEvent } from './signature.js';
+
+export interface WebhookRetryPolicy {
+  /** Wait after the first failure; doubles each time. */
+  firstRetryMs: number;
+  maxRetryMs: number;
+  giveUpAfterMs: number;
+}
+
+export const DEFAULT_WEBHOOK_RETRY: WebhookRetryPolicy = {
+  firstRetryMs: 10_000,
+  maxRetryMs: 60 * 60_000,
+  giveUpAfterMs: 3 * 24 * 60 * 60_000,
+};
+
+export function webhookRetryDelay(attempts: number, policy: WebhookRetryPolicy, random: () => number = Math.random): number {
+  const base = Math.min(policy.firstRetryMs * 2 ** Math.max(0, attempts - 1), policy.maxRetryMs);
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+export class WebhookDeliverer {
+  constructor(
+    private readonly store: PaymentStore,
+    private readonly merchants: MerchantRegistry,
+    private readonly policy: WebhookRetryPolicy,
+    private readonly log: FastifyBaseLogger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** One pass: attempts every due delivery. Returns how many were attempted. */
+  async deliverDue(limit = 20): Promise<number> {
+    const now = this.now();
+    const due = await this.store.claimDueWebhooks(now, now + 60_000, limit);
+    await Promise.all(due.map((delivery) => this.attempt(delivery)));
+    return due.length;
+  }
+
+  private async attempt(delivery: WebhookDelivery): Promise<void> {
+    const log = this.log.child({ eventId: delivery.eventId, paymentId: delivery.paymentId });
+    const merchant = this.merchants.byId(delivery.merchantId);
+    const payment = await this.store.getPayment(delivery.paymentId);
+    if (!merchant?.webhookUrl || !payment) {
+      await this.store.recordWebhookFailure(delivery.eventId, delivery.attempts, null, merchant ? 'merchant has no webhook URL' : 'merchant no longer configured');
+      return;
+    }
+    const event: WebhookEvent = {
+      id: delivery.eventId,
+      type: payment.status === 'succeeded' ? 'payment.succeeded' : 'payment.failed',
+      createdAt: new Date(delivery.createdAt).toISOString(),
+      data: toMerchantView(payment),
+    };
+    const body = JSON.stringify(event);
+    const attempts = delivery.attempts + 1;
+    let error: string;
+    try {
+      const response = await fetch(merchant.webhookUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'stk-pay-webhooks/1',
+          [SIGNATURE_HEADER]: signWebhook(body, merchant.secretKeys[0]!, Math.floor(this.now() / 1000)),
+          [EVENT_ID_HEADER]: delivery.eventId,
+        },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(10_000),
+      });
+      await response.body?.cancel();
+      if (response.status >= 200 && response.status < 300) {
+        await this.store.markWebhookDelivered(delivery.eventId, this.now());
+        log.info({ attempts }, 'merchant webhook delivered');
+        return;
+      }
+      error = `merchant answered ${response.status}`;
+    } catch (cause) {
+      error = `could not deliver: ${cause instanceof Error ? cause.message : String(cause)}`;
+    }
+    const giveUp = this.now() - delivery.createdAt >= this.policy.giveUpAfterMs;
+    const next = giveUp ? null : this.now() + webhookRetryDelay(attempts, this.policy);
+    await this.store.recordWebhookFailure(delivery.eventId, attempts, next, error);
+    if (giveUp) log.error({ attempts, error }, 'merchant webhook abandoned after 3 days');
+    else log.warn({ attempts, error, retryInMs: next! - this.now() }, 'merchant webhook failed; will retry');
+  }
+}

@@ -1,0 +1,152 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { demoMerchant } from '../app.js';
+import type { Merchant } from '../merchants.js';
+import { SandboxProvider } from '../providers/sandbox.js';
+import { startRelay, type StartedRelay } from '../testing/start-relay.js';
+import { DEFAULT_WEBHOOK_RETRY, webhookRetryDelay } from './deliverer.js';
+import { signWebhook, verifyWebhook } from './signature.js';
+
+const SECRET = 'sk_test_webhooks_0123456789ab';
+
+interface Received {
+  body: string;
+  headers: IncomingMessage['headers'];
+}
+
+/** A merchant's webhook endpoint on 127.0.0.1 that fails its first `failures` requests with 500. */
+async function merchantServer(failures: number): Promise<{ url: string; received: Received[]; answered: number[]; close(): Promise<void> }> {
+  const received: Received[] = [];
+  const answered: number[] = [];
+  let seen = 0;
+  const server: Server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      seen += 1;
+      const status = seen <= failures ? 500 : 200;
+      answered.push(status);
+      if (status === 200) received.push({ body, headers: request.headers });
+      response.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${address.port}/hooks/stk-pay`, received, answered, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+function merchant(webhookUrl: string): Merchant {
+  return { ...demoMerchant(new SandboxProvider({ delayMs: 50 }), [], SECRET), webhookUrl };
+}
+
+const fast = { webhookTickMs: 20, webhookRetry: { firstRetryMs: 50, maxRetryMs: 200 } };
+
+async function payAndSettle(relay: StartedRelay, phone = '0708374149') {
+  const created = await relay.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 250, phone, reference: 'INV-9' } });
+  return created.json().id as string;
+}
+
+async function until(check: () => Promise<boolean> | boolean, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+let relay: StartedRelay | undefined;
+let hooks: Awaited<ReturnType<typeof merchantServer>> | undefined;
+afterEach(async () => {
+  await relay?.close();
+  await hooks?.close();
+  relay = undefined;
+  hooks = undefined;
+});
+
+describe('merchant webhooks', () => {
+  it('POSTs the paid payment, signed, verifiable with the secret key, with an event id', async () => {
+    hooks = await merchantServer(0);
+    relay = await startRelay({ merchants: [merchant(hooks.url)], ...fast });
+    const id = await payAndSettle(relay);
+    await until(() => hooks!.received.length === 1);
+    const [delivery] = hooks.received;
+    const verdict = verifyWebhook(delivery!.body, delivery!.headers['stk-pay-signature'] as string, SECRET);
+    expect(verdict.ok).toBe(true);
+    if (!verdict.ok) return;
+    expect(verdict.event).toMatchObject({ type: 'payment.succeeded', data: { id, status: 'succeeded', amount: 250, phone: '254708374149', reference: 'INV-9' } });
+    expect(delivery!.headers['stk-pay-event-id']).toBe(verdict.event.id);
+    expect(verdict.event.data['receipt']).toMatch(/^[A-Z0-9]{10}$/);
+  });
+
+  it('sends payment.failed for a failed payment', async () => {
+    hooks = await merchantServer(0);
+    relay = await startRelay({ merchants: [merchant(hooks.url)], ...fast });
+    await payAndSettle(relay, '0700000001');
+    await until(() => hooks!.received.length === 1);
+    expect(JSON.parse(hooks.received[0]!.body)).toMatchObject({ type: 'payment.failed', data: { status: 'failed', failure: { code: 'cancelled' } } });
+  });
+
+  it('retries while the merchant fails, then delivers exactly once', async () => {
+    hooks = await merchantServer(3);
+    relay = await startRelay({ merchants: [merchant(hooks.url)], ...fast });
+    const id = await payAndSettle(relay);
+    await until(() => hooks!.received.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hooks.answered).toEqual([500, 500, 500, 200]);
+    const [delivery] = await relay.app.store.webhookDeliveries(id);
+    expect(delivery).toMatchObject({ attempts: 4, nextAttemptAt: null, lastError: null });
+    expect(delivery?.deliveredAt).toEqual(expect.any(Number));
+  });
+
+  it('keeps retrying across a relay restart and delivers once the merchant recovers', async () => {
+    hooks = await merchantServer(1_000_000);
+    const first = await startRelay({ merchants: [merchant(hooks.url)], ...fast });
+    const id = await payAndSettle(first);
+    await until(async () => ((await first.app.store.webhookDeliveries(id))[0]?.attempts ?? 0) >= 2);
+    await first.app.close();
+    await hooks.close();
+
+    // The merchant's server comes back on another port; the merchants file is updated with it.
+    hooks = await merchantServer(0);
+    relay = await startRelay({ dbPath: first.dbPath, merchants: [merchant(hooks.url)], ...fast });
+    await until(() => hooks!.received.length === 1);
+    expect(JSON.parse(hooks.received[0]!.body).data.id).toBe(id);
+    const [delivery] = await relay.app.store.webhookDeliveries(id);
+    expect(delivery?.deliveredAt).toEqual(expect.any(Number));
+  });
+
+  it('writes no webhook for a merchant without a webhook URL beyond one record that gives up at once', async () => {
+    relay = await startRelay({ merchants: [demoMerchant(new SandboxProvider({ delayMs: 50 }), [], SECRET)], ...fast });
+    const id = await payAndSettle(relay);
+    await until(async () => (await relay!.app.store.webhookDeliveries(id))[0]?.lastError === 'merchant has no webhook URL');
+  });
+});
+
+describe('verifyWebhook', () => {
+  const body = JSON.stringify({ id: 'evt_1', type: 'payment.succeeded', createdAt: '2026-01-01T00:00:00Z', data: { id: 'pay_1', status: 'succeeded', amount: 1 } });
+  const now = new Date('2026-11-26T12:00:00Z');
+  const t = Math.floor(now.getTime() / 1000);
+
+  it('accepts the relay signature within the tolerance', () => {
+    expect(verifyWebhook(body, signWebhook(body, SECRET, t - 60), SECRET, { now }).ok).toBe(true);
+  });
+
+  it('refuses an altered body, another key, a stale timestamp and a missing header', () => {
+    const header = signWebhook(body, SECRET, t);
+    expect(verifyWebhook(body.replace('"amount":1', '"amount":1000'), header, SECRET, { now })).toMatchObject({ ok: false, reason: 'signature does not match' });
+    expect(verifyWebhook(body, header, 'sk_test_other_0123456789abcd', { now }).ok).toBe(false);
+    expect(verifyWebhook(body, signWebhook(body, SECRET, t - 3600), SECRET, { now })).toMatchObject({ ok: false, reason: expect.stringMatching(/tolerance/) });
+    expect(verifyWebhook(body, undefined, SECRET, { now }).ok).toBe(false);
+    expect(verifyWebhook(body, 'garbage', SECRET, { now }).ok).toBe(false);
+  });
+});
+
+describe('webhook retry schedule', () => {
+  it('doubles from the first retry up to the cap, with jitter', () => {
+    const mid = () => 0.5;
+    expect(webhookRetryDelay(1, DEFAULT_WEBHOOK_RETRY, mid)).toBe(10_000);
+    expect(webhookRetryDelay(2, DEFAULT_WEBHOOK_RETRY, mid)).toBe(20_000);
+    expect(webhookRetryDelay(30, DEFAULT_WEBHOOK_RETRY, mid)).toBe(60 * 60_000);
+    expect(webhookRetryDelay(1, DEFAULT_WEBHOOK_RETRY, () => 0)).toBe(8_000);
+  });
+});
