@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
 import sseModule, { type SSEPluginOptions } from '@fastify/sse';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -12,6 +13,7 @@ import { MemoryStatusBus } from './bus/memory.js';
 import type { StatusBus } from './bus/types.js';
 import { registerErrorHandling } from './http-errors.js';
 import { DEFAULT_AMOUNT_POLICY, DEMO_PUBLISHABLE_KEY, generateSecretKey, MerchantRegistry, type Merchant } from './merchants.js';
+import { DEFAULT_ABUSE_LIMITS, type AbuseLimits } from './payments/abuse.js';
 import { DEFAULT_CHECK_SCHEDULE, type CheckSchedule } from './payments/schedule.js';
 import { PaymentService } from './payments/service.js';
 import { SandboxProvider } from './providers/sandbox.js';
@@ -20,7 +22,7 @@ import { Poller } from './poller.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
-import { paymentRoutes } from './routes/payments.js';
+import { DEFAULT_RATE_LIMITS, paymentRoutes } from './routes/payments.js';
 import { siteRoutes } from './routes/site.js';
 import { DEFAULT_WEBHOOK_RETRY, WebhookDeliverer, type WebhookRetryPolicy } from './webhooks/deliverer.js';
 import { openSqliteStore } from './store/sqlite.js';
@@ -41,6 +43,10 @@ export interface AppOptions {
   allowedOrigins?: string[];
   sandboxDelayMs?: number;
   checkSchedule?: CheckSchedule;
+  /** The rules that keep a merchant below the aggregators' abuse blocks. */
+  abuseLimits?: Partial<AbuseLimits>;
+  /** Requests per minute to POST /v1/payments, per client IP and per publishable key. */
+  rateLimits?: { perIp: number; perKey: number };
   /** How often the reconciler looks for due status checks. */
   reconcileTickMs?: number;
   /** How often the webhook outbox is looked at, and its retry policy. */
@@ -133,6 +139,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     merchants,
     callbackUrl: (provider) => `${baseUrl()}/v1/callbacks/${provider.name}/${callbackToken}`,
     schedule: options.checkSchedule ?? DEFAULT_CHECK_SCHEDULE,
+    abuseLimits: { ...DEFAULT_ABUSE_LIMITS, ...options.abuseLimits },
     log: app.log,
   });
   const reconciler = new Poller('reconciler', () => payments.checkDue(), options.reconcileTickMs ?? 1_000, app.log);
@@ -161,9 +168,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxAge: 600,
   });
   await app.register(sse, { heartbeatInterval: options.heartbeatMs ?? 15_000 });
+  await app.register(rateLimit, { global: false });
 
   await app.register(healthRoutes);
-  await app.register(paymentRoutes);
+  await app.register(paymentRoutes, { rateLimits: options.rateLimits ?? DEFAULT_RATE_LIMITS });
   await app.register(eventRoutes);
   await app.register(callbackRoutes);
   await app.register(siteRoutes, {

@@ -32,12 +32,13 @@ export class RelayError extends Error {
   readonly details: ErrorDetail[] | undefined;
   readonly headers: Record<string, string>;
 
-  constructor(name: RelayErrorName, options: { message?: string; details?: ErrorDetail[]; headers?: Record<string, string> } = {}) {
+  constructor(name: RelayErrorName, options: { message?: string; details?: ErrorDetail[]; headers?: Record<string, string>; code?: string } = {}) {
     const entry = RELAY_ERRORS[name];
     super(options.message ?? entry.message);
     this.name = name;
     this.statusCode = entry.status;
-    this.code = entry.code;
+    // A finer code within the same kind of error (e.g. which abuse rule answered 429).
+    this.code = options.code ?? entry.code;
     this.details = options.details;
     this.headers = options.headers ?? {};
   }

@@ -12,6 +12,8 @@ import type { Merchant, MerchantRegistry } from '../merchants.js';
 import type { CallbackInput, Provider, ProviderStatus } from '../providers/types.js';
 import { ProviderHttpError } from '../providers/http.js';
 import type { PaymentPatch, PaymentRecord, PaymentStore } from '../store/types.js';
+import { checkAbuse, type AbuseLimits } from './abuse.js';
+import { KeyedLock } from './keyed-lock.js';
 import { GIVE_UP_AFTER_MS, nextCheckDelay, type CheckSchedule } from './schedule.js';
 import { isTerminal } from './state-machine.js';
 import { toView } from './view.js';
@@ -32,6 +34,7 @@ export interface PaymentServiceDeps {
   /** The URL a provider must call back for this relay (secret token included). */
   callbackUrl: (provider: Provider) => string;
   schedule: CheckSchedule;
+  abuseLimits: AbuseLimits;
   log: FastifyBaseLogger;
   now?: () => number;
 }
@@ -61,16 +64,44 @@ export type CallbackVerdict = 'applied' | 'duplicate' | 'unknown_payment' | 'rej
 export class PaymentService {
   private readonly now: () => number;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly phoneLocks = new KeyedLock();
 
   constructor(private readonly deps: PaymentServiceDeps) {
     this.now = deps.now ?? Date.now;
   }
 
-  /** Stores the payment and starts the push in the background; a replayed key returns the stored one. */
+  /**
+   * Stores the payment and starts the push in the background; a replayed key returns the stored
+   * one. New payments pass the abuse rules first, one at a time per phone, so two requests at
+   * once cannot both pass the "one open prompt per phone" rule in this process.
+   */
   async create(merchant: Merchant, input: CreatePaymentInput): Promise<{ payment: PaymentRecord; replayed: boolean }> {
     const requestHash = createHash('sha256')
       .update(JSON.stringify([input.amount, input.phone, input.reference, input.description]))
       .digest('hex');
+    const replay = async () => {
+      if (input.idempotencyKey === null) return undefined;
+      const existing = await this.deps.store.findByIdempotencyKey(merchant.id, input.idempotencyKey);
+      if (existing && existing.requestHash !== requestHash) throw new RelayError('RELAY_ERR_IDEMPOTENCY_CONFLICT');
+      return existing ? { payment: existing, replayed: true } : undefined;
+    };
+    if (merchant.provider.abuseProtection === false) return (await replay()) ?? this.insert(merchant, input, requestHash);
+    return this.phoneLocks.run(`${merchant.id}:${input.phone}`, async () => {
+      // A retry of a request already taken is answered as before, whatever the rules say now.
+      const earlier = await replay();
+      if (earlier) return earlier;
+      const now = this.now();
+      const limits = this.deps.abuseLimits;
+      const [recent, failures] = await Promise.all([
+        this.deps.store.recentForPhone(merchant.id, input.phone, now - 24 * 60 * 60_000, 20),
+        this.deps.store.failureTimes(merchant.id, now - limits.failureWindowMs),
+      ]);
+      checkAbuse({ amount: input.amount, now }, recent, failures, limits);
+      return this.insert(merchant, input, requestHash);
+    });
+  }
+
+  private async insert(merchant: Merchant, input: CreatePaymentInput, requestHash: string): Promise<{ payment: PaymentRecord; replayed: boolean }> {
     const result = await this.deps.store.createPayment(
       {
         id: newPaymentId(),

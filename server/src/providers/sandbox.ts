@@ -17,6 +17,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { parseStkCallback, type StkCallbackBody } from './daraja-callback.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
+import { kenyaTimestamp } from './mpesa-time.js';
 import type { CallbackInput, ParsedCallback, Provider, ProviderStatus, PushRequest, PushResult } from './types.js';
 
 type Scenario = 'paid' | 'cancelled' | 'insufficient' | 'wrong_pin' | 'unreachable' | 'silent' | 'twice';
@@ -43,6 +44,8 @@ const RESULTS: Record<Scenario, { code: number; desc: string }> = {
 export interface SandboxOptions {
   /** How long the simulated customer takes to answer the prompt. */
   delayMs: number;
+  /** Apply the relay's abuse rules as for a real provider (default false: developers repeat test numbers). */
+  abuseProtection?: boolean;
   /** Sends the callback; defaults to fetch. Errors are the relay's problem, as with a real provider. */
   post?: (url: string, body: unknown) => Promise<void>;
   now?: () => number;
@@ -81,12 +84,14 @@ export function sandboxReceipt(ref: string): string {
 export class SandboxProvider implements Provider {
   readonly name = 'sandbox';
   readonly signedCallbacks = false;
+  readonly abuseProtection: boolean;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly post: (url: string, body: unknown) => Promise<void>;
   private readonly now: () => number;
 
   constructor(private readonly options: SandboxOptions) {
     this.post = options.post ?? postJson;
+    this.abuseProtection = options.abuseProtection ?? false;
     this.now = options.now ?? Date.now;
   }
 
@@ -150,9 +155,4 @@ export class SandboxProvider implements Provider {
     }
     return { Body: { stkCallback } };
   }
-}
-
-/** `YYYYMMDDHHmmss` in Kenya time (UTC+3, no daylight saving), as M-Pesa writes dates. */
-export function kenyaTimestamp(ms: number): string {
-  return new Date(ms + 3 * 3600_000).toISOString().replace(/[-T:]/g, '').slice(0, 14);
 }

@@ -65,6 +65,11 @@ export interface Provider {
   readonly name: string;
   /** Whether a callback proves itself (a signature); if not, a final claim is re-checked by query. */
   readonly signedCallbacks: boolean;
+  /**
+   * Whether the relay's abuse rules (payments/abuse.ts) guard this provider. Default true; the
+   * sandbox turns them off by default, as no aggregator's block stands behind it.
+   */
+  readonly abuseProtection?: boolean;
   requestPayment(request: PushRequest): Promise<PushResult>;
   queryStatus(providerRef: string): Promise<ProviderStatus>;
   parseCallback(input: CallbackInput): ParsedCallback;

@@ -1,4 +1,5 @@
 /** The public payment API: create a payment and read it. */
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
@@ -34,10 +35,47 @@ const createHeadersSchema = z.object({
   'x-publishable-key': z.string().max(200).optional(),
 });
 
-export const paymentRoutes: FastifyPluginAsyncZod = async (app) => {
+export interface PaymentRouteOptions {
+  /** POST /v1/payments per minute, per client IP and per publishable key. */
+  rateLimits: { perIp: number; perKey: number };
+}
+
+/**
+ * Generous per IP: Kenyan mobile networks put many customers behind one carrier NAT address. The
+ * per-phone rules (payments/abuse.ts) are what protect a phone.
+ */
+export const DEFAULT_RATE_LIMITS = { perIp: 60, perKey: 600 };
+
+export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (app, options) => {
+  // Two limits on one route: @fastify/rate-limit runs one `rateLimit()` handler per request, so
+  // both limiters come from `createRateLimit()` and are checked here.
+  const perIp = app.createRateLimit({ max: options.rateLimits.perIp, timeWindow: 60_000, keyGenerator: (request) => `ip:${request.ip}` });
+  const perKey = app.createRateLimit({
+    max: options.rateLimits.perKey,
+    timeWindow: 60_000,
+    keyGenerator: (request) => {
+      const body = request.body as { publishableKey?: unknown } | undefined;
+      const key = request.headers['x-publishable-key'] ?? (typeof body?.publishableKey === 'string' ? body.publishableKey : undefined);
+      return `key:${typeof key === 'string' ? key.slice(0, 200) : 'none'}`;
+    },
+  });
+  const rateLimited = async (request: FastifyRequest) => {
+    for (const limiter of [perIp, perKey]) {
+      const verdict = await limiter(request);
+      if (!verdict.isAllowed && verdict.isExceeded) {
+        const seconds = Math.max(1, verdict.ttlInSeconds);
+        throw new RelayError('RELAY_ERR_RATE_LIMITED', {
+          message: `Too many payment requests. Please wait ${seconds} seconds and try again.`,
+          headers: { 'retry-after': String(seconds) },
+        });
+      }
+    }
+  };
+
   app.post(
     '/v1/payments',
     {
+      preHandler: rateLimited,
       schema: {
         summary: 'Create a payment: sends the M-Pesa PIN prompt to the phone',
         headers: createHeadersSchema,

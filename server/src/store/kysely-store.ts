@@ -173,6 +173,8 @@ export class KyselyPaymentStore implements PaymentStore {
       .execute();
     await this.db.schema.createIndex('payments_provider_ref').ifNotExists().on('payments').columns(['provider', 'provider_ref']).execute();
     await this.db.schema.createIndex('payments_merchant_created').ifNotExists().on('payments').columns(['merchant_id', 'created_at', 'id']).execute();
+    await this.db.schema.createIndex('payments_merchant_phone').ifNotExists().on('payments').columns(['merchant_id', 'phone', 'created_at']).execute();
+    await this.db.schema.createIndex('payments_merchant_status').ifNotExists().on('payments').columns(['merchant_id', 'status', 'updated_at']).execute();
     await this.db.schema.createIndex('payments_next_check').ifNotExists().on('payments').columns(['next_check_at']).execute();
     await this.db.schema
       .createTable('payment_events')
@@ -270,6 +272,35 @@ export class KyselyPaymentStore implements PaymentStore {
 
   async getPayment(id: string): Promise<PaymentRecord | undefined> {
     const row = await this.db.selectFrom('payments').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toRecord(row) : undefined;
+  }
+
+  async recentForPhone(merchantId: string, phone: string, since: number, limit: number): Promise<PaymentRecord[]> {
+    const rows = await this.db
+      .selectFrom('payments')
+      .selectAll()
+      .where('merchant_id', '=', merchantId)
+      .where('phone', '=', phone)
+      .where('created_at', '>=', since)
+      .orderBy('created_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toRecord);
+  }
+
+  async failureTimes(merchantId: string, since: number): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('payments')
+      .select('updated_at')
+      .where('merchant_id', '=', merchantId)
+      .where('status', '=', 'failed')
+      .where('updated_at', '>=', since)
+      .execute();
+    return rows.map((row) => Number(row.updated_at));
+  }
+
+  async findByIdempotencyKey(merchantId: string, key: string): Promise<PaymentRecord | undefined> {
+    const row = await this.db.selectFrom('payments').selectAll().where('merchant_id', '=', merchantId).where('idempotency_key', '=', key).executeTakeFirst();
     return row ? toRecord(row) : undefined;
   }
 

@@ -112,6 +112,12 @@ export interface PaymentStore {
   /** Inserts a payment and its first event, or returns the one stored under the same idempotency key. */
   createPayment(payment: NewPayment, now: number, toView: (p: PaymentRecord) => unknown): Promise<CreateResult>;
   getPayment(id: string): Promise<PaymentRecord | undefined>;
+  /** A merchant's payments to one phone since `since`, newest first (at most `limit`). */
+  recentForPhone(merchantId: string, phone: string, since: number, limit: number): Promise<PaymentRecord[]>;
+  /** When each of a merchant's payments that failed since `since` failed. */
+  failureTimes(merchantId: string, since: number): Promise<number[]>;
+  /** A payment by the merchant's idempotency key. */
+  findByIdempotencyKey(merchantId: string, key: string): Promise<PaymentRecord | undefined>;
   /** A merchant's payments, newest first, filtered, one page. */
   listPayments(query: PaymentListQuery): Promise<PaymentRecord[]>;
   findByProviderRef(provider: string, providerRef: string): Promise<PaymentRecord | undefined>;

@@ -1,0 +1,108 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { demoMerchant } from '../app.js';
+import { SandboxProvider } from '../providers/sandbox.js';
+import { startRelay, type StartedRelay } from '../testing/start-relay.js';
+import type { AbuseLimits } from './abuse.js';
+
+let relay: StartedRelay | undefined;
+afterEach(async () => {
+  await relay?.close();
+  relay = undefined;
+});
+
+/** A relay whose sandbox is guarded like a real provider. */
+async function guardedRelay(delayMs: number, abuseLimits: Partial<AbuseLimits> = {}, rateLimits = { perIp: 1000, perKey: 1000 }) {
+  const sandbox = new SandboxProvider({ delayMs, abuseProtection: true });
+  return startRelay({ merchants: [demoMerchant(sandbox)], abuseLimits, rateLimits });
+}
+
+function pay(r: StartedRelay, body: { amount: number; phone: string }, headers: Record<string, string> = {}) {
+  return r.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_demo', ...headers }, payload: body });
+}
+
+async function settled(r: StartedRelay, id: string) {
+  for (let i = 0; i < 200; i++) {
+    const payment = await r.app.store.getPayment(id);
+    if (payment?.status === 'succeeded' || payment?.status === 'failed') return payment;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('payment did not settle');
+}
+
+function expectRefusal(response: Awaited<ReturnType<typeof pay>>, code: string) {
+  expect(response.statusCode).toBe(429);
+  expect(response.json().error.code).toBe(code);
+  expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
+  expect(response.json().error.message).toMatch(/wait|try again/i);
+}
+
+describe('abuse protection', () => {
+  it('allows one open prompt per phone at a time', async () => {
+    relay = await guardedRelay(60_000);
+    expect((await pay(relay, { amount: 100, phone: '0712000001' })).statusCode).toBe(201);
+    expectRefusal(await pay(relay, { amount: 200, phone: '0712000001' }), 'phone_busy');
+    expect((await pay(relay, { amount: 200, phone: '0712000002' })).statusCode).toBe(201);
+  });
+
+  it('refuses the same amount to the same phone within 2 minutes (M-Pesa result 17)', async () => {
+    relay = await guardedRelay(20);
+    const first = (await pay(relay, { amount: 100, phone: '0712000003' })).json();
+    await settled(relay, first.id);
+    const again = await pay(relay, { amount: 100, phone: '0712000003' });
+    expectRefusal(again, 'duplicate_payment');
+    expect(Number(again.headers['retry-after'])).toBeLessThanOrEqual(120);
+    expect((await pay(relay, { amount: 101, phone: '0712000003' })).statusCode).toBe(201);
+  });
+
+  it('cools a phone down after 3 successive failed prompts, well before the aggregator blocks it at 10', async () => {
+    relay = await guardedRelay(20);
+    for (const amount of [10, 11, 12]) {
+      const created = await pay(relay, { amount, phone: '0700000001' });
+      expect(created.statusCode).toBe(201);
+      expect((await settled(relay, created.json().id)).failureCode).toBe('cancelled');
+    }
+    const cooled = await pay(relay, { amount: 13, phone: '0700000001' });
+    expectRefusal(cooled, 'phone_cooldown');
+    expect(Number(cooled.headers['retry-after'])).toBeGreaterThan(200);
+  });
+
+  it("stops a merchant's prompts when its failures in 6 hours reach the budget", async () => {
+    relay = await guardedRelay(20, { failureBudget: 3 });
+    for (const phone of ['0700000002', '0700000003', '0700000004']) {
+      const created = await pay(relay, { amount: 10, phone });
+      await settled(relay, created.json().id);
+    }
+    expectRefusal(await pay(relay, { amount: 10, phone: '0712000009' }), 'merchant_paused');
+  });
+
+  it('answers a retried request (same Idempotency-Key) as before instead of refusing it', async () => {
+    relay = await guardedRelay(60_000);
+    const key = { 'idempotency-key': 'retry-me-0001' };
+    const first = await pay(relay, { amount: 100, phone: '0712000004' }, key);
+    const retry = await pay(relay, { amount: 100, phone: '0712000004' }, key);
+    expect(retry.statusCode).toBe(201);
+    expect(retry.json().id).toBe(first.json().id);
+  });
+
+  it('limits payment requests per client IP, with Retry-After', async () => {
+    relay = await guardedRelay(60_000, {}, { perIp: 2, perKey: 1000 });
+    const ip = { 'x-forwarded-for': '203.0.113.7' };
+    expect((await pay(relay, { amount: 1, phone: '0712000011' }, ip)).statusCode).toBe(201);
+    expect((await pay(relay, { amount: 1, phone: '0712000012' }, ip)).statusCode).toBe(201);
+    expectRefusal(await pay(relay, { amount: 1, phone: '0712000013' }, ip), 'rate_limited');
+    expect((await pay(relay, { amount: 1, phone: '0712000013' }, { 'x-forwarded-for': '203.0.113.8' })).statusCode).toBe(201);
+  });
+
+  it('limits payment requests per publishable key across IPs', async () => {
+    relay = await guardedRelay(60_000, {}, { perIp: 1000, perKey: 2 });
+    expect((await pay(relay, { amount: 1, phone: '0712000021' }, { 'x-forwarded-for': '203.0.113.1' })).statusCode).toBe(201);
+    expect((await pay(relay, { amount: 1, phone: '0712000022' }, { 'x-forwarded-for': '203.0.113.2' })).statusCode).toBe(201);
+    expectRefusal(await pay(relay, { amount: 1, phone: '0712000023' }, { 'x-forwarded-for': '203.0.113.3' }), 'rate_limited');
+  });
+
+  it('leaves the sandbox unguarded by default, so developers can repeat test numbers', async () => {
+    relay = await startRelay({ sandboxDelayMs: 60_000 });
+    expect((await pay(relay, { amount: 100, phone: '0708374149' })).statusCode).toBe(201);
+    expect((await pay(relay, { amount: 100, phone: '0708374149' })).statusCode).toBe(201);
+  });
+});
