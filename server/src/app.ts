@@ -107,7 +107,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         ? false
         : {
             level: typeof options.logger === 'object' ? options.logger.level : 'info',
-            redact: ['req.headers.authorization', 'req.headers["x-publishable-key"]'],
+            redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-challenge"]'], censor: '[redacted]' },
+            serializers: {
+              // The callback URL's last segment is the secret path token: never in a log line.
+              req: (request: { method: string; url: string; ip?: string }) => ({
+                method: request.method,
+                url: request.url.replace(/^(\/v1\/callbacks\/[^/?]+\/)[^/?]+/, '$1[redacted]'),
+                remoteAddress: request.ip,
+              }),
+            },
           },
     bodyLimit: options.bodyLimit ?? 16 * 1024,
     // Load balancers and proxies in front of the relay set X-Forwarded-*.

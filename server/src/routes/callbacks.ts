@@ -17,8 +17,6 @@ export const callbackRoutes: FastifyPluginAsyncZod = async (app) => {
         hide: true,
         params: z.object({ provider: z.string().max(32), token: z.string().max(256) }),
       },
-      // Callbacks are logged by the service with the secret token left out of the URL.
-      logLevel: 'warn',
     },
     async (request, reply) => {
       if (!sameSecret(request.params.token, app.callbackToken)) {
