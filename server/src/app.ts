@@ -10,6 +10,7 @@ import sseModule, { type SSEPluginOptions } from '@fastify/sse';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { MemoryStatusBus } from './bus/memory.js';
+import { PgStatusBus } from './bus/postgres.js';
 import type { StatusBus } from './bus/types.js';
 import { registerErrorHandling } from './http-errors.js';
 import { DEFAULT_AMOUNT_POLICY, DEMO_PUBLISHABLE_KEY, generateSecretKey, MerchantRegistry, type Merchant } from './merchants.js';
@@ -25,12 +26,17 @@ import { healthRoutes } from './routes/health.js';
 import { DEFAULT_RATE_LIMITS, paymentRoutes } from './routes/payments.js';
 import { siteRoutes } from './routes/site.js';
 import { DEFAULT_WEBHOOK_RETRY, WebhookDeliverer, type WebhookRetryPolicy } from './webhooks/deliverer.js';
+import { openPostgresStore } from './store/postgres.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { PaymentStore } from './store/types.js';
 
 export interface AppOptions {
-  /** SQLite file (`STK_PAY_DB`); ignored when `store` is given. */
+  /** SQLite file (`STK_PAY_DB`); ignored when `store` or `databaseUrl` is given. */
   dbPath: string;
+  /** PostgreSQL instead of SQLite (`DATABASE_URL`), with the LISTEN/NOTIFY status bus. */
+  databaseUrl?: string;
+  /** A PostgreSQL schema and NOTIFY channel of its own (tests). */
+  postgresSchema?: string;
   store?: PaymentStore;
   bus?: StatusBus;
   /** Base URL providers call back (`PUBLIC_URL`); default: the address the relay listens on. */
@@ -126,8 +132,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
 
-  const store = options.store ?? (await openSqliteStore(options.dbPath));
-  const bus = options.bus ?? new MemoryStatusBus();
+  const store =
+    options.store ??
+    (options.databaseUrl
+      ? await openPostgresStore(options.databaseUrl, options.postgresSchema ? { schema: options.postgresSchema } : {})
+      : await openSqliteStore(options.dbPath));
+  const bus =
+    options.bus ??
+    (options.databaseUrl
+      ? await PgStatusBus.connect(options.databaseUrl, {
+          ...(options.postgresSchema ? { channel: `${options.postgresSchema}_status` } : {}),
+          onError: (error) => app.log.warn({ err: error }, 'status bus connection lost; reconnecting'),
+        })
+      : new MemoryStatusBus());
   const merchantList = options.merchants ?? [demoMerchant(new SandboxProvider({ delayMs: options.sandboxDelayMs ?? 3_000 }), options.allowedOrigins)];
   for (const merchant of merchantList) {
     if (merchant.secretKeys.length === 0) merchant.secretKeys = [await store.getOrSetSetting(`secret_key:${merchant.id}`, generateSecretKey())];

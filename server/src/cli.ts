@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   }
   const app = await buildApp({
     dbPath: config.STK_PAY_DB,
+    ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
     ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
     ...(config.CALLBACK_TOKEN ? { callbackToken: config.CALLBACK_TOKEN } : {}),
     merchants,
@@ -50,7 +51,8 @@ async function main(): Promise<void> {
   const port = address !== null && typeof address === 'object' ? address.port : config.PORT;
   const shown = config.PUBLIC_URL ?? `http://${config.HOST}:${port}`;
   const who = merchants.map((merchant) => `${merchant.id} (${merchant.provider.name})`).join(', ');
-  console.log(`stk-pay relay ready: ${shown}  merchants: ${who}  database: ${config.STK_PAY_DB}`);
+  const database = config.DATABASE_URL ? `PostgreSQL ${new URL(config.DATABASE_URL).host}` : config.STK_PAY_DB;
+  console.log(`stk-pay relay ready: ${shown}  merchants: ${who}  database: ${database}`);
 }
 
 main().catch((error: unknown) => {

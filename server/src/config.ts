@@ -13,6 +13,10 @@ const envSchema = z.object({
   HOST: z.string().min(1, 'a host name or address').default('127.0.0.1'),
   PUBLIC_URL: z.url({ error: 'an absolute http(s) URL such as https://pay.example.com' }).optional(),
   STK_PAY_DB: z.string().min(1, 'a file path').default('./data/stk-pay.sqlite'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a PostgreSQL URL such as postgres://user:password@host:5432/stk_pay')
+    .optional(),
   STK_PAY_CONFIG: z.string().min(1, 'a path to the merchants JSON file').optional(),
   STK_PAY_PROVIDER: z.enum(PROVIDERS, { error: `one of ${PROVIDERS.join(', ')}` }).default('sandbox'),
   CALLBACK_TOKEN: z

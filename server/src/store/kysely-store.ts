@@ -4,6 +4,8 @@
  * row in one transaction, so nothing is announced that is not committed.
  */
 import { Kysely, sql, type Transaction } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import { migrations } from './migrations.js';
 import type { FailureCode, PaymentStatus } from '../api/schemas.js';
 import { transition } from '../payments/state-machine.js';
 import type {
@@ -145,79 +147,12 @@ export class KyselyPaymentStore implements PaymentStore {
   ) {}
 
   async init(): Promise<void> {
-    const bigint = this.rowLocks ? 'bigint' : 'integer';
-    await this.db.schema
-      .createTable('payments')
-      .ifNotExists()
-      .addColumn('id', 'text', (c) => c.primaryKey())
-      .addColumn('merchant_id', 'text', (c) => c.notNull())
-      .addColumn('status', 'text', (c) => c.notNull())
-      .addColumn('amount', 'integer', (c) => c.notNull())
-      .addColumn('reference', 'text')
-      .addColumn('description', 'text')
-      .addColumn('phone', 'text', (c) => c.notNull())
-      .addColumn('provider', 'text', (c) => c.notNull())
-      .addColumn('provider_ref', 'text')
-      .addColumn('push_state', 'text', (c) => c.notNull())
-      .addColumn('failure_code', 'text')
-      .addColumn('failure_message', 'text')
-      .addColumn('receipt', 'text')
-      .addColumn('seq', 'integer', (c) => c.notNull())
-      .addColumn('idempotency_key', 'text')
-      .addColumn('request_hash', 'text')
-      .addColumn('next_check_at', bigint)
-      .addColumn('check_attempts', 'integer', (c) => c.notNull().defaultTo(0))
-      .addColumn('created_at', bigint, (c) => c.notNull())
-      .addColumn('updated_at', bigint, (c) => c.notNull())
-      .addUniqueConstraint('payments_idempotency', ['merchant_id', 'idempotency_key'])
-      .execute();
-    await this.db.schema.createIndex('payments_provider_ref').ifNotExists().on('payments').columns(['provider', 'provider_ref']).execute();
-    await this.db.schema.createIndex('payments_merchant_created').ifNotExists().on('payments').columns(['merchant_id', 'created_at', 'id']).execute();
-    await this.db.schema.createIndex('payments_merchant_phone').ifNotExists().on('payments').columns(['merchant_id', 'phone', 'created_at']).execute();
-    await this.db.schema.createIndex('payments_merchant_status').ifNotExists().on('payments').columns(['merchant_id', 'status', 'updated_at']).execute();
-    await this.db.schema.createIndex('payments_next_check').ifNotExists().on('payments').columns(['next_check_at']).execute();
-    await this.db.schema
-      .createTable('payment_events')
-      .ifNotExists()
-      .addColumn('payment_id', 'text', (c) => c.notNull())
-      .addColumn('seq', 'integer', (c) => c.notNull())
-      .addColumn('status', 'text', (c) => c.notNull())
-      .addColumn('source', 'text', (c) => c.notNull())
-      .addColumn('view', 'text', (c) => c.notNull())
-      .addColumn('at', bigint, (c) => c.notNull())
-      .addPrimaryKeyConstraint('payment_events_pk', ['payment_id', 'seq'])
-      .execute();
-    await this.db.schema
-      .createTable('provider_callbacks')
-      .ifNotExists()
-      .addColumn('provider', 'text', (c) => c.notNull())
-      .addColumn('provider_ref', 'text')
-      .addColumn('payment_id', 'text')
-      .addColumn('verdict', 'text', (c) => c.notNull())
-      .addColumn('body', 'text', (c) => c.notNull())
-      .addColumn('received_at', bigint, (c) => c.notNull())
-      .execute();
-    await this.db.schema.createIndex('provider_callbacks_payment').ifNotExists().on('provider_callbacks').columns(['payment_id']).execute();
-    await this.db.schema
-      .createTable('webhook_outbox')
-      .ifNotExists()
-      .addColumn('event_id', 'text', (c) => c.primaryKey())
-      .addColumn('merchant_id', 'text', (c) => c.notNull())
-      .addColumn('payment_id', 'text', (c) => c.notNull())
-      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
-      .addColumn('next_attempt_at', bigint)
-      .addColumn('delivered_at', bigint)
-      .addColumn('last_error', 'text')
-      .addColumn('created_at', bigint, (c) => c.notNull())
-      .execute();
-    await this.db.schema.createIndex('webhook_outbox_due').ifNotExists().on('webhook_outbox').columns(['next_attempt_at']).execute();
-    await this.db.schema.createIndex('webhook_outbox_payment').ifNotExists().on('webhook_outbox').columns(['payment_id']).execute();
-    await this.db.schema
-      .createTable('settings')
-      .ifNotExists()
-      .addColumn('key', 'text', (c) => c.primaryKey())
-      .addColumn('value', 'text', (c) => c.notNull())
-      .execute();
+    // Kysely's migrator takes a lock (an advisory lock on PostgreSQL), so instances starting
+    // together apply each migration once.
+    const migrator = new Migrator({ db: this.db, provider: { getMigrations: async () => migrations(this.rowLocks ? 'bigint' : 'integer') } });
+    const { error, results } = await migrator.migrateToLatest();
+    const failed = results?.find((result) => result.status === 'Error');
+    if (error || failed) throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 
   async createPayment(payment: NewPayment, now: number, toView: (p: PaymentRecord) => unknown): Promise<CreateResult> {
