@@ -1,0 +1,40 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { dropSchema, freshSchema, requirePostgres, TEST_DATABASE_URL } from '../testing/postgres.js';
+import { readSse } from '../testing/sse-client.js';
+import { startRelay, type StartedRelay } from '../testing/start-relay.js';
+import { PgStatusBus } from './postgres.js';
+
+const pgReady = await requirePostgres();
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe.skipIf(!pgReady)('PostgreSQL LISTEN/NOTIFY status bus', () => {
+  it('delivers a notice published by one instance to a subscriber on another', async () => {
+    const channel = `${freshSchema()}_status`;
+    const one = await PgStatusBus.connect(TEST_DATABASE_URL, { channel });
+    const two = await PgStatusBus.connect(TEST_DATABASE_URL, { channel });
+    cleanups.push(() => one.close(), () => two.close());
+    const heard = new Promise((resolve) => two.subscribe('pay_x', resolve));
+    await one.publish({ paymentId: 'pay_x', seq: 7 });
+    await expect(heard).resolves.toEqual({ paymentId: 'pay_x', seq: 7 });
+  });
+
+  it("streams to a customer on relay A the status that relay B's callback committed", async () => {
+    const schema = freshSchema();
+    cleanups.push(() => dropSchema(schema));
+    const b: StartedRelay = await startRelay({ databaseUrl: TEST_DATABASE_URL, postgresSchema: schema, sandboxDelayMs: 600, reconcileTickMs: 60_000 });
+    cleanups.push(() => b.close());
+    // A's sandbox calls back to B's address, as a provider would through a load balancer.
+    const a: StartedRelay = await startRelay({ databaseUrl: TEST_DATABASE_URL, postgresSchema: schema, sandboxDelayMs: 600, publicUrl: b.url, reconcileTickMs: 60_000 });
+    cleanups.push(() => a.close());
+    const created = await a.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 250, phone: '0708374149' } });
+    const { id } = created.json() as { id: string };
+    const reading = await readSse(`${a.url}/v1/payments/${id}/events`, { timeoutMs: 8_000 });
+    expect(reading.ended).toBe(true);
+    expect(JSON.parse(reading.messages.at(-1)!.data)).toMatchObject({ id, status: 'succeeded' });
+    const callbacks = await b.app.store.callbacksFor(id);
+    expect(callbacks.map((c) => c.verdict)).toEqual(['applied']);
+  });
+});
