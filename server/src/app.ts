@@ -150,7 +150,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (merchant.secretKeys.length === 0) merchant.secretKeys = [await store.getOrSetSetting(`secret_key:${merchant.id}`, generateSecretKey())];
   }
   const merchants = new MerchantRegistry(merchantList);
-  const callbackToken = options.callbackToken ?? (await store.getOrSetSetting('callback_token', randomBytes(24).toString('base64url')));
+  const callbackToken = options.callbackToken ?? (await store.getOrSetSetting('callback_token', randomBytes(24).toString('hex')));
   const baseUrl = () => {
     if (options.publicUrl) return options.publicUrl.replace(/\/+$/, '');
     const address = app.server.address();

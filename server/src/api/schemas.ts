@@ -70,6 +70,8 @@ export const merchantPaymentSchema = paymentSchema.extend({
   phone: z.string().describe('full, 2547XXXXXXXX'),
   merchantId: z.string(),
   failure: z.object({ code: failureCodeSchema, message: z.string(), providerMessage: z.string().optional() }).optional(),
+  /** Set when the relay cannot settle the payment by itself: look at the provider's dashboard. */
+  review: z.object({ reason: z.string() }).optional(),
 });
 
 export const paymentListQuerySchema = z.strictObject({

@@ -61,3 +61,42 @@ describe('a push lost in a restart', () => {
     expect(sandbox.pushes).toEqual([]);
   });
 });
+
+describe('a provider that contradicts the payment', () => {
+  it('holds a payment the provider reports paid with another amount for review, neither paid nor failed', async () => {
+    /** A provider whose status answer names another amount (a fee added, or a mix-up). */
+    class OtherAmountSandbox extends CountingSandbox {
+      override async queryStatus(providerRef: string) {
+        const status = await super.queryStatus(providerRef);
+        return status.status === 'succeeded' ? { ...status, amount: 1 } : status;
+      }
+    }
+    relay = await startRelay({ merchants: [demoMerchant(new OtherAmountSandbox({ delayMs: 20 }))], reconcileTickMs: 20, checkSchedule: { promptWindowMs: 50 } });
+    const created = await relay.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 250, phone: '0700000005' } });
+    const id = created.json().id as string;
+    const deadline = Date.now() + 5_000;
+    while (!(await relay.app.store.getPayment(id))?.reviewReason && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const payment = await relay.app.store.getPayment(id);
+    expect(payment?.status).toBe('awaiting_customer');
+    expect(payment?.reviewReason).toMatch(/KES 1 paid for a payment of KES 250/);
+    const secret = relay.app.merchants.byId('demo')!.secretKeys[0]!;
+    const merchantView = (await relay.app.inject({ method: 'GET', url: `/v1/payments/${id}`, headers: { authorization: `Bearer ${secret}` } })).json();
+    expect(merchantView.review.reason).toMatch(/KES 1/);
+  });
+
+  it('keeps the receipt of a callback that arrives after a status query already settled the payment', async () => {
+    relay = await startRelay({ sandboxDelayMs: 20, reconcileTickMs: 60_000 });
+    const created = await relay.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 250, phone: '0700000005' } });
+    const id = created.json().id as string;
+    await relay.app.payments.settle();
+    const pending = (await relay.app.store.getPayment(id))!;
+    // The query settled it first, without a receipt (as Daraja's query does).
+    await relay.app.store.updatePayment(id, { status: 'succeeded' }, 'query', Date.now(), toView);
+    const callback = {
+      Body: { stkCallback: { CheckoutRequestID: pending.providerRef, ResultCode: 0, ResultDesc: 'ok', CallbackMetadata: { Item: [{ Name: 'Amount', Value: 250 }, { Name: 'MpesaReceiptNumber', Value: 'LATE000001' }] } } },
+    };
+    const answer = await relay.app.inject({ method: 'POST', url: `/v1/callbacks/sandbox/${relay.app.callbackToken}`, payload: callback });
+    expect(answer.json().verdict).toBe('duplicate');
+    expect((await relay.app.store.getPayment(id))?.receipt).toBe('LATE000001');
+  });
+});

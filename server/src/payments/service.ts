@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { StatusBus } from '../bus/types.js';
+import { crashPoint } from '../crash-points.js';
 import { RelayError } from '../errors.js';
 import type { Merchant, MerchantRegistry } from '../merchants.js';
 import type { CallbackInput, Provider, ProviderStatus } from '../providers/types.js';
@@ -123,6 +124,7 @@ export class PaymentService {
       if (result.payment.requestHash !== requestHash) throw new RelayError('RELAY_ERR_IDEMPOTENCY_CONFLICT');
       return { payment: result.payment, replayed: true };
     }
+    crashPoint('after_store');
     this.track(this.push(merchant, result.payment));
     return { payment: result.payment, replayed: false };
   }
@@ -162,6 +164,14 @@ export class PaymentService {
     // The payment's own merchant's instance answers the status query (its keys made the push).
     provider = this.deps.merchants.byId(payment.merchantId)?.provider ?? provider;
     if (isTerminal(payment.status)) {
+      const update = parsed.update;
+      // Daraja's status query gives no receipt: a query may have settled the payment before this
+      // callback, which has it. Keep it (the amount must agree; the outcome is already final).
+      if (payment.status === 'succeeded' && !payment.receipt && !attached && update.status === 'succeeded' && update.receipt && (update.amount === undefined || update.amount === payment.amount)) {
+        await this.deps.store.updatePayment(payment.id, { receipt: update.receipt }, 'callback', this.now(), toView);
+        await record(parsed.providerRef, payment.id, 'duplicate: already succeeded; receipt added');
+        return 'duplicate';
+      }
       await record(parsed.providerRef, payment.id, `duplicate: already ${payment.status}`);
       return 'duplicate';
     }
@@ -174,7 +184,7 @@ export class PaymentService {
     }
     if (update.status !== 'pending' && (!provider.signedCallbacks || attached)) {
       // Anyone can POST an unsigned body: only the provider's own status answer makes it final.
-      const confirmed = await this.safeQuery(provider, parsed.providerRef);
+      const confirmed = await this.safeQuery(provider, payment.providerRef ?? parsed.providerRef);
       const sameRequest = !attached || confirmsIdentity(confirmed, payment);
       if (confirmed === undefined || confirmed.status !== update.status || !sameRequest) {
         await record(parsed.providerRef, payment.id, `unconfirmed: query says ${confirmed?.status ?? 'nothing'}`);
@@ -210,7 +220,9 @@ export class PaymentService {
     if (byRef) return { payment: byRef, attached: false };
     if (parsed.paymentId) {
       const byId = await this.deps.store.getPayment(parsed.paymentId);
-      if (byId && byId.provider === provider.name && byId.providerRef === null && byId.pushState === 'sent') return { payment: byId, attached: true };
+      // Our id echoed back (UpesiPay's callbacks carry no id its status query takes). The status
+      // query below uses the reference we stored, so a forged id only makes us ask about our own.
+      if (byId && byId.provider === provider.name && byId.pushState === 'sent') return { payment: byId, attached: byId.providerRef === null };
     }
     if (parsed.match) {
       const candidates = await this.deps.store.findUnreferenced(provider.name, parsed.match.phone, parsed.match.amount, this.now() - GIVE_UP_AFTER_MS);
@@ -293,6 +305,7 @@ export class PaymentService {
           await this.apply(payment, { status: 'failed', code: result.code, message: result.message }, 'push', { pushState: 'refused' });
           return;
         }
+        crashPoint('after_push_accepted');
         await this.apply(payment, { status: 'pending' }, 'push', { providerRef: result.providerRef });
         return;
       } catch (error) {
@@ -328,6 +341,13 @@ export class PaymentService {
    */
   private async apply(payment: PaymentRecord, status: ProviderStatus, source: string, extra: PaymentPatch = {}): Promise<boolean> {
     const patch: PaymentPatch = { ...extra };
+    if (status.status === 'succeeded' && status.amount !== undefined && status.amount !== payment.amount) {
+      // The provider says paid, but not this amount: neither paid nor failed on our word.
+      const reason = `The provider reports KES ${status.amount} paid for a payment of KES ${payment.amount}.`;
+      this.deps.log.error({ paymentId: payment.id, source }, 'provider reports another amount; the payment needs review');
+      await this.deps.store.updatePayment(payment.id, { ...extra, reviewReason: reason, nextCheckAt: null }, source, this.now(), toView);
+      return false;
+    }
     if (status.status === 'pending') patch.status = 'awaiting_customer';
     else if (status.status === 'succeeded') {
       patch.status = 'succeeded';
@@ -341,6 +361,7 @@ export class PaymentService {
     }
     const result = await this.deps.store.updatePayment(payment.id, patch, source, this.now(), toView);
     if (result.kind === 'updated' && result.event) {
+      if (source === 'callback' && isTerminal(result.payment.status)) crashPoint('after_callback_commit');
       await this.deps.bus.publish({ paymentId: payment.id, seq: result.event.seq });
       this.deps.log.info({ paymentId: payment.id, status: result.payment.status, source }, 'payment status changed');
       return true;
@@ -378,6 +399,9 @@ function confirmsIdentity(confirmed: ProviderStatus | undefined, payment: Paymen
 
 /** The query's verdict, with the callback's details (receipt) where the query has none. */
 function mergeStatus(confirmed: ProviderStatus, claimed: ProviderStatus): ProviderStatus {
+  // A query that confirms the failure without saying why: the callback's reason stands (it can
+  // choose the reason of a confirmed failure, never the outcome).
+  if (confirmed.status === 'failed' && claimed.status === 'failed' && confirmed.code === 'provider_error') return claimed;
   if (confirmed.status === 'succeeded' && claimed.status === 'succeeded') {
     const receipt = confirmed.receipt ?? claimed.receipt;
     return { status: 'succeeded', ...(receipt ? { receipt } : {}) };

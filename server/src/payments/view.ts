@@ -44,5 +44,22 @@ export function toMerchantView(payment: PaymentRecord): MerchantPaymentView {
     ...(view.failure
       ? { failure: { ...view.failure, ...(payment.failureMessage ? { providerMessage: payment.failureMessage } : {}) } }
       : {}),
+    ...(reviewReason(payment) ? { review: { reason: reviewReason(payment)! } } : {}),
   };
+}
+
+/**
+ * Why a payment needs the merchant's eyes: the relay will never call it paid or failed on its own
+ * word, and here it has no way left to ask the provider.
+ */
+export function reviewReason(payment: PaymentRecord): string | undefined {
+  if (payment.status === 'succeeded' || payment.status === 'failed') return undefined;
+  if (payment.reviewReason) return payment.reviewReason;
+  if (payment.pushState === 'sent' && payment.providerRef === null && payment.checkAttempts > 0) {
+    return 'The push may have reached the provider, but its answer was lost and the relay has no reference to ask about it. Only the provider\'s callback can settle it now: check the provider\'s dashboard.';
+  }
+  if (payment.pushState === 'sent' && payment.nextCheckAt === null) {
+    return 'The provider gave no final answer within a day of the push. Check the provider\'s dashboard.';
+  }
+  return undefined;
 }

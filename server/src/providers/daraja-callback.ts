@@ -3,6 +3,7 @@
  * and UpesiPay mirror it. Metadata items are read by name, never by position.
  */
 import { z } from 'zod';
+import { normalizePhone } from '../phone.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import type { ParsedCallback } from './types.js';
 
@@ -31,15 +32,19 @@ export function parseStkCallback(body: unknown): ParsedCallback {
     const items = callback.CallbackMetadata?.Item ?? [];
     const find = (name: string) => items.find((item) => item.Name === name)?.Value;
     const receipt = find('MpesaReceiptNumber');
-    const amount = find('Amount');
+    const rawAmount = find('Amount');
+    const amount = rawAmount !== undefined && Number.isFinite(Number(rawAmount)) ? Number(rawAmount) : undefined;
+    const phone = normalizePhone(String(find('PhoneNumber') ?? ''));
     return {
       kind: 'status',
       providerRef: callback.CheckoutRequestID,
       update: {
         status: 'succeeded',
         ...(receipt !== undefined ? { receipt: String(receipt) } : {}),
-        ...(amount !== undefined && Number.isFinite(Number(amount)) ? { amount: Number(amount) } : {}),
+        ...(amount !== undefined ? { amount } : {}),
       },
+      // For a push whose answer was lost: the payment is then found by who paid how much.
+      ...(phone.ok && amount !== undefined ? { match: { phone: phone.msisdn, amount } } : {}),
     };
   }
   return { kind: 'status', providerRef: callback.CheckoutRequestID, update };

@@ -3,9 +3,12 @@
  * checks its own settings, so a relay never starts half-configured.
  */
 import { ConfigError } from '../config.js';
+import { darajaFromEnv } from './daraja.js';
+import { intasendFromEnv, kulmipayFromEnv } from './intasend.js';
 import { SandboxProvider } from './sandbox.js';
 import type { Env } from './settings.js';
 import type { Provider } from './types.js';
+import { upesipayFromEnv } from './upesipay.js';
 
 export const PROVIDER_NAMES = ['sandbox', 'intasend', 'kulmipay', 'upesipay', 'daraja'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
@@ -15,6 +18,10 @@ type Factory = (env: Env) => Provider;
 const FACTORIES: Partial<Record<ProviderName, Factory>> = {
   sandbox: (env) => new SandboxProvider({ delayMs: Number(env['SANDBOX_DELAY_MS'] ?? 3_000) }),
   // providers: one line each below (keep this marker)
+  upesipay: upesipayFromEnv,
+  intasend: intasendFromEnv,
+  kulmipay: kulmipayFromEnv,
+  daraja: darajaFromEnv,
 };
 
 /** The provider named `name`, configured from `env`; throws ConfigError naming what is missing. */

@@ -10,6 +10,10 @@ export function statusFromResultCode(resultCode: number, resultDesc: string | un
   switch (resultCode) {
     case 0:
       return { status: 'succeeded' };
+    case 4999:
+      // Reported by integrators from the STK query ("The transaction is still under processing"):
+      // no answer yet, so never a failure.
+      return { status: 'pending' };
     case 1032:
       return { status: 'failed', code: 'cancelled', message };
     case 1:

@@ -12,6 +12,8 @@ export interface SettingSpec {
   default?: string;
   /** Checks the value; returns false to refuse it. */
   valid?: (value: string) => boolean;
+  /** A secret: a refused value is never repeated in the error (it would reach logs). */
+  secret?: boolean;
 }
 
 /** Returns every named setting, or throws ConfigError for the first one missing or invalid. */
@@ -22,7 +24,9 @@ export function readSettings<K extends string>(env: Env, specs: Record<K, Settin
     const raw = env[name];
     const value = raw === undefined || raw.trim() === '' ? spec.default : raw.trim();
     if (value === undefined) throw new ConfigError(`${name} is missing: set it to ${spec.expects}`);
-    if (spec.valid && !spec.valid(value)) throw new ConfigError(`${name} must be ${spec.expects} (got ${JSON.stringify(raw)})`);
+    if (spec.valid && !spec.valid(value)) {
+      throw new ConfigError(`${name} must be ${spec.expects}${spec.secret ? '' : ` (got ${JSON.stringify(raw)})`}`);
+    }
     out[name] = value;
   }
   return out;

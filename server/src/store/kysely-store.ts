@@ -41,6 +41,7 @@ interface PaymentsTable {
   request_hash: string | null;
   next_check_at: number | null;
   check_attempts: number;
+  review_reason: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -109,6 +110,7 @@ function toRecord(row: PaymentRow): PaymentRecord {
     requestHash: row.request_hash,
     nextCheckAt: row.next_check_at === null ? null : Number(row.next_check_at),
     checkAttempts: Number(row.check_attempts),
+    reviewReason: row.review_reason,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -185,6 +187,7 @@ export class KyselyPaymentStore implements PaymentStore {
         request_hash: payment.requestHash,
         next_check_at: payment.nextCheckAt,
         check_attempts: 0,
+        review_reason: null,
         created_at: now,
         updated_at: now,
       };
@@ -317,6 +320,7 @@ export class KyselyPaymentStore implements PaymentStore {
           seq: next.seq,
           next_check_at: next.nextCheckAt,
           check_attempts: next.checkAttempts,
+          review_reason: next.reviewReason,
           updated_at: now,
         })
         .where('id', '=', id)

@@ -84,5 +84,10 @@ export function migrations(bigint: 'bigint' | 'integer'): Record<string, Migrati
           .execute();
       },
     },
+    '002_review_reason': {
+      async up(db: Kysely<any>): Promise<void> {
+        await db.schema.alterTable('payments').addColumn('review_reason', 'text').execute();
+      },
+    },
   };
 }

@@ -33,6 +33,8 @@ export interface PaymentRecord {
   requestHash: string | null;
   nextCheckAt: number | null;
   checkAttempts: number;
+  /** Why the relay stopped short of settling it and the merchant must look (never shown to customers). */
+  reviewReason: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -63,6 +65,7 @@ export interface PaymentPatch {
   receipt?: string | null;
   nextCheckAt?: number | null;
   checkAttempts?: number;
+  reviewReason?: string | null;
 }
 
 export interface CallbackRecord {

@@ -5,6 +5,7 @@
  * each attempt is claimed by one relay instance.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import { crashPoint } from '../crash-points.js';
 import type { MerchantRegistry } from '../merchants.js';
 import { toMerchantView } from '../payments/view.js';
 import type { PaymentStore, WebhookDelivery } from '../store/types.js';
@@ -28,6 +29,9 @@ export function webhookRetryDelay(attempts: number, policy: WebhookRetryPolicy, 
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
+/** Longer than one attempt can take (10 s timeout), short enough that a crash delays little. */
+const WEBHOOK_LEASE_MS = 15_000;
+
 export class WebhookDeliverer {
   constructor(
     private readonly store: PaymentStore,
@@ -40,7 +44,8 @@ export class WebhookDeliverer {
   /** One pass: attempts every due delivery. Returns how many were attempted. */
   async deliverDue(limit = 20): Promise<number> {
     const now = this.now();
-    const due = await this.store.claimDueWebhooks(now, now + 60_000, limit);
+    // A claim lapses after WEBHOOK_LEASE_MS: an instance that died mid-attempt delays it no longer.
+    const due = await this.store.claimDueWebhooks(now, now + WEBHOOK_LEASE_MS, limit);
     await Promise.all(due.map((delivery) => this.attempt(delivery)));
     return due.length;
   }
@@ -61,6 +66,7 @@ export class WebhookDeliverer {
     };
     const body = JSON.stringify(event);
     const attempts = delivery.attempts + 1;
+    crashPoint('before_webhook_post');
     let error: string;
     try {
       const response = await fetch(merchant.webhookUrl, {
