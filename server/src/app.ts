@@ -65,6 +65,8 @@ export interface AppOptions {
   heartbeatMs?: number;
   bodyLimit?: number;
   logger?: boolean | { level: string };
+  /** Where log lines go (default stdout); tests capture them. */
+  logStream?: NodeJS.WritableStream;
 }
 
 declare module 'fastify' {
@@ -113,6 +115,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         ? false
         : {
             level: typeof options.logger === 'object' ? options.logger.level : 'info',
+            ...(options.logStream ? { stream: options.logStream } : {}),
             redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-challenge"]'], censor: '[redacted]' },
             serializers: {
               // The callback URL's last segment is the secret path token: never in a log line.
