@@ -77,7 +77,7 @@ declare module 'fastify' {
     payments: PaymentService;
     callbackToken: string;
     /** Closers of the open SSE streams, so shutdown can end them. */
-    sseStreams: Set<() => void>;
+    sseStreams: Set<() => Promise<void>>;
     /** True once shutdown has begun. */
     draining: boolean;
   }
@@ -129,7 +129,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: options.bodyLimit ?? 16 * 1024,
     // Load balancers and proxies in front of the relay set X-Forwarded-*.
     trustProxy: true,
-    forceCloseConnections: true,
+    // On close, idle keep-alive connections go at once; requests in flight finish first.
+    forceCloseConnections: 'idle',
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -179,7 +180,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('merchants', merchants);
   app.decorate('payments', payments);
   app.decorate('callbackToken', callbackToken);
-  app.decorate('sseStreams', new Set<() => void>());
+  app.decorate('sseStreams', new Set<() => Promise<void>>());
   app.decorate('draining', false);
 
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
@@ -214,7 +215,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('preClose', async () => {
     app.draining = true;
     await Promise.all([reconciler.stop(), webhooks.stop()]);
-    for (const close of [...app.sseStreams]) close();
+    await Promise.all([...app.sseStreams].map((handOver) => handOver()));
   });
   app.addHook('onClose', async () => {
     await payments.settle();

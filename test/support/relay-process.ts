@@ -70,8 +70,13 @@ export interface RelayProcess {
   output(): string;
   /** Sends `signal` and waits until the process is gone (SIGKILL after 5 s if it lingers). */
   kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts the relay again on the same port and database file, and waits until it is healthy. */
-  restart(): Promise<void>;
+  /**
+   * Starts the relay again on the same port and database file, and waits until it is healthy.
+   * `env` changes its environment from now on (a value of undefined removes a variable).
+   */
+  restart(env?: Record<string, string | undefined>): Promise<void>;
+  /** Resolves when the process has exited (by itself, e.g. at a crash point). */
+  exited(timeoutMs?: number): Promise<void>;
   /** Kills the relay (if running) and removes its temporary directory. */
   stop(): Promise<void>;
 }
@@ -186,10 +191,21 @@ export async function startRelayProcess(options: StartRelayProcessOptions = {}):
     },
     output: allOutput,
     kill,
-    async restart() {
+    async restart(changes?: Record<string, string | undefined>) {
       await kill('SIGKILL');
+      for (const [name, value] of Object.entries(changes ?? {})) {
+        if (value === undefined) delete env[name];
+        else env[name] = value;
+      }
       append(Buffer.from('\n--- restarted by the test ---\n'));
       await launch();
+    },
+    async exited(timeoutMs = 20_000) {
+      const target = child;
+      if (target === undefined || target.exitCode !== null || target.signalCode !== null) return;
+      const gone = new Promise<void>((resolve) => target.once('exit', () => resolve()));
+      const inTime = await Promise.race([gone.then(() => true), sleep(timeoutMs).then(() => false)]);
+      if (!inTime) throw new Error(`relay did not exit within ${timeoutMs} ms; its output:\n${allOutput()}`);
     },
     async stop() {
       await kill('SIGTERM');

@@ -84,7 +84,11 @@ export class PaymentService {
       if (input.idempotencyKey === null) return undefined;
       const existing = await this.deps.store.findByIdempotencyKey(merchant.id, input.idempotencyKey);
       if (existing && existing.requestHash !== requestHash) throw new RelayError('RELAY_ERR_IDEMPOTENCY_CONFLICT');
-      return existing ? { payment: existing, replayed: true } : undefined;
+      if (!existing) return undefined;
+      // The retry of a request whose relay died before sending the prompt sends it now (once:
+      // claimPush lets one caller through).
+      if (existing.pushState === 'queued') this.track(this.push(merchant, existing));
+      return { payment: existing, replayed: true };
     };
     if (merchant.provider.abuseProtection === false) return (await replay()) ?? this.insert(merchant, input, requestHash);
     return this.phoneLocks.run(`${merchant.id}:${input.phone}`, async () => {

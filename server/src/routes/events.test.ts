@@ -72,13 +72,15 @@ describe('GET /v1/payments/:id/events', () => {
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('not_found');
   });
 
-  it('lets shutdown end open streams instead of hanging', async () => {
+  it('on shutdown tells open streams to reconnect soon (to another instance), then ends them', async () => {
     relay = await startRelay({ sandboxDelayMs: 60_000 });
     const { id } = await pay(relay.url, '0708374149');
     const reading = readSse(`${relay.url}/v1/payments/${id}/events`, { timeoutMs: 5_000 });
     await new Promise((resolve) => setTimeout(resolve, 200));
     await relay.close();
     relay = undefined;
-    expect((await reading).ended).toBe(true);
+    const result = await reading;
+    expect(result.ended).toBe(true);
+    expect(result.messages.at(-1)?.event).toBe('reconnect');
   });
 });

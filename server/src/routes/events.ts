@@ -13,6 +13,8 @@ import type { PaymentEventRecord } from '../store/types.js';
 
 /** Tells EventSource how soon to reconnect after a drop. */
 const RECONNECT_MS = 2_000;
+/** After a shutdown hand-over: the next instance is up already. */
+const HANDOVER_RECONNECT_MS = 250;
 
 export const eventRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -70,13 +72,21 @@ export const eventRoutes: FastifyPluginAsyncZod = async (app) => {
       const unsubscribe = app.bus.subscribe(paymentId, () => void flush());
       const close = () => {
         unsubscribe();
-        app.sseStreams.delete(close);
+        app.sseStreams.delete(handOver);
         if (reply.sse.isConnected) reply.sse.close();
       };
-      app.sseStreams.add(close);
+      // On shutdown: tell the client to come back soon (to another instance), then close.
+      const handOver = async () => {
+        unsubscribe();
+        app.sseStreams.delete(handOver);
+        if (!reply.sse.isConnected) return;
+        await reply.sse.send({ event: 'reconnect', data: 'relay restarting', retry: HANDOVER_RECONNECT_MS }).catch(() => undefined);
+        if (reply.sse.isConnected) reply.sse.close();
+      };
+      app.sseStreams.add(handOver);
       reply.sse.onClose(() => {
         unsubscribe();
-        app.sseStreams.delete(close);
+        app.sseStreams.delete(handOver);
       });
       await flush();
     },

@@ -84,6 +84,8 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
       },
     },
     async (request, reply) => {
+      // Shutting down: the load balancer (or the widget's retry) takes it to another instance.
+      if (app.draining) throw new RelayError('RELAY_ERR_UNAVAILABLE', { headers: { 'retry-after': '1' } });
       const body = request.body;
       const merchant = app.merchants.byPublishableKey(request.headers['x-publishable-key'] ?? body.publishableKey);
       if (!merchant) throw new RelayError('RELAY_ERR_UNAUTHORIZED');

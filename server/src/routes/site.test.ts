@@ -23,11 +23,29 @@ describe('site routes', () => {
     expect(again.statusCode).toBe(304);
   });
 
+  it('serves the ES module build at /stk-pay.mjs, loadable as a module script from any origin', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stk-widget-'));
+    writeFileSync(join(dir, 'stk-pay.js'), 'var StkPay = (function () {})();');
+    writeFileSync(join(dir, 'stk-pay.mjs'), 'export class StkPay {}');
+    relay = await startRelay({ widgetFile: join(dir, 'stk-pay.js') });
+    const response = await relay.app.inject({ method: 'GET', url: '/stk-pay.mjs', headers: { origin: 'https://shop.example' } });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/text\/javascript/);
+    expect(response.headers['access-control-allow-origin']).toBe('*');
+    expect(response.body).toBe('export class StkPay {}');
+    const classic = await relay.app.inject({ method: 'GET', url: '/stk-pay.js' });
+    expect(classic.body).toBe('var StkPay = (function () {})();');
+    const again = await relay.app.inject({ method: 'GET', url: '/stk-pay.mjs', headers: { 'if-none-match': String(response.headers.etag) } });
+    expect(again.statusCode).toBe(304);
+  });
+
   it('answers 503 with a clear message when the widget is not built', async () => {
     relay = await startRelay({ widgetFile: '/nonexistent/stk-pay.js' });
-    const response = await relay.app.inject({ method: 'GET', url: '/stk-pay.js' });
-    expect(response.statusCode).toBe(503);
-    expect(response.json().error.message).toMatch(/pnpm build/);
+    for (const url of ['/stk-pay.js', '/stk-pay.mjs']) {
+      const response = await relay.app.inject({ method: 'GET', url });
+      expect(response.statusCode).toBe(503);
+      expect(response.json().error.message).toMatch(/pnpm build/);
+    }
   });
 
   it('serves a demo page with the widget and the sandbox numbers', async () => {
@@ -38,6 +56,21 @@ describe('site routes', () => {
     expect(response.body).toContain('publishable-key="pk_test_demo"');
     expect(response.body).toContain('<script src="/stk-pay.js"></script>');
     for (const phone of ['0708374149', '0700000001', '0700000005', '0700000006']) expect(response.body).toContain(phone);
+  });
+
+  it('shows the checkout themed and in Swahili in frames, leaving one checkout in the page for the customer', async () => {
+    relay = await startRelay();
+    const page = (await relay.app.inject({ method: 'GET', url: '/' })).body;
+    expect(page.match(/<stk-pay /g)).toHaveLength(1);
+    const frames = [...page.matchAll(/<iframe [^>]*srcdoc="([^"]*)"/g)].map((match) => match[1]!.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code))));
+    expect(frames).toHaveLength(2);
+    expect(frames[0]).toContain('--stk-pay-accent:');
+    expect(frames[0]).toContain('<script src="/stk-pay.js"></script>');
+    expect(frames[1]).toContain('<stk-pay lang="sw"');
+    expect(frames[1]).toContain('<script type="module" src="/stk-pay.mjs"></script>');
+    // The snippet to copy offers both tags.
+    expect(page).toContain('&lt;script src="${RELAY}/stk-pay.js"&gt;&lt;/script&gt;');
+    expect(page).toContain('&lt;script type="module" src="${RELAY}/stk-pay.mjs"&gt;&lt;/script&gt;');
   });
 
   it('answers health and readiness', async () => {
