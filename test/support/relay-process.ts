@@ -75,6 +75,8 @@ export interface RelayProcess {
    * `env` changes its environment from now on (a value of undefined removes a variable).
    */
   restart(env?: Record<string, string | undefined>): Promise<void>;
+  /** How the last process ended, once it has. */
+  readonly lastExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   /** Resolves when the process has exited (by itself, e.g. at a crash point). */
   exited(timeoutMs?: number): Promise<void>;
   /** Kills the relay (if running) and removes its temporary directory. */
@@ -104,6 +106,7 @@ export async function startRelayProcess(options: StartRelayProcessOptions = {}):
   const url = `http://127.0.0.1:${port}`;
   let tail = '';
   let child: ChildProcess | undefined;
+  let lastExit: RelayProcess['lastExit'];
 
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of NOT_INHERITED) delete env[name];
@@ -129,7 +132,10 @@ export async function startRelayProcess(options: StartRelayProcessOptions = {}):
     const started = spawn(process.execPath, [cliPath], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child = started;
     running.add(started);
-    started.once('exit', () => running.delete(started));
+    started.once('exit', (code, signal) => {
+      running.delete(started);
+      lastExit = { code, signal };
+    });
     started.stdout?.on('data', append);
     started.stderr?.on('data', append);
     const pids = pidDir();
@@ -188,6 +194,9 @@ export async function startRelayProcess(options: StartRelayProcessOptions = {}):
     dbPath,
     get pid() {
       return child?.pid;
+    },
+    get lastExit() {
+      return lastExit;
     },
     output: allOutput,
     kill,
