@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { createCheckoutToken } from './checkout-token.js';
 import { ConfigError, loadConfig } from './config.js';
 import { loadMerchantsFile } from './merchants-file.js';
+import { openPostgresStore } from './store/postgres.js';
 import { openSqliteStore } from './store/sqlite.js';
 import { generateSecretKey } from './merchants.js';
 
@@ -22,7 +23,7 @@ async function secretKeyOf(merchantId: string): Promise<string> {
   }
   if (merchantId !== 'demo') throw new ConfigError(`without STK_PAY_CONFIG the only merchant is "demo"`);
   // The same setting the relay reads when it starts on this database.
-  const store = await openSqliteStore(config.STK_PAY_DB);
+  const store = config.DATABASE_URL ? await openPostgresStore(config.DATABASE_URL) : await openSqliteStore(config.STK_PAY_DB);
   try {
     return await store.getOrSetSetting('secret_key:demo', generateSecretKey());
   } finally {
