@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { demoMerchant } from '../app.js';
 import { ConfigError } from '../config.js';
 import { startDarajaDouble, type DarajaDouble, type DarajaDoubleOptions } from '../testing/doubles/daraja.js';
+import { FAILURE_NUMBERS } from '../testing/doubles/http-double.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import { darajaFromEnv } from './daraja.js';
 import { providerFromEnv } from './index.js';
@@ -174,12 +175,7 @@ describe('Daraja M-Pesa Express through the real relay', () => {
     expect((await relay.app.store.eventsAfter(id, 0)).filter((e) => e.status === 'succeeded')).toHaveLength(1);
   });
 
-  it.each([
-    ['0700000001', 'cancelled'],
-    ['0700000002', 'insufficient_funds'],
-    ['0700000003', 'wrong_pin'],
-    ['0700000004', 'unreachable'],
-  ])('%s ends failed with %s', async (phone, code) => {
+  it.each(FAILURE_NUMBERS)('%s ends failed with %s', async (phone, code) => {
     const { double, relay } = await start();
     const payment = await waitFinal(relay, await create(relay, { phone }));
     expect(payment.status).toBe('failed');

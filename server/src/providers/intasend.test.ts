@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoMerchant } from '../app.js';
 import { ConfigError } from '../config.js';
+import { FAILURE_NUMBERS } from '../testing/doubles/http-double.js';
 import { startIntaSendDouble, type IntaSendDouble, type IntaSendDoubleOptions } from '../testing/doubles/intasend.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import { providerFromEnv } from './index.js';
@@ -155,12 +156,7 @@ describe('IntaSend through a real relay', () => {
     expect((await relay.app.store.eventsAfter(id, 0)).filter((e) => e.status === 'succeeded')).toHaveLength(1);
   });
 
-  it.each([
-    ['0700000001', 'cancelled'],
-    ['0700000002', 'insufficient_funds'],
-    ['0700000003', 'wrong_pin'],
-    ['0700000004', 'unreachable'],
-  ])('a FAILED invoice for %s ends failed %s, from its failed_code', async (phone, code) => {
+  it.each(FAILURE_NUMBERS)('a FAILED invoice for %s ends failed %s, from its failed_code', async (phone, code) => {
     const { double, relay } = await rig('intasend');
     const id = await pay(relay, phone);
     const payment = await finalView(relay, id);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoMerchant } from '../app.js';
 import { ConfigError } from '../config.js';
-import { startHttpDouble } from '../testing/doubles/http-double.js';
+import { FAILURE_NUMBERS, startHttpDouble } from '../testing/doubles/http-double.js';
 import { startUpesiPayDouble } from '../testing/doubles/upesipay.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import { ProviderHttpError } from './http.js';
@@ -191,12 +191,7 @@ describe('UpesiPay callbacks, matched by ExternalReference', () => {
     expect((await relay.app.store.eventsAfter(id, 0)).filter((e) => e.status === 'succeeded')).toHaveLength(1);
   });
 
-  it.each([
-    ['0700000001', 'cancelled'],
-    ['0700000002', 'insufficient_funds'],
-    ['0700000003', 'wrong_pin'],
-    ['0700000004', 'unreachable'],
-  ])('the callback of prompt %s gives the failure code %s', async (phone, code) => {
+  it.each(FAILURE_NUMBERS)('the callback of prompt %s gives the failure code %s', async (phone, code) => {
     const { upesi, relay } = await start({ promptWindowMs: 2_000 });
     const id = await pay(relay, phone);
     await until(() => upesi.callbacks.length, (n) => n >= 1);

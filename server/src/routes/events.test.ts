@@ -47,6 +47,17 @@ describe('GET /v1/payments/:id/events', () => {
     expect(resumed.ended).toBe(true);
   });
 
+  it('keeps a resumed stream open when nothing happened since Last-Event-ID, and sends the next change', async () => {
+    relay = await startRelay({ sandboxDelayMs: 1_000 });
+    const { id } = await pay(relay.url, '0708374149');
+    await relay.app.payments.settle();
+    const latest = (await relay.app.store.latestEvent(id))!.seq;
+    const resumed = await readSse(`${relay.url}/v1/payments/${id}/events`, { headers: { 'last-event-id': String(latest) }, timeoutMs: 5_000 });
+    expect(resumed.ended).toBe(true);
+    expect(resumed.messages.map((m) => Number(m.id))).toEqual([latest + 1]);
+    expect(JSON.parse(resumed.messages[0]!.data).status).toBe('succeeded');
+  });
+
   it('sends a heartbeat comment while nothing changes', async () => {
     relay = await startRelay({ sandboxDelayMs: 60_000, heartbeatMs: 100 });
     const { id } = await pay(relay.url, '0708374149');

@@ -38,6 +38,9 @@ export const eventRoutes: FastifyPluginAsyncZod = async (app) => {
       let finished = false;
       let first = true;
       reply.sse.keepAlive();
+      // Commit the stream now: a resumed client with nothing new to hear must still get an open
+      // text/event-stream, or EventSource gives up.
+      reply.sse.sendHeaders();
 
       const send = async (event: PaymentEventRecord) => {
         await reply.sse.send({ id: String(event.seq), event: 'status', data: event.view, ...(first ? { retry: RECONNECT_MS } : {}) });

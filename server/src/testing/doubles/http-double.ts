@@ -32,6 +32,14 @@ const SCENARIOS: Record<string, DoubleScenario> = {
   '254700000008': 'error_but_delivered',
 };
 
+/** The four failing test numbers and the failure code each must end with (for `it.each`). */
+export const FAILURE_NUMBERS: [phone: string, code: 'cancelled' | 'insufficient_funds' | 'wrong_pin' | 'unreachable'][] = [
+  ['0700000001', 'cancelled'],
+  ['0700000002', 'insufficient_funds'],
+  ['0700000003', 'wrong_pin'],
+  ['0700000004', 'unreachable'],
+];
+
 /** Accepts any of the phone forms providers use (2547…, 07…, +2547…). */
 export function scenarioFor(phone: string): DoubleScenario {
   const digits = phone.replace(/\D/g, '');
