@@ -10,16 +10,36 @@ export interface NewPayment {
   phone: string;
   reference?: string;
   description?: string;
+  /** A checkout token the merchant's backend signed; the relay checks it. */
+  token?: string;
 }
 
 /** `status` is undefined when no HTTP answer came back at all (network failure, relay down). */
 export type CreateOutcome =
   | { ok: true; payment: PaymentView }
-  | { ok: false; status: number | undefined; error: ErrorBody['error']; retryAfterSeconds: number | undefined };
+  | { ok: false; status: number | undefined; error: ErrorBody['error'] };
 
+/** A payment being followed. */
+export interface Watch {
+  stop(): void;
+  /** Asks the relay now and reopens a lost stream: the network is back, or the page is visible again. */
+  refresh(): void;
+}
+
+/** How often the relay is asked while there is no stream. */
 export const POLL_INTERVAL_MS = 2500;
+/** How often it is asked while there is one: a stream can stall unnoticed on a mobile network. */
+const CHECK_WHILE_STREAMING_MS = 10_000;
 /** EventSource errors in a row (without a status in between) before switching to polling. */
 const MAX_STREAM_ERRORS = 3;
+/** Streams opened without one status arriving before giving up on streams (a proxy that blocks SSE). */
+const MAX_SILENT_STREAMS = 3;
+
+/** 128 random bits as hex; getRandomValues works on plain-http pages too, unlike randomUUID. */
+export function newIdempotencyKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `stkpay_${Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')}`;
+}
 
 export function isTerminal(payment: PaymentView): boolean {
   return payment.status === 'succeeded' || payment.status === 'failed';
@@ -48,7 +68,7 @@ export class RelayClient {
         body: JSON.stringify(body),
       });
     } catch (cause) {
-      return { ok: false, status: undefined, error: { code: 'network_error', message: String(cause) }, retryAfterSeconds: undefined };
+      return { ok: false, status: undefined, error: { code: 'network_error', message: String(cause) } };
     }
     const json: unknown = await response.json().catch(() => undefined);
     if (response.ok && isPayment(json)) return { ok: true, payment: json };
@@ -56,27 +76,32 @@ export class RelayClient {
       ok: false,
       status: response.status,
       error: isErrorBody(json) ? json.error : { code: `http_${response.status}`, message: response.statusText },
-      retryAfterSeconds: parseRetryAfter(response.headers.get('Retry-After')),
     };
   }
 
-  async getPayment(id: string): Promise<PaymentView> {
+  /** The payment now; undefined when the relay does not know it. Throws when there is no answer. */
+  async getPayment(id: string): Promise<PaymentView | undefined> {
     // No custom header: a simple request needs no CORS preflight on every poll.
-    const response = await fetch(`${this.baseUrl}/v1/payments/${encodeURIComponent(id)}`);
+    const response = await fetch(this.paymentUrl(id));
+    if (response.status === 404) return undefined;
     const json: unknown = await response.json();
     if (!response.ok || !isPayment(json)) throw new Error(`GET payment answered ${response.status}`);
     return json;
   }
 
   /**
-   * Calls `onPayment` with each state the relay reports until a terminal one; returns `stop`.
-   * States may repeat (the stream starts with the current state); callers compare `seq`.
+   * Calls `onPayment` with each state the relay reports until a terminal one, from its event stream
+   * (EventSource reconnects by itself, sending `Last-Event-ID`) and from a status check now and
+   * then; polls instead where EventSource is missing or keeps failing. States may repeat and come
+   * out of order between stream and checks: callers compare `seq`. `onGone`: no such payment.
    */
-  watch(id: string, onPayment: (payment: PaymentView) => void): () => void {
+  watch(id: string, onPayment: (payment: PaymentView) => void, onGone: () => void): Watch {
     let stopped = false;
     let source: EventSource | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let checking = false;
     let streamErrors = 0;
+    let silentStreams = 0;
 
     const stop = () => {
       stopped = true;
@@ -90,37 +115,62 @@ export class RelayClient {
       if (isTerminal(payment)) stop();
       onPayment(payment);
     };
-    const poll = async () => {
-      try {
-        deliver(await this.getPayment(id));
-      } catch {
-        // The relay may be restarting; the next poll asks again.
-      }
-      if (!stopped) timer = setTimeout(poll, POLL_INTERVAL_MS);
-    };
-    const pollInstead = () => {
+    const dropStream = () => {
       source?.close();
       source = undefined;
-      void poll();
+    };
+    const openStream = () => {
+      if (typeof EventSource !== 'function' || silentStreams >= MAX_SILENT_STREAMS) return;
+      silentStreams += 1;
+      streamErrors = 0;
+      const stream = new EventSource(`${this.paymentUrl(id)}/events`);
+      source = stream;
+      stream.addEventListener('status', (event: MessageEvent<string>) => {
+        streamErrors = 0;
+        silentStreams = 0;
+        const payment = parseJson(event.data);
+        if (isPayment(payment)) deliver(payment);
+      });
+      stream.addEventListener('error', () => {
+        if (stopped || source !== stream) return;
+        // CONNECTING: EventSource retries by itself with Last-Event-ID. CLOSED: it gave up.
+        streamErrors += 1;
+        if (stream.readyState === stream.CLOSED || streamErrors >= MAX_STREAM_ERRORS) {
+          dropStream();
+          void check();
+        }
+      });
+    };
+    const check = async () => {
+      if (checking || stopped) return;
+      checking = true;
+      clearTimeout(timer);
+      let answered = false;
+      try {
+        const payment = await this.getPayment(id);
+        answered = true;
+        if (payment === undefined) {
+          stop();
+          onGone();
+        } else deliver(payment);
+      } catch {
+        // The relay may be restarting, or the network down: ask again later.
+      }
+      checking = false;
+      if (stopped) return;
+      // A stream that ended before a terminal state (closed by its page, or given up by EventSource).
+      if (source && source.readyState === source.CLOSED) dropStream();
+      if (source === undefined && answered) openStream();
+      timer = setTimeout(check, source ? CHECK_WHILE_STREAMING_MS : POLL_INTERVAL_MS);
     };
 
-    if (typeof EventSource !== 'function') {
-      pollInstead();
-      return stop;
-    }
-    source = new EventSource(`${this.baseUrl}/v1/payments/${encodeURIComponent(id)}/events`);
-    source.addEventListener('status', (event: MessageEvent<string>) => {
-      streamErrors = 0;
-      const payment = parseJson(event.data);
-      if (isPayment(payment)) deliver(payment);
-    });
-    source.addEventListener('error', () => {
-      if (stopped || source === undefined) return;
-      // CONNECTING: EventSource retries by itself with Last-Event-ID. CLOSED: it gave up.
-      streamErrors += 1;
-      if (source.readyState === EventSource.CLOSED || streamErrors >= MAX_STREAM_ERRORS) pollInstead();
-    });
-    return stop;
+    openStream();
+    timer = setTimeout(check, source ? CHECK_WHILE_STREAMING_MS : 0);
+    return { stop, refresh: () => void check() };
+  }
+
+  private paymentUrl(id: string): string {
+    return `${this.baseUrl}/v1/payments/${encodeURIComponent(id)}`;
   }
 }
 
@@ -139,12 +189,5 @@ function isPayment(value: unknown): value is PaymentView {
 }
 
 function isErrorBody(value: unknown): value is ErrorBody {
-  if (typeof value !== 'object' || value === null) return false;
-  const { error } = value as Record<string, unknown>;
-  return typeof error === 'object' && error !== null && typeof (error as Record<string, unknown>)['message'] === 'string';
-}
-
-function parseRetryAfter(header: string | null): number | undefined {
-  if (header === null || !/^\d+$/.test(header.trim())) return undefined;
-  return Number(header.trim());
+  return typeof (value as Partial<ErrorBody> | undefined)?.error?.message === 'string';
 }

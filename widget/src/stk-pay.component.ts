@@ -1,32 +1,35 @@
-import { LitElement, html, nothing, type PropertyDeclarations } from 'lit';
-import { normalizePhone } from '@stk-pay/server/phone';
+import { LitElement, html, nothing, type PropertyDeclarations, type PropertyValues } from 'lit';
+import { normalizePhone, type PhoneResult } from '@stk-pay/server/phone';
 import type { PaymentView } from '@stk-pay/server/schemas';
 import { emit } from './events.js';
-import { RelayClient, isTerminal, type CreateOutcome, type NewPayment } from './relay-client.js';
-import { en } from './strings.js';
+import { forgetOpenPayment, openPaymentKey, readOpenPayment, saveOpenPayment } from './open-payment.js';
+import { clock, statusLines, type Phase, type Refusal } from './messages.js';
+import { RelayClient, isTerminal, newIdempotencyKey, type NewPayment, type Watch } from './relay-client.js';
+import { STRINGS, en, languageOf, type Strings } from './strings.js';
 import styles from './stk-pay.styles.js';
 
-/** Where this script was loaded from: the relay, unless the page says otherwise. Read while the
- * classic script runs, because `document.currentScript` is null afterwards. */
-const scriptOrigin = originOf(document.currentScript);
+/** The relay this script came from: a classic script's `src` (read now, `document.currentScript` is
+ * null later), else the ES module's own URL (undefined in the classic build), else the page. */
+const scriptOrigin = originOf((document.currentScript as HTMLScriptElement | null)?.src || import.meta.url);
 
-type Phase = 'form' | 'submitting' | 'waiting' | 'succeeded' | 'failed';
+type PhoneProblem = Extract<PhoneResult, { ok: false }>['reason'];
 
 /**
- * @summary M-Pesa checkout: takes a phone number, sends the STK push through the merchant's relay and shows the result.
+ * @summary M-Pesa checkout: takes a phone number, sends the STK push through the merchant's relay and follows it to the end.
  *
+ * @event stk-pay-submit - Pay was pressed with a valid number; `detail` is what will be sent. Cancelable: `preventDefault()` sends nothing.
  * @event stk-pay-status - The payment changed state; `detail` is the payment.
  * @event stk-pay-success - The provider confirmed the payment; `detail` is the payment, with `receipt` when known.
- * @event stk-pay-failure - The provider confirmed the payment failed; `detail.failure` says why.
- * @event stk-pay-error - The payment could not be started (relay unreachable or refused); `detail` is `{ code, message, status? }`.
+ * @event stk-pay-failure - The provider confirmed the payment failed; `detail.failure.code` says why.
+ * @event stk-pay-error - No payment could be started (relay unreachable or refused); `detail` is `{ code, message, status? }`.
  *
  * @csspart base - The card around everything.
  * @csspart amount - The amount, reference and description.
- * @csspart field - The phone number label, input and inline explanation.
+ * @csspart field - The phone number label, input and its explanation.
  * @csspart button - The Pay and Try again buttons.
- * @csspart status - The progress, success, failure or error message.
+ * @csspart status - The progress, success, failure or error message (a polite live region).
  *
- * @cssproperty --stk-pay-accent - Button and success colour (default a dark, accessible M-Pesa green).
+ * @cssproperty --stk-pay-accent - Button and success colour (default an accessible M-Pesa green; lighter in dark mode).
  * @cssproperty --stk-pay-accent-text - Text colour on the accent.
  * @cssproperty --stk-pay-text - Text colour.
  * @cssproperty --stk-pay-muted - Secondary text colour.
@@ -46,10 +49,15 @@ export class StkPay extends LitElement {
     description: {},
     publishableKey: { attribute: 'publishable-key' },
     relay: {},
+    token: {},
+    phone: {},
+    lang: {},
+    disabled: { type: Boolean, reflect: true },
+    promptWindowMs: { attribute: false },
     phase: { state: true },
-    phone: { state: true },
-    phoneError: { state: true },
-    requestError: { state: true },
+    typed: { state: true },
+    phoneProblem: { state: true },
+    refusal: { state: true },
     payment: { state: true },
   };
 
@@ -57,19 +65,29 @@ export class StkPay extends LitElement {
     return this.renderRoot.querySelector('input');
   }
 
-  private get actionButton(): HTMLButtonElement | null {
-    return this.renderRoot.querySelector('button');
+  private get headline(): HTMLElement | null {
+    return this.renderRoot.querySelector('.headline');
   }
 
   private declare phase: Phase;
   /** As typed, so Try again shows the customer's own digits. */
-  private declare phone: string;
-  private declare phoneError: string;
-  private declare requestError: string;
+  private declare typed: string;
+  private declare phoneProblem: PhoneProblem | undefined;
+  private declare refusal: Refusal | undefined;
   private declare payment: PaymentView | undefined;
-  private stopWatching: (() => void) | undefined;
+  private watch: Watch | undefined;
+  /** The payment followed (also while resuming, before its first state arrives). */
+  private followedId: string | undefined;
   /** Reused while the customer retries the same request after no answer; see `idempotencyKeyFor`. */
   private attempt: { key: string; body: string } | undefined;
+  /** The sessionStorage entry of the open payment, and when its prompt was sent. */
+  private openKey: string;
+  private sentAt: number;
+  private ticker: ReturnType<typeof setTimeout> | undefined;
+  private focusWasInside: boolean;
+  private loggedProblem: string;
+  /** The checkout (key, amount, reference) last looked up in sessionStorage: once each. */
+  private lookedUp: string;
 
   /** Whole Kenyan shillings to charge. */
   declare amount: number;
@@ -81,94 +99,156 @@ export class StkPay extends LitElement {
   declare publishableKey: string;
   /** Base URL of the relay; defaults to the origin this script was loaded from. */
   declare relay: string;
+  /** A checkout token signed by the merchant's backend; sent with the payment for the relay to check. */
+  declare token: string;
+  /** A phone number to fill in; the customer can change it. */
+  declare phone: string;
+  /** `en` or `sw`; defaults to the browser's language. */
+  declare lang: string;
+  /** Shows the checkout but does not let it start a payment. */
+  declare disabled: boolean;
+  /** How long the PIN prompt stays open on the phone (property only; M-Pesa: about a minute). */
+  declare promptWindowMs: number;
 
   constructor() {
     super();
-    this.phase = 'form';
-    this.phone = '';
-    this.phoneError = '';
-    this.requestError = '';
-    this.payment = undefined;
+    this.phase = 'ready';
+    this.typed = '';
+    this.openKey = '';
+    this.sentAt = 0;
+    this.focusWasInside = false;
+    this.loggedProblem = '';
+    this.lookedUp = '';
     this.amount = Number.NaN;
     this.reference = '';
     this.description = '';
     this.publishableKey = '';
     this.relay = scriptOrigin;
+    this.token = '';
+    this.phone = '';
+    this.lang = '';
+    this.disabled = false;
+    this.promptWindowMs = 60_000;
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
+    addEventListener('online', this.handleWake);
+    document.addEventListener('visibilitychange', this.handleWake);
     // Moved in the DOM while a payment is open: follow it again.
-    if (this.payment !== undefined && !isTerminal(this.payment)) this.follow(this.payment.id);
+    if (this.followedId !== undefined) this.follow(this.followedId);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.stopWatching?.();
-    this.stopWatching = undefined;
+    removeEventListener('online', this.handleWake);
+    document.removeEventListener('visibilitychange', this.handleWake);
+    this.watch?.stop();
+    clearTimeout(this.ticker);
   }
 
+  protected override willUpdate(changed: PropertyValues): void {
+    if (changed.has('phone')) this.typed = this.phone;
+    const problem = this.setupProblem(en);
+    if (problem && problem !== this.loggedProblem) console.error(`<stk-pay> is not set up: ${problem}`, this);
+    this.loggedProblem = problem;
+    if (!problem && this.phase === 'ready') this.resume();
+    if (this.phase === 'waiting' && this.timeLeft() <= 0) this.phase = 'confirming';
+    this.focusWasInside = this.shadowRoot?.activeElement != null;
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    clearTimeout(this.ticker);
+    // The countdown: next whole second, or the end of the prompt window.
+    if (this.phase === 'waiting') this.ticker = setTimeout(() => this.requestUpdate(), this.timeLeft() % 1000 || 1000);
+    // Focus follows the customer's flow, never taken from elsewhere on the page.
+    if (!changed.has('phase') || !this.focusWasInside) return;
+    // Back to the field after Try again or reset(); after a refused Pay it stays on the button.
+    if (this.phase === 'ready') {
+      if (changed.get('phase') !== 'sending') this.phoneInput?.focus();
+    } else if (this.phase !== 'sending') this.headline?.focus();
+  }
+
+  private readonly handleWake = (): void => {
+    if (document.visibilityState !== 'hidden') this.watch?.refresh();
+  };
+
   private handlePhoneInput(event: InputEvent): void {
-    this.phone = (event.target as HTMLInputElement).value;
-    if (this.phoneError !== '' && normalizePhone(this.phone).ok) this.phoneError = '';
+    this.typed = (event.target as HTMLInputElement).value;
+    if (this.phoneProblem !== undefined && normalizePhone(this.typed).ok) this.phoneProblem = undefined;
   }
 
   private handlePhoneChange(): void {
-    if (this.phone.trim() !== '') this.phoneError = this.explainPhone();
+    const phone = normalizePhone(this.typed);
+    if (this.typed.trim() !== '' && !phone.ok) this.phoneProblem = phone.reason;
   }
 
   private async handleSubmit(event: SubmitEvent): Promise<void> {
     event.preventDefault();
-    if (this.phase !== 'form') return;
-    const phone = normalizePhone(this.phone);
+    if (this.phase !== 'ready' || this.disabled) return;
+    const phone = normalizePhone(this.typed);
     if (!phone.ok) {
-      this.phoneError = this.explainPhone();
+      this.phoneProblem = phone.reason;
       this.phoneInput?.focus();
       return;
     }
-    if (!this.hasValidAmount()) return;
-    this.phoneError = '';
-    this.requestError = '';
-    this.phase = 'submitting';
-
+    this.phoneProblem = undefined;
+    this.refusal = undefined;
     const body: NewPayment = { amount: this.amount, phone: phone.msisdn };
     if (this.reference) body.reference = this.reference;
     if (this.description) body.description = this.description;
+    if (this.token) body.token = this.token;
+    if (!emit(this, 'stk-pay-submit', { ...body }, true)) return;
+    this.phase = 'sending';
+    const key = openPaymentKey(this);
+
     const outcome = await this.client().createPayment(body, this.idempotencyKeyFor(body));
-    if (outcome.ok) {
-      this.attempt = undefined;
-      this.handlePayment(outcome.payment);
-      if (!isTerminal(outcome.payment) && this.isConnected) this.follow(outcome.payment.id);
-    } else {
-      this.handleRefusal(outcome);
+    if (this.phase !== 'sending') return; // reset() meanwhile
+    if (!outcome.ok) return this.handleRefusal(outcome);
+    this.attempt = undefined;
+    this.openKey = key;
+    this.sentAt = Date.now();
+    if (!isTerminal(outcome.payment)) {
+      saveOpenPayment(key, { id: outcome.payment.id, sentAt: this.sentAt });
+      // Removed meanwhile: connectedCallback follows it if the element comes back.
+      if (this.isConnected) this.follow(outcome.payment.id);
+      else this.followedId = outcome.payment.id;
     }
+    this.handlePayment(outcome.payment);
   }
 
   private handlePayment(payment: PaymentView): void {
     if (this.payment !== undefined && (payment.id !== this.payment.id || payment.seq <= this.payment.seq)) return;
     this.payment = payment;
-    this.phase = payment.status === 'succeeded' ? 'succeeded' : payment.status === 'failed' ? 'failed' : 'waiting';
+    if (payment.status === 'succeeded' || payment.status === 'failed') {
+      this.phase = payment.status;
+      this.followedId = undefined;
+      forgetOpenPayment(this.openKey);
+    } else if (this.phase !== 'confirming') {
+      this.phase = 'waiting';
+    }
     emit(this, 'stk-pay-status', payment);
     if (payment.status === 'succeeded') emit(this, 'stk-pay-success', payment);
     if (payment.status === 'failed') emit(this, 'stk-pay-failure', payment);
   }
 
-  private handleRefusal(outcome: Extract<CreateOutcome, { ok: false }>): void {
+  private handleRefusal(outcome: Refusal): void {
     const { status, error } = outcome;
     // No answer or a server fault: the payment may exist, so a retry must reuse the key.
     if (status !== undefined && status < 500) this.attempt = undefined;
-    const phoneIssue = error.details?.find((detail) => detail.field === 'phone');
-    if (phoneIssue !== undefined) this.phoneError = phoneIssue.message;
-    else this.requestError = this.explainRefusal(outcome);
-    this.phase = 'form';
+    if (status === 401 || status === 403) console.error(`<stk-pay>: the relay refused this checkout: ${error.message}`);
+    // The relay checks numbers as the widget does; should they ever disagree, explain it at the field.
+    if (error.details?.some((detail) => detail.field === 'phone')) this.phoneProblem = 'prefix';
+    else this.refusal = outcome;
+    this.phase = 'ready';
     emit(this, 'stk-pay-error', status === undefined ? error : { ...error, status });
   }
 
-  private async handleTryAgain(): Promise<void> {
-    this.payment = undefined;
-    this.phase = 'form';
-    await this.updateComplete;
-    this.actionButton?.focus();
+  /** Forgets the current payment (it does not cancel it on the phone) and shows the form again, with the `phone` attribute's number. */
+  reset(): void {
+    this.startOver();
+    this.typed = this.phone;
+    this.attempt = undefined;
   }
 
   /** Sets focus on the phone number field. */
@@ -176,133 +256,133 @@ export class StkPay extends LitElement {
     this.phoneInput?.focus(options);
   }
 
-  private client(): RelayClient {
-    return new RelayClient(this.relay || scriptOrigin, this.publishableKey);
+  /** Try again, and the first half of reset(). */
+  private startOver(): void {
+    this.watch?.stop();
+    this.watch = undefined;
+    this.followedId = undefined;
+    forgetOpenPayment(this.openKey);
+    this.payment = undefined;
+    this.refusal = undefined;
+    this.phoneProblem = undefined;
+    this.phase = 'ready';
+  }
+
+  /** A prompt sent earlier from this tab (the page was reloaded): follow it instead of offering Pay. */
+  private resume(): void {
+    const key = openPaymentKey(this);
+    if (key === this.lookedUp) return;
+    this.lookedUp = key;
+    const open = readOpenPayment(key);
+    if (open === undefined) return;
+    this.openKey = key;
+    this.sentAt = open.sentAt;
+    this.phase = 'waiting';
+    this.follow(open.id);
   }
 
   private follow(id: string): void {
-    this.stopWatching?.();
-    this.stopWatching = this.client().watch(id, (payment) => this.handlePayment(payment));
+    this.watch?.stop();
+    this.followedId = id;
+    this.watch = this.client().watch(
+      id,
+      (payment) => this.handlePayment(payment),
+      () => this.startOver(),
+    );
+  }
+
+  private client(): RelayClient {
+    return new RelayClient(this.relay || scriptOrigin, this.publishableKey);
   }
 
   /** One key per attempt; the same key only when the same request is sent again. */
   private idempotencyKeyFor(body: NewPayment): string {
     const serialized = JSON.stringify(body);
-    if (this.attempt?.body !== serialized) this.attempt = { key: randomKey(), body: serialized };
+    if (this.attempt?.body !== serialized) this.attempt = { key: newIdempotencyKey(), body: serialized };
     return this.attempt.key;
+  }
+
+  private strings(): Strings {
+    return STRINGS[languageOf(this.lang || navigator.language)];
+  }
+
+  /** What the merchant got wrong, or '' when the checkout can take payments. */
+  private setupProblem(t: Strings): string {
+    if (!this.publishableKey) return t.noKey;
+    return this.hasValidAmount() ? '' : t.badAmount;
   }
 
   private hasValidAmount(): boolean {
     return Number.isInteger(this.amount) && this.amount > 0;
   }
 
-  private explainPhone(): string {
-    const result = normalizePhone(this.phone);
-    if (result.ok) return '';
-    const messages = { empty: en.phoneEmpty, characters: en.phoneCharacters, length: en.phoneLength, prefix: en.phonePrefix };
-    return messages[result.reason];
+  private timeLeft(): number {
+    return this.sentAt + this.promptWindowMs - Date.now();
   }
 
-  private explainRefusal({ status, error, retryAfterSeconds }: Extract<CreateOutcome, { ok: false }>): string {
-    if (status === undefined || status >= 500) return en.unreachable;
-    if (status === 401 || status === 403) return en.misconfigured;
-    if (status === 409) return en.idempotencyConflict;
-    if (status === 429) return en.rateLimited(retryAfterSeconds);
-    return en.refused(error.details?.map((detail) => detail.message).join('; ') || error.message);
+  private money(): string {
+    return `KES ${this.amount.toLocaleString('en-KE')}`;
   }
 
-  private formattedAmount(): string {
-    return en.amount(new Intl.NumberFormat('en-KE').format(this.amount));
-  }
-
-  private renderForm() {
-    const busy = this.phase === 'submitting';
-    const amountOk = this.hasValidAmount();
-    const problem = amountOk ? this.requestError : en.badAmount;
+  private renderForm(t: Strings) {
+    const sending = this.phase === 'sending';
+    const problem = this.phoneProblem;
     return html`
       <form novalidate @submit=${this.handleSubmit}>
         <div part="field" class="field">
-          <label for="phone">${en.phoneLabel}</label>
+          <label for="phone">${t.phoneLabel}</label>
           <input
             id="phone"
-            name="phone"
             type="tel"
             inputmode="tel"
             autocomplete="tel"
-            placeholder=${en.phonePlaceholder}
-            .value=${this.phone}
-            ?readonly=${busy}
-            aria-invalid=${this.phoneError ? 'true' : 'false'}
-            aria-describedby="phone-error"
+            placeholder="07XX XXX XXX"
+            .value=${this.typed}
+            ?readonly=${sending}
+            ?disabled=${this.disabled}
+            aria-invalid=${problem ? 'true' : 'false'}
+            aria-describedby=${problem ? 'phone-error' : nothing}
             @input=${this.handlePhoneInput}
             @change=${this.handlePhoneChange}
           />
-          <p id="phone-error" class="error" ?hidden=${!this.phoneError}>${this.phoneError}</p>
+          <p id="phone-error" class="error" ?hidden=${!problem}>${problem ? t.phone[problem] : ''}</p>
         </div>
-        <p part="status" class="error" role="alert" ?hidden=${!problem}>${problem}</p>
-        <button part="button" type="submit" ?disabled=${busy || !amountOk}>
-          ${busy ? en.sending : en.pay(this.formattedAmount())}
+        <button part="button" type="submit" ?disabled=${this.disabled} aria-disabled=${sending ? 'true' : nothing}>
+          ${sending ? t.sending : t.pay(this.money())}
         </button>
       </form>
     `;
   }
 
-  private renderProgress(payment: PaymentView) {
-    return html`
-      <div part="status" class="status status--waiting" role="status">
-        <div class="spinner" aria-hidden="true"></div>
-        <p class="headline">${en.checkPhone}</p>
-        <p>${payment.status === 'pending' ? en.statusPending(payment.phone) : en.statusAwaiting(payment.phone)}</p>
-      </div>
-    `;
-  }
-
-  private renderOutcome(payment: PaymentView) {
-    if (payment.status === 'succeeded') {
-      return html`
-        <div part="status" class="status status--succeeded" role="status">
-          <p class="headline">${en.paid}</p>
-          <p>${this.formattedAmount()}</p>
-          ${payment.receipt ? html`<p class="receipt">${en.receipt(payment.receipt)}</p>` : nothing}
-        </div>
-      `;
-    }
-    const code = payment.failure?.code;
-    return html`
-      <div part="status" class="status status--failed" role="alert">
-        <p class="headline">${en.notPaid}</p>
-        <p class="reason">${code ? en.failure[code] : (payment.failure?.message ?? '')}</p>
-      </div>
-      <button part="button" type="button" @click=${this.handleTryAgain}>${en.tryAgain}</button>
-    `;
-  }
-
   override render() {
-    const payment = this.payment;
+    const t = this.strings();
+    const problem = this.setupProblem(t);
+    const phase = problem ? 'misconfigured' : this.phase;
+    const lines = problem ? [t.misconfigured, problem] : statusLines(t, { phase: this.phase, payment: this.payment, refusal: this.refusal, money: this.money() });
     return html`
-      <div part="base" class="base">
+      <div part="base" class="base" lang=${languageOf(this.lang || navigator.language)}>
         <div part="amount" class="summary">
-          <span class="amount">${this.hasValidAmount() ? this.formattedAmount() : nothing}</span>
-          ${this.reference ? html`<span class="reference">${en.reference} ${this.reference}</span>` : nothing}
-          ${this.description ? html`<span class="description">${this.description}</span>` : nothing}
+          ${this.hasValidAmount() ? html`<span class="amount">${this.money()}</span>` : nothing}
+          ${this.reference ? html`<span class="muted">${t.reference} ${this.reference}</span>` : nothing}
+          ${this.description ? html`<span class="muted">${this.description}</span>` : nothing}
         </div>
-        ${payment === undefined || this.phase === 'form' || this.phase === 'submitting'
-          ? this.renderForm()
-          : this.phase === 'waiting'
-            ? this.renderProgress(payment)
-            : this.renderOutcome(payment)}
+        ${phase === 'ready' || phase === 'sending' ? this.renderForm(t) : nothing}
+        <div part="status" class="status ${phase}" role="status">${lines.map((line, index) =>
+          index ? (line ? html`<p>${line}</p>` : nothing) : html`<p class="headline" tabindex="-1">${line}</p>`,
+        )}</div>
+        ${phase === 'waiting' ? html`<p class="muted" role="timer">${t.timeLeft(clock(this.timeLeft()))}</p>` : nothing}
+        ${phase === 'failed'
+          ? html`<button part="button" type="button" @click=${this.startOver}>${t.tryAgain}</button>`
+          : nothing}
       </div>
     `;
   }
 }
 
-function originOf(script: HTMLOrSVGScriptElement | null): string {
-  if (script instanceof HTMLScriptElement && script.src) return new URL(script.src).origin;
-  return location.origin;
-}
-
-/** 128 random bits as hex; getRandomValues works on plain-http pages too, unlike randomUUID. */
-function randomKey(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return `stkpay_${Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')}`;
+function originOf(url: string | undefined): string {
+  try {
+    return new URL(url as string).origin;
+  } catch {
+    return location.origin;
+  }
 }

@@ -2,13 +2,13 @@ import { css } from 'lit';
 
 export default css`
   :host {
-    /* #007a3d: M-Pesa green darkened until white text on it passes WCAG AA (5.4:1). */
+    /* #007a3d: M-Pesa green darkened until white text on it, and it on white, pass WCAG AA (5.4:1). */
     --stk-pay-accent: #007a3d;
-    --stk-pay-accent-text: #ffffff;
+    --stk-pay-accent-text: #fff;
     --stk-pay-text: #1b1f1d;
     --stk-pay-muted: #535b57;
-    --stk-pay-background: #ffffff;
-    --stk-pay-border: #c9d1cc;
+    --stk-pay-background: #fff;
+    --stk-pay-border: #8a948f;
     --stk-pay-error: #b3261e;
     --stk-pay-radius: 0.5rem;
     --stk-pay-font: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;
@@ -20,31 +20,57 @@ export default css`
     color: var(--stk-pay-text);
   }
 
+  @media (prefers-color-scheme: dark) {
+    :host {
+      --stk-pay-accent: #5ad48a;
+      --stk-pay-accent-text: #062112;
+      --stk-pay-text: #e9eeeb;
+      --stk-pay-muted: #aeb8b2;
+      --stk-pay-background: #1a1e1c;
+      --stk-pay-border: #6b756f;
+      --stk-pay-error: #ffb4ab;
+    }
+  }
+
   :host([hidden]) {
     display: none;
   }
 
-  *,
-  *::before,
-  *::after {
+  * {
     box-sizing: border-box;
+    margin: 0;
   }
 
   .base {
     display: flex;
     flex-direction: column;
-    gap: var(--stk-pay-spacing);
-    min-width: 0;
     padding: var(--stk-pay-spacing);
     border: 1px solid var(--stk-pay-border);
     border-radius: var(--stk-pay-radius);
     background: var(--stk-pay-background);
+    line-height: 1.4;
+    overflow-wrap: anywhere;
   }
 
-  .summary {
+  /* Margins, not gap: the live region stays in place (and takes no room) while it is empty. */
+  .base > * + *,
+  form > * + * {
+    margin-top: var(--stk-pay-spacing);
+  }
+
+  .status > * + * {
+    margin-top: calc(var(--stk-pay-spacing) / 2);
+  }
+
+  .base > :empty {
+    margin: 0;
+  }
+
+  .summary,
+  .field {
     display: flex;
     flex-direction: column;
-    gap: 0.125rem;
+    gap: calc(var(--stk-pay-spacing) / 4);
   }
 
   .amount {
@@ -53,96 +79,93 @@ export default css`
     line-height: 1.2;
   }
 
-  .reference,
-  .description,
-  .hint {
+  .muted {
     color: var(--stk-pay-muted);
     font-size: 0.875rem;
-    overflow-wrap: anywhere;
   }
 
-  form,
-  .field,
-  .status {
-    display: flex;
-    flex-direction: column;
-    gap: calc(var(--stk-pay-spacing) / 2);
+  label,
+  .headline {
+    font-weight: 700;
   }
 
-  form {
-    gap: var(--stk-pay-spacing);
-  }
-
-  label {
-    font-weight: 600;
-  }
-
-  input {
+  input,
+  button {
     width: 100%;
     min-height: 2.75rem;
     padding: 0.5rem 0.75rem;
-    border: 1px solid var(--stk-pay-border);
     border-radius: calc(var(--stk-pay-radius) / 2);
+    font: inherit;
+  }
+
+  input {
+    border: 1px solid var(--stk-pay-border);
     background: var(--stk-pay-background);
     color: inherit;
-    font: inherit;
     font-size: 1.125rem;
-    letter-spacing: 0.02em;
   }
 
   input[aria-invalid='true'] {
     border-color: var(--stk-pay-error);
   }
 
-  input:focus-visible,
-  button:focus-visible {
+  :focus-visible {
     outline: 3px solid var(--stk-pay-accent);
     outline-offset: 2px;
   }
 
+  .headline:focus {
+    outline: none;
+  }
+
   .error {
-    margin: 0;
     color: var(--stk-pay-error);
     font-size: 0.875rem;
   }
 
   button {
-    min-height: 2.75rem;
-    padding: 0.5rem 1rem;
     border: none;
-    border-radius: calc(var(--stk-pay-radius) / 2);
     background: var(--stk-pay-accent);
     color: var(--stk-pay-accent-text);
-    font: inherit;
     font-weight: 700;
     cursor: pointer;
   }
 
   button:disabled {
     opacity: 0.6;
-    cursor: progress;
+    cursor: not-allowed;
   }
 
-  .status p {
-    margin: 0;
+  [aria-disabled='true'] {
+    cursor: progress;
   }
 
   .headline {
     font-size: 1.125rem;
-    font-weight: 700;
   }
 
-  .status--succeeded .headline {
+  .succeeded .headline {
     color: var(--stk-pay-accent);
   }
 
-  .status--failed .headline {
+  .failed .headline,
+  .misconfigured .headline,
+  .ready .headline {
     color: var(--stk-pay-error);
   }
 
-  .spinner {
+  /* A refused Pay: a plain sentence, not a heading. */
+  .ready .headline {
+    font: inherit;
+  }
+
+  .waiting::before,
+  .confirming::before {
+    content: '';
+    display: block;
     width: 1.5rem;
     height: 1.5rem;
+    margin-bottom: calc(var(--stk-pay-spacing) / 2);
     border: 3px solid var(--stk-pay-border);
     border-top-color: var(--stk-pay-accent);
     border-radius: 50%;
@@ -156,7 +179,7 @@ export default css`
   }
 
   @media (prefers-reduced-motion: reduce) {
-    .spinner {
+    .status::before {
       animation: none;
     }
   }

@@ -1,0 +1,85 @@
+/**
+ * Assembles the bot: API plugins, per-chat ordering, the session on disk, the features, and the
+ * error layers (an error boundary around the payment features, one `bot.catch` for the rest).
+ */
+import { autoRetry } from '@grammyjs/auto-retry';
+import { sequentialize } from '@grammyjs/runner';
+import { Bot, session, type BotConfig as GrammyBotConfig, type BotError } from 'grammy';
+import { join } from 'node:path';
+import type { BotConfig } from './config.js';
+import type { BotContext, SessionData } from './context.js';
+import { cancel } from './features/cancel.js';
+import { checkout } from './features/checkout.js';
+import { help } from './features/help.js';
+import { language } from './features/language.js';
+import { payment } from './features/payment.js';
+import { phone } from './features/phone.js';
+import { JsonFileStorage } from './file-storage.js';
+import { STRINGS } from './i18n.js';
+import type { Logger } from './logger.js';
+import { PaymentWatcher, type OpenPayment } from './payment-watcher.js';
+import { RelayClient } from './relay-client.js';
+
+export interface BotSettings extends Pick<BotConfig, 'token' | 'apiRoot' | 'relayUrl' | 'publishableKey' | 'merchantId' | 'dataDir'> {
+  log: Logger;
+  /** Skips `getMe` at start (tests that never start the bot). */
+  botInfo?: GrammyBotConfig<BotContext>['botInfo'];
+  /** Watcher timings (tests). */
+  watcher?: { idleMs?: number; retryDelaysMs?: number[] };
+}
+
+export interface PaymentBot {
+  bot: Bot<BotContext>;
+  watcher: PaymentWatcher;
+}
+
+export function createBot(settings: BotSettings): PaymentBot {
+  const { log } = settings;
+  const bot = new Bot<BotContext>(settings.token, {
+    ...(settings.botInfo ? { botInfo: settings.botInfo } : {}),
+    ...(settings.apiRoot ? { client: { apiRoot: settings.apiRoot } } : {}),
+  });
+  // Telegram's flood limits (429 with retry_after) and its passing 5xx are waited out.
+  bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }));
+
+  const relay = new RelayClient(settings.relayUrl, settings.publishableKey);
+  const watcher = new PaymentWatcher({
+    api: bot.api,
+    relay,
+    store: new JsonFileStorage<OpenPayment>(join(settings.dataDir, 'open-payments'), { durable: true }),
+    log,
+    ...settings.watcher,
+  });
+
+  // Updates of one chat one at a time (the runner handles chats concurrently), so its session is
+  // never read and written by two updates at once.
+  bot.use(sequentialize((ctx) => ctx.chat?.id.toString()));
+  bot.use(session({ initial: (): SessionData => ({}), storage: new JsonFileStorage<SessionData>(join(settings.dataDir, 'sessions')) }));
+
+  const privateChats = bot.chatType('private');
+  privateChats.use(language);
+  privateChats.errorBoundary(
+    (error) => tellCustomer(error, log, 'a payment step failed'),
+    checkout({ relay, merchantId: settings.merchantId, log }),
+    cancel,
+    phone,
+    payment({ relay, watcher, log }),
+  );
+  privateChats.use(help);
+
+  bot.catch((error) => tellCustomer(error, log, 'an update failed'));
+  return { bot, watcher };
+}
+
+/** Logs the error and tells the customer something useful, if the update came from one. */
+async function tellCustomer(error: BotError<BotContext>, log: Logger, what: string): Promise<void> {
+  const ctx = error.ctx;
+  log.error(what, { updateId: ctx.update.update_id, error: error.error });
+  const t = ctx.t ?? STRINGS.en;
+  try {
+    if (ctx.callbackQuery) await ctx.answerCallbackQuery().catch(() => undefined);
+    if (ctx.chat) await ctx.reply(t.somethingWrong);
+  } catch (replyError) {
+    log.warn('could not tell the customer about an error', { error: replyError });
+  }
+}

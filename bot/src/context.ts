@@ -1,0 +1,25 @@
+/** The one context type every feature of the bot sees. */
+import type { Context, SessionFlavor } from 'grammy';
+import type { Lang, Strings } from './i18n.js';
+import type { Checkout } from './relay-client.js';
+
+/** A checkout confirmed with a phone number, shown with [Pay] [Cancel]. */
+export interface Offer extends Checkout {
+  /** Canonical 2547XXXXXXXX / 2541XXXXXXXX. */
+  phone: string;
+}
+
+/** Kept per chat on disk (BOT_DATA_DIR/sessions). */
+export interface SessionData {
+  /** The checkout waiting for the customer's phone number. */
+  draft?: Checkout;
+  /** The latest offers, by the message id of their confirmation (whose buttons act on them). */
+  offers?: Record<string, Offer>;
+}
+
+export interface LanguageFlavor {
+  lang: Lang;
+  t: Strings;
+}
+
+export type BotContext = Context & SessionFlavor<SessionData> & LanguageFlavor;

@@ -1,0 +1,85 @@
+/**
+ * The buttons of an offer: [Pay] sends the payment and hands it to the watcher, which edits the
+ * same message at every status; [Try again] on a failed payment sends a new one; [Cancel] drops
+ * the offer. Each button is answered at once. The idempotency key comes from the update itself
+ * (bot, chat and message of the offer, plus the failed payment for a retry), so a double tap or a
+ * re-delivered update sends the relay the same key and never a second prompt.
+ */
+import { Composer, GrammyError, type Filter } from 'grammy';
+import type { BotContext, Offer } from '../context.js';
+import type { Logger } from '../logger.js';
+import type { PaymentWatcher } from '../payment-watcher.js';
+import { problemText } from '../problem-text.js';
+import type { RelayClient } from '../relay-client.js';
+import { CANCEL, offerKeyboard, PAY, TRY_AGAIN, tryAgainKeyboard } from '../views.js';
+
+export interface PaymentDeps {
+  relay: RelayClient;
+  watcher: PaymentWatcher;
+  log: Logger;
+}
+
+type ButtonContext = Filter<BotContext, 'callback_query:data'>;
+
+/** `tg<bot>-<chat>-<message>[-<failed payment>]`: printable ASCII, well under 255 characters. */
+export function idempotencyKey(botId: number, chatId: number, messageId: number, retryOf?: string): string {
+  return `tg${botId}-${chatId}-${messageId}${retryOf ? `-${retryOf}` : ''}`;
+}
+
+/** Pressing a button twice may ask for the same text again, which Telegram refuses: nothing to do. */
+function unlessNotModified(error: unknown): void {
+  if (!(error instanceof GrammyError && /message is not modified/i.test(error.description))) throw error;
+}
+
+export function payment({ relay, watcher, log }: PaymentDeps): Composer<BotContext> {
+  const feature = new Composer<BotContext>();
+
+  /** The offer behind the pressed button's message, if the session still has it. */
+  const offerOf = (ctx: ButtonContext): { offer: Offer; chatId: number; messageId: number } | undefined => {
+    const message = ctx.callbackQuery.message;
+    const offer = message ? ctx.session.offers?.[message.message_id] : undefined;
+    return message && offer ? { offer, chatId: message.chat.id, messageId: message.message_id } : undefined;
+  };
+
+  const answerNow = (ctx: ButtonContext) =>
+    ctx.answerCallbackQuery().catch((error: unknown) => log.warn('could not answer a button press', { error }));
+
+  const send = async (ctx: ButtonContext, retryOf: string | undefined) => {
+    const found = offerOf(ctx);
+    if (!found) {
+      await ctx.editMessageText(ctx.t.offerGone).catch(() => undefined);
+      return;
+    }
+    const { offer, chatId, messageId } = found;
+    const key = idempotencyKey(ctx.me.id, chatId, messageId, retryOf);
+    const answer = await relay.createPayment(offer, offer.phone, key);
+    if (answer.ok) {
+      // Edits the message now; the following itself runs in the background.
+      await watcher.follow({ chatId, messageId, lang: ctx.lang }, answer.value);
+      return;
+    }
+    const problem = problemText(answer.problem, offer, ctx.t, log, true);
+    // The same button again uses the same idempotency key: safe even if the request did arrive.
+    const again = retryOf ? tryAgainKeyboard(ctx.t, retryOf) : offerKeyboard(ctx.t, offer.amount);
+    await ctx.editMessageText(problem.text, problem.retryable ? { reply_markup: again } : {}).catch(unlessNotModified);
+  };
+
+  feature.callbackQuery(PAY, async (ctx) => {
+    await answerNow(ctx);
+    await send(ctx, undefined);
+  });
+
+  feature.callbackQuery(TRY_AGAIN, async (ctx) => {
+    await answerNow(ctx);
+    await send(ctx, ctx.match[1]);
+  });
+
+  feature.callbackQuery(CANCEL, async (ctx) => {
+    await answerNow(ctx);
+    const message = ctx.callbackQuery.message;
+    if (message && ctx.session.offers) delete ctx.session.offers[message.message_id];
+    await ctx.editMessageText(ctx.t.cancelled).catch(unlessNotModified);
+  });
+
+  return feature;
+}

@@ -1,0 +1,203 @@
+/**
+ * A customer pays through the bot: /pay, the phone number, [Pay], and the same message edited as
+ * the payment goes on. Real grammY client against the Bot API double, real relay with the sandbox.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { paymentsFor, startHarness, type Harness } from './testing/harness.js';
+
+let harness: Harness;
+let nextUser = 1000;
+
+beforeAll(async () => {
+  harness = await startHarness();
+});
+
+afterAll(async () => {
+  await harness?.close();
+});
+
+afterEach((context) => {
+  if (context.task.result?.state === 'fail') console.error(`bot logs:\n${harness.logs.join('\n')}`);
+});
+
+function customer(languageCode = 'en') {
+  return harness.telegram.user(nextUser++, { languageCode });
+}
+
+/** /pay, then the phone typed, then the confirmation with its buttons. */
+async function offer(user: ReturnType<typeof customer>, command: string, phone: string) {
+  user.send(command);
+  await user.waitForMessage(/Which M-Pesa number|Namba gani ya M-Pesa/);
+  const before = user.messages.length;
+  user.send(phone);
+  return user.waitForMessage(/from M-Pesa|kutoka M-Pesa/, { after: before });
+}
+
+describe('paying with /pay', () => {
+  it('takes /pay 250 INV-9 and the shared contact to the receipt, editing the confirmation as the payment goes on', async () => {
+    const user = customer();
+    user.send('/pay 250 INV-9');
+    const ask = await user.waitForMessage(/Which M-Pesa number/);
+    expect(ask.text).toContain('KES 250 for INV-9');
+    expect(ask.reply_markup?.keyboard?.[0]?.[0]?.request_contact).toBe(true);
+
+    user.shareContact('+254708374149');
+    const confirmation = await user.waitForMessage(/from M-Pesa 0708 374 149/);
+    expect(confirmation.text).toContain('Pay KES 250 for INV-9');
+    const queryId = user.press(confirmation, 'Pay KES 250');
+
+    await harness.telegram.waitFor('the receipt', () => /Paid KES 250 for INV-9/.test(confirmation.text));
+    // The button is answered before the payment is sent and the message edited.
+    const calls = harness.telegram.calls.map((call) => (call.method === 'answerCallbackQuery' ? String(call.payload.callback_query_id) : call.method));
+    const firstEdit = calls.findIndex((call, i) => call === 'editMessageText' && harness.telegram.calls[i]!.payload.message_id === confirmation.message_id);
+    expect(calls.indexOf(queryId)).toBeGreaterThan(-1);
+    expect(calls.indexOf(queryId)).toBeLessThan(firstEdit);
+    expect(confirmation.text).toMatch(/M-Pesa receipt: [A-Z0-9]{10}/);
+    expect(confirmation.reply_markup).toBeUndefined();
+    expect(confirmation.history.some((text) => /Check your phone/.test(text))).toBe(true);
+    expect(confirmation.history.at(-1)).toBe(confirmation.text);
+
+    const [payment] = await paymentsFor(harness, 'INV-9');
+    expect(payment).toMatchObject({ amount: 250, status: 'succeeded', phone: '254708374149' });
+    expect(confirmation.text).toContain((payment as unknown as { receipt: string }).receipt);
+  });
+
+  it('shows a payment cancelled on the phone with [Try again], which sends a new prompt', async () => {
+    const user = customer();
+    const confirmation = await offer(user, '/pay 120 CAN-1', '0700000001');
+    user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('the failure', () => /Not paid: you cancelled the request on your phone/.test(confirmation.text));
+    expect(confirmation.text).toContain('No money was taken');
+
+    user.press(confirmation, 'Try again');
+    await harness.telegram.waitFor('the second failure', () => confirmation.history.filter((text) => text.startsWith('❌')).length === 2);
+    const payments = await paymentsFor(harness, 'CAN-1');
+    expect(payments).toHaveLength(2);
+    expect(payments.every((payment) => payment.status === 'failed')).toBe(true);
+  });
+
+  it('tells the customer when the M-Pesa balance was not enough', async () => {
+    const user = customer();
+    const confirmation = await offer(user, '/pay 5000 INS-1', '0700000002');
+    user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('the failure', () => /Not paid: your M-Pesa balance was not enough/.test(confirmation.text));
+    expect(confirmation.reply_markup?.inline_keyboard?.[0]?.[0]?.text).toBe('Try again');
+  });
+
+  it('refuses an amount outside the merchant range before asking for a phone number, and text that is not an amount', async () => {
+    const user = customer();
+    user.send('/pay 200000 BIG-1');
+    const refusal = await user.waitForMessage(/does not accept this amount/);
+    expect(refusal.text).toContain('KES 150,000');
+    user.send('/pay 12.50');
+    await user.waitForMessage(/"12.50" is not an amount/);
+    expect(user.messages.some((message) => /Which M-Pesa number/.test(message.text))).toBe(false);
+    expect(await paymentsFor(harness, 'BIG-1')).toHaveLength(0);
+  });
+
+  it('refuses a number that is not a Kenyan M-Pesa number and takes a good one after it', async () => {
+    const user = customer();
+    user.send('/pay 300 PH-1');
+    await user.waitForMessage(/Which M-Pesa number/);
+    user.send('0712 345');
+    await user.waitForMessage(/has 10 digits/);
+    user.send('+1 202 555 0143');
+    await user.waitForMessage(/not a Kenyan M-Pesa number/);
+    user.send('0712-345-678');
+    await user.waitForMessage(/from M-Pesa 0712 345 678/);
+  });
+
+  it("refuses someone else's contact: only the sender's own number gets the prompt", async () => {
+    const user = customer();
+    user.send('/pay 300 CON-1');
+    await user.waitForMessage(/Which M-Pesa number/);
+    user.shareContact('+254711111111', 999_999);
+    await user.waitForMessage(/share your own number/);
+    user.shareContact('+254722222222', 'no-user');
+    await harness.telegram.waitFor('a second refusal', () => user.messages.filter((m) => /share your own number/.test(m.text)).length === 2);
+    expect(user.messages.some((message) => /from M-Pesa/.test(message.text))).toBe(false);
+  });
+
+  it('sends one payment for a double tap on Pay', async () => {
+    const user = customer();
+    const confirmation = await offer(user, '/pay 450 TAP-1', '0708374149');
+    const first = user.press(confirmation, 'Pay');
+    const second = user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('the receipt', () => /Paid KES 450/.test(confirmation.text));
+    expect(harness.telegram.answeredCallbacks.has(first) && harness.telegram.answeredCallbacks.has(second)).toBe(true);
+    expect(await paymentsFor(harness, 'TAP-1')).toHaveLength(1);
+  });
+
+  it('speaks Swahili to a customer whose Telegram is in Swahili', async () => {
+    const user = customer('sw');
+    const confirmation = await offer(user, '/pay 250 SW-1', '0700000003');
+    expect(confirmation.reply_markup?.inline_keyboard?.[0]?.map((button) => button.text)).toEqual(['Lipa KES 250', 'Ghairi']);
+    user.press(confirmation, 'Lipa');
+    await harness.telegram.waitFor('the failure', () => /Haijalipwa: PIN ya M-Pesa haikuwa sahihi/.test(confirmation.text));
+    expect(confirmation.history.some((text) => /Angalia simu yako/.test(text))).toBe(true);
+  });
+
+  it('serves many customers at once, each to their own receipt', async () => {
+    const users = Array.from({ length: 8 }, () => customer());
+    const confirmations = await Promise.all(users.map((user, i) => offer(user, `/pay ${100 + i} MANY-${i}`, `07123456${String(i).padStart(2, '0')}`)));
+    users.forEach((user, i) => user.press(confirmations[i]!, 'Pay'));
+    await Promise.all(
+      confirmations.map((confirmation, i) => harness.telegram.waitFor(`receipt ${i}`, () => new RegExp(`Paid KES ${100 + i} for MANY-${i}`).test(confirmation.text))),
+    );
+  });
+
+  it('waits out a Telegram flood limit (429 with retry_after) and then sends the reply', async () => {
+    const user = customer();
+    harness.telegram.failNext('sendMessage', { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } });
+    const sentAt = Date.now();
+    user.send('/pay 75 FLOOD-1');
+    await user.waitForMessage(/Which M-Pesa number/);
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(1_000);
+    expect(user.messages.map((message) => message.text)).toEqual([expect.stringMatching(/^Pay KES 75 for FLOOD-1/)]);
+  });
+
+  it('cancels with the Cancel button (a double tap too) and with /cancel, after which Pay on an old offer sends nothing', async () => {
+    const user = customer();
+    const confirmation = await offer(user, '/pay 90 CXL-1', '0708374149');
+    user.press(confirmation, 'Cancel');
+    user.press(confirmation, 'Cancel');
+    await harness.telegram.waitFor('the cancellation', () => /Cancelled. Nothing was sent/.test(confirmation.text));
+    const second = await offer(user, '/pay 90 CXL-2', '0708374149');
+    const before = user.messages.length;
+    user.send('/cancel');
+    await user.waitForMessage(/^Cancelled/, { after: before });
+    user.press(second, 'Pay');
+    await harness.telegram.waitFor('the offer closed', () => /no longer open/.test(second.text));
+    user.send('0708374149');
+    await user.waitForMessage(/To pay, send \/pay/, { after: before + 1 });
+    expect(await paymentsFor(harness, 'CXL-2')).toHaveLength(0);
+    expect(user.messages.some((message) => /Something went wrong/.test(message.text))).toBe(false);
+    expect(await paymentsFor(harness, 'CXL-1')).toHaveLength(0);
+  });
+
+  it('greets a customer without a link, lists the commands, and publishes them in English and Swahili', async () => {
+    const user = customer('sw');
+    user.send('/start');
+    const welcome = await user.waitForMessage(/Karibu kwenye malipo ya M-Pesa ya Mama Mboga/);
+    expect(welcome.text).toContain('/pay 250 INV-9');
+    user.send('/help');
+    const help = await user.waitForMessage(/\/cancel – sitisha malipo/, { after: 1 });
+    expect(help.text).not.toContain('Karibu');
+    expect(harness.telegram.commands.get('')).toEqual([
+      { command: 'pay', description: 'Pay, e.g. /pay 250 INV-9' },
+      { command: 'cancel', description: 'Stop the payment you are setting up' },
+      { command: 'help', description: 'How to pay' },
+    ]);
+    expect(harness.telegram.commands.get('sw')).toHaveLength(3);
+  });
+
+  it('tells the customer when a step failed on our side, and the next message works', async () => {
+    const user = customer();
+    harness.telegram.failNext('sendMessage', { ok: false, error_code: 400, description: 'Bad Request: something unexpected' });
+    user.send('/pay 60 ERR-1');
+    await user.waitForMessage(/Something went wrong on our side/);
+    expect(harness.logs.some((line) => line.includes('a payment step failed'))).toBe(true);
+    user.send('/pay 60 ERR-1');
+    await user.waitForMessage(/Which M-Pesa number/);
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * Follows payments in the background and edits each one's Telegram message at every change the
+ * customer can see, until the payment is paid or failed. What is being followed (chat, message,
+ * payment, language, last state shown) is written to disk before the first edit and removed only
+ * at the end, so a restarted bot picks up every payment still open (`resumeAll`). One stream per
+ * payment; a broken stream is reopened with `Last-Event-ID`, a relay that is down is waited for.
+ */
+import { GrammyError, type Api, type StorageAdapter } from 'grammy';
+import type { PaymentView } from '@stk-pay/server/schemas';
+import { STRINGS, type Lang, type Terms } from './i18n.js';
+import type { Logger } from './logger.js';
+import { isTerminal, PaymentGoneError, type RelayClient } from './relay-client.js';
+import { paymentView, resultUnknownView, viewKey, type MessageView } from './views.js';
+
+export interface OpenPayment {
+  paymentId: string;
+  chatId: number;
+  messageId: number;
+  lang: Lang;
+  terms: Terms;
+  /** The `seq` of the last state shown, and which state that was (`viewKey`). */
+  seq: number;
+  shown: string;
+  /** When following began (ms); past `giveUpAfterMs` the customer is told to check M-Pesa. */
+  since: number;
+}
+
+export interface WatcherOptions {
+  api: Api;
+  relay: RelayClient;
+  store: StorageAdapter<OpenPayment>;
+  log: Logger;
+  /** A stream silent for this long is reopened (the relay sends a heartbeat every 15 s). */
+  idleMs?: number;
+  /** Waits between reconnections, the last repeated. */
+  retryDelaysMs?: number[];
+  /** The relay settles a payment within a day; past this the bot stops following it. */
+  giveUpAfterMs?: number;
+}
+
+type Outcome = 'open' | 'done';
+
+export class PaymentWatcher {
+  private readonly tasks = new Map<string, Promise<void>>();
+  private readonly claimed = new Set<string>();
+  private readonly stopping = new AbortController();
+  private readonly idleMs: number;
+  private readonly retryDelaysMs: number[];
+  private readonly giveUpAfterMs: number;
+
+  constructor(private readonly options: WatcherOptions) {
+    this.idleMs = options.idleMs ?? 45_000;
+    this.retryDelaysMs = options.retryDelaysMs ?? [500, 1_000, 2_000, 5_000, 10_000, 30_000];
+    this.giveUpAfterMs = options.giveUpAfterMs ?? 26 * 60 * 60_000;
+  }
+
+  /** How many payments are being followed now. */
+  get size(): number {
+    return this.claimed.size;
+  }
+
+  /**
+   * Shows `payment` on the message now and follows it in the background (not awaited). False when
+   * this payment is already followed (a double tap, a re-delivered update): nothing is done then.
+   */
+  async follow(target: { chatId: number; messageId: number; lang: Lang }, payment: PaymentView): Promise<boolean> {
+    if (this.claimed.has(payment.id) || this.stopping.signal.aborted) return false;
+    this.claimed.add(payment.id);
+    const open: OpenPayment = {
+      ...target,
+      paymentId: payment.id,
+      terms: { amount: payment.amount, reference: payment.reference, description: payment.description },
+      seq: 0,
+      shown: '',
+      since: Date.now(),
+    };
+    try {
+      if (!isTerminal(payment)) await this.options.store.write(payment.id, open);
+      if ((await this.show(open, payment)) === 'done') {
+        await this.finish(open);
+        this.claimed.delete(payment.id);
+        return true;
+      }
+    } catch (error) {
+      // Kept on disk: the background task shows the state again when it can.
+      this.options.log.warn('could not show a payment yet', { paymentId: payment.id, error });
+    }
+    this.spawn(open);
+    return true;
+  }
+
+  /** Follows every payment left open by an earlier run. Returns how many. */
+  async resumeAll(): Promise<number> {
+    let count = 0;
+    for await (const open of this.options.store.readAllValues?.() ?? []) {
+      if (this.claimed.has(open.paymentId)) continue;
+      this.claimed.add(open.paymentId);
+      this.spawn(open);
+      count += 1;
+    }
+    return count;
+  }
+
+  /** Stops following (the records stay on disk for the next start). */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await Promise.allSettled([...this.tasks.values()]);
+  }
+
+  private spawn(open: OpenPayment): void {
+    const task = this.run(open)
+      .catch((error: unknown) => this.options.log.error('following a payment failed', { paymentId: open.paymentId, error }))
+      .finally(() => {
+        this.tasks.delete(open.paymentId);
+        this.claimed.delete(open.paymentId);
+      });
+    this.tasks.set(open.paymentId, task);
+  }
+
+  private async run(open: OpenPayment): Promise<void> {
+    const signal = this.stopping.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        const events = this.options.relay.paymentEvents(open.paymentId, {
+          signal,
+          idleMs: this.idleMs,
+          ...(open.seq > 0 ? { afterSeq: open.seq } : {}),
+        });
+        for await (const payment of events) {
+          failures = 0;
+          if (payment.seq <= open.seq && open.shown !== '') continue;
+          if ((await this.show(open, payment)) === 'done') return this.finish(open);
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        if (error instanceof PaymentGoneError) {
+          this.options.log.warn('the relay does not know this payment any more; no longer following it', { paymentId: open.paymentId });
+          return this.finish(open);
+        }
+        this.options.log.warn('payment stream broke; reconnecting', { paymentId: open.paymentId, error });
+      }
+      if (signal.aborted) return;
+      if (Date.now() - open.since > this.giveUpAfterMs) {
+        await this.edit(open, resultUnknownView(open.terms, STRINGS[open.lang])).catch(() => 'done');
+        return this.finish(open);
+      }
+      const delay = this.retryDelaysMs[Math.min(failures, this.retryDelaysMs.length - 1)] ?? 1_000;
+      failures += 1;
+      await sleep(delay, signal);
+    }
+  }
+
+  /** Edits the message to this state if the customer has not seen it yet; `done` at the end. */
+  private async show(open: OpenPayment, payment: PaymentView): Promise<Outcome> {
+    const key = viewKey(payment);
+    const terminal = isTerminal(payment);
+    if (key !== open.shown) {
+      const outcome = await this.edit(open, paymentView(payment, STRINGS[open.lang]));
+      if (outcome === 'done') return 'done';
+    }
+    open.seq = payment.seq;
+    open.shown = key;
+    if (terminal) return 'done';
+    await this.options.store.write(open.paymentId, open);
+    return 'open';
+  }
+
+  /** `done` when the message can no longer be edited (deleted, bot blocked): nothing left to show. */
+  private async edit(open: OpenPayment, view: MessageView): Promise<Outcome> {
+    try {
+      await this.options.api.editMessageText(open.chatId, open.messageId, view.text, view.keyboard ? { reply_markup: view.keyboard } : {});
+      return 'open';
+    } catch (error) {
+      if (error instanceof GrammyError && /message is not modified/i.test(error.description)) return 'open';
+      if (error instanceof GrammyError && (error.error_code === 403 || /not found|can't be edited/i.test(error.description))) {
+        this.options.log.warn('the payment message cannot be edited any more', { paymentId: open.paymentId, error: error.description });
+        return 'done';
+      }
+      throw error;
+    }
+  }
+
+  private async finish(open: OpenPayment): Promise<void> {
+    await this.options.store.delete(open.paymentId);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,152 @@
+/**
+ * The relay's public API as the bot uses it, exactly as the widget does: the publishable key, a
+ * payment created with an idempotency key, its status over SSE. Types only from the server.
+ */
+import type { ErrorBody, PaymentView } from '@stk-pay/server/schemas';
+import { readEventStream, SseResponseError } from './sse.js';
+
+/** What the customer agreed to pay. With `token`, amount and reference come from its claims. */
+export interface Checkout {
+  amount: number;
+  reference?: string;
+  description?: string;
+  /** A checkout token the merchant's backend signed; the relay verifies it. */
+  token?: string;
+}
+
+/** Why the relay did not do what was asked. */
+export type RelayProblem =
+  /** No answer, or not the relay's (connection refused, timeout, 5xx, a proxy's error page). */
+  | { kind: 'unreachable'; detail: string }
+  | {
+      kind: 'refused';
+      status: number;
+      code: string;
+      message: string;
+      /** The field at fault (400), e.g. `amount`, `token`, `reference`. */
+      field?: string;
+      fieldMessage?: string;
+      retryAfterSeconds?: number;
+    };
+
+export type RelayAnswer<T> = { ok: true; value: T } | { ok: false; problem: RelayProblem };
+
+/** The payment is unknown to the relay (404): following it cannot go on. */
+export class PaymentGoneError extends Error {
+  override name = 'PaymentGoneError';
+}
+
+const REQUEST_TIMEOUT_MS = 15_000;
+
+export class RelayClient {
+  private readonly baseUrl: string;
+
+  constructor(
+    baseUrl: string,
+    private readonly publishableKey: string,
+  ) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  /** Sends the prompt. The same key again returns the same payment and sends no second prompt. */
+  createPayment(checkout: Checkout, msisdn: string, idempotencyKey: string): Promise<RelayAnswer<PaymentView>> {
+    return this.post({ ...checkout, phone: msisdn }, idempotencyKey);
+  }
+
+  /**
+   * Asks whether the relay would take these terms (amount within the merchant's range, a genuine
+   * unexpired token, or a merchant that takes free amounts at all) before the customer is asked
+   * for a phone number. It sends an empty phone, so no payment can be created: the relay checks
+   * the terms first and then answers `400` on `phone`, which means the terms are acceptable.
+   */
+  async checkTerms(checkout: Checkout): Promise<RelayAnswer<true>> {
+    const answer = await this.post({ ...checkout, phone: '' }, undefined);
+    if (!answer.ok && answer.problem.kind === 'refused' && answer.problem.status === 400 && answer.problem.field === 'phone') {
+      return { ok: true, value: true };
+    }
+    if (answer.ok) return { ok: false, problem: { kind: 'unreachable', detail: 'the relay accepted a payment without a phone number' } };
+    return answer;
+  }
+
+  async getPayment(id: string, signal?: AbortSignal): Promise<PaymentView> {
+    const response = await fetch(this.paymentUrl(id), { signal: signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    if (response.status === 404) throw new PaymentGoneError(`the relay does not know payment ${id}`);
+    if (!response.ok) throw new Error(`GET payment answered HTTP ${response.status}`);
+    return (await response.json()) as PaymentView;
+  }
+
+  /**
+   * The payment's states from its event stream, until the relay closes it (after a terminal
+   * state). Throws when the stream breaks; the caller reconnects with the last `seq` it saw.
+   */
+  async *paymentEvents(id: string, options: { afterSeq?: number; signal: AbortSignal; idleMs: number }): AsyncGenerator<PaymentView> {
+    try {
+      for await (const event of readEventStream(`${this.paymentUrl(id)}/events`, {
+        signal: options.signal,
+        idleMs: options.idleMs,
+        ...(options.afterSeq !== undefined ? { lastEventId: String(options.afterSeq) } : {}),
+      })) {
+        if (event.event === 'status') yield JSON.parse(event.data) as PaymentView;
+      }
+    } catch (error) {
+      if (error instanceof SseResponseError && error.status === 404) throw new PaymentGoneError(`the relay does not know payment ${id}`);
+      throw error;
+    }
+  }
+
+  private paymentUrl(id: string): string {
+    return `${this.baseUrl}/v1/payments/${encodeURIComponent(id)}`;
+  }
+
+  private async post(body: Record<string, unknown>, idempotencyKey: string | undefined): Promise<RelayAnswer<PaymentView>> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}/v1/payments`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-publishable-key': this.publishableKey,
+          ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+        },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (error) {
+      return { ok: false, problem: { kind: 'unreachable', detail: describe(error) } };
+    }
+    const json: unknown = await response.json().catch(() => undefined);
+    if (response.status === 201) return { ok: true, value: json as PaymentView };
+    if (response.status >= 500 || !isErrorBody(json)) {
+      return { ok: false, problem: { kind: 'unreachable', detail: `HTTP ${response.status}` } };
+    }
+    const { code, message, details } = json.error;
+    const retryAfter = Number.parseInt(response.headers.get('retry-after') ?? '', 10);
+    const detail = details?.[0];
+    return {
+      ok: false,
+      problem: {
+        kind: 'refused',
+        status: response.status,
+        code,
+        message,
+        ...(detail ? { field: detail.field, fieldMessage: detail.message } : {}),
+        ...(Number.isSafeInteger(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
+      },
+    };
+  }
+}
+
+function isErrorBody(json: unknown): json is ErrorBody {
+  const error = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  return typeof error?.code === 'string' && typeof error.message === 'string';
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? error.message;
+}
+
+export function isTerminal(payment: Pick<PaymentView, 'status'>): boolean {
+  return payment.status === 'succeeded' || payment.status === 'failed';
+}

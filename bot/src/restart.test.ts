@@ -1,0 +1,126 @@
+/**
+ * The bot and the relay come and go: a relay that is down gets a clear message and the same Pay
+ * button works once it is back; a bot stopped while a payment is open picks it up on its next
+ * start, from its storage on disk, and edits the message when the payment ends.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { paymentsFor, startHarness, type Harness } from './testing/harness.js';
+import type { TestUser } from './testing/telegram-double.js';
+
+let harness: Harness;
+let nextUser = 3000;
+
+beforeAll(async () => {
+  harness = await startHarness({ sandboxDelayMs: 1_500 });
+});
+
+afterAll(async () => {
+  await harness?.close();
+});
+
+afterEach((context) => {
+  if (context.task.result?.state === 'fail') console.error(`bot logs:\n${harness.logs.join('\n')}`);
+});
+
+async function offer(user: TestUser, command: string, phone: string) {
+  user.send(command);
+  await user.waitForMessage(/Which M-Pesa number/);
+  user.send(phone);
+  return user.waitForMessage(/from M-Pesa/);
+}
+
+const openPaymentFiles = () => readdirSync(join(harness.dataDir, 'open-payments')).filter((name) => name.endsWith('.json'));
+
+describe('restarts and outages', () => {
+  it('says the payment service is not answering when the relay is down, however often Pay is pressed, and the same Pay works once it is back', async () => {
+    const user = harness.telegram.user(nextUser++);
+    const confirmation = await offer(user, '/pay 310 DOWN-1', '0708374149');
+    await harness.stopRelay();
+    try {
+      user.press(confirmation, 'Pay');
+      await harness.telegram.waitFor('the outage message', () => /not answering right now/.test(confirmation.text));
+      expect(confirmation.reply_markup?.inline_keyboard?.[0]?.[0]?.text).toBe('Pay KES 310');
+      const answered = harness.telegram.callsOf('answerCallbackQuery').length;
+      user.press(confirmation, 'Pay');
+      await harness.telegram.waitFor('the second press handled', () => harness.telegram.callsOf('answerCallbackQuery').length > answered);
+      const before = user.messages.length;
+      user.send('/pay 50');
+      await user.waitForMessage(/not answering right now/, { after: before });
+      expect(user.messages.some((message) => /Something went wrong/.test(message.text))).toBe(false);
+    } finally {
+      await harness.startRelayAgain();
+    }
+    user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('the receipt', () => /Paid KES 310 for DOWN-1/.test(confirmation.text));
+    expect(await paymentsFor(harness, 'DOWN-1')).toHaveLength(1);
+  });
+
+  it('edits the message of a payment left open by a stopped bot once a new bot starts on the same storage', async () => {
+    const user = harness.telegram.user(nextUser++);
+    const confirmation = await offer(user, '/pay 820 RESTART-1', '0708374149');
+    user.press(confirmation, 'Pay');
+    const payUpdate = harness.telegram.lastUpdateId;
+    await harness.telegram.waitFor('check your phone', () => /Check your phone/.test(confirmation.text));
+    // The press is confirmed to Telegram: the new bot can learn of the payment only from its storage.
+    await harness.telegram.waitFor('the press confirmed by getUpdates', () => harness.telegram.confirmedOffset > payUpdate);
+    await harness.stopBot();
+    expect(openPaymentFiles()).toHaveLength(1);
+
+    const [payment] = await paymentsFor(harness, 'RESTART-1');
+    await waitForRelayStatus(payment!.id, 'succeeded');
+    expect(confirmation.text).toMatch(/Check your phone/);
+
+    await harness.startBotAgain();
+    await harness.telegram.waitFor('the receipt from the new bot', () => /Paid KES 820 for RESTART-1/.test(confirmation.text));
+    await harness.telegram.waitFor('the open payment removed from storage', () => openPaymentFiles().length === 0);
+  });
+
+  it('keeps following a payment while the relay restarts, and shows the receipt', async () => {
+    const user = harness.telegram.user(nextUser++);
+    const confirmation = await offer(user, '/pay 415 RELAYRESTART-1', '0708374149');
+    user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('check your phone', () => /Check your phone/.test(confirmation.text));
+    await harness.stopRelay();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await harness.startRelayAgain();
+    await harness.telegram.waitFor('the receipt', () => /Paid KES 415 for RELAYRESTART-1/.test(confirmation.text), 15_000);
+  });
+
+  it('sends no second prompt when a Pay is delivered again to a restarted bot', async () => {
+    const user = harness.telegram.user(nextUser++);
+    const confirmation = await offer(user, '/pay 930 REDELIVER-1', '0708374149');
+    user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('the receipt', () => /Paid KES 930/.test(confirmation.text), 15_000);
+    await harness.stopBot();
+    await harness.startBotAgain();
+    // Telegram delivers the same button press again (as after a crash before it was confirmed).
+    const callback = harness.telegram.callsOf('answerCallbackQuery').length;
+    harness.telegram.push({
+      callback_query: {
+        id: 'redelivered-1',
+        from: user.from,
+        chat_instance: `ci${user.chatId}`,
+        data: 'pay',
+        message: harness.telegram.toTelegram({ ...confirmation, text: 'Pay KES 930 for REDELIVER-1 from M-Pesa 0708 374 149?' }),
+      },
+    });
+    await harness.telegram.waitFor('the re-delivered press answered', () => harness.telegram.callsOf('answerCallbackQuery').length > callback);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await paymentsFor(harness, 'REDELIVER-1')).toHaveLength(1);
+    expect(confirmation.text).toMatch(/Paid KES 930/);
+  });
+});
+
+async function waitForRelayStatus(paymentId: string, status: string): Promise<void> {
+  let lastStatus = '';
+  const until = Date.now() + 15_000;
+  while (Date.now() < until) {
+    const response = await fetch(`${harness.relay.url}/v1/payments/${paymentId}`);
+    lastStatus = ((await response.json()) as { status: string }).status;
+    if (lastStatus === status) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`payment ${paymentId} is ${lastStatus}, not ${status}`);
+}

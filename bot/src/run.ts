@@ -1,0 +1,119 @@
+/**
+ * Runs the bot: long polling (the grammY runner: chats handled concurrently, one chat's updates in
+ * order) or, with a webhook configured, a small HTTP server that checks Telegram's secret-token
+ * header. Payments left open by an earlier run are followed again before the first update.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { run, type RunnerHandle } from '@grammyjs/runner';
+import { BotError, webhookCallback } from 'grammy';
+import { createBot, type BotSettings, type PaymentBot } from './bot.js';
+import type { BotContext } from './context.js';
+import type { WebhookSettings } from './config.js';
+import { STRINGS } from './i18n.js';
+
+export interface RunSettings extends BotSettings {
+  webhook?: WebhookSettings;
+  /** Long-polling timeout in seconds (Telegram's getUpdates `timeout`). */
+  pollTimeoutSeconds?: number;
+}
+
+export interface RunningBot extends PaymentBot {
+  username: string;
+  /** The webhook server's address, in webhook mode. */
+  webhookPort?: number;
+  /** Settles if long polling stops by itself (e.g. Telegram refused the token); never in webhook mode. */
+  failed: Promise<Error>;
+  stop(): Promise<void>;
+}
+
+const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
+/** How long `stop()` waits for updates being handled to finish. */
+const DRAIN_MS = 10_000;
+
+export async function startBot(settings: RunSettings): Promise<RunningBot> {
+  const { bot, watcher } = createBot(settings);
+  const { log } = settings;
+  // grammY keeps retrying getMe while Telegram cannot be reached; say so rather than sit silent.
+  const waiting = setInterval(() => log.warn('still trying to reach the Telegram Bot API', { apiRoot: settings.apiRoot ?? 'https://api.telegram.org' }), 15_000);
+  try {
+    await bot.init();
+  } finally {
+    clearInterval(waiting);
+  }
+  await publishCommands(bot).catch((error: unknown) => log.warn('could not set the command list', { error }));
+  const resumed = await watcher.resumeAll();
+  if (resumed > 0) log.info('following payments left open by the last run', { count: resumed });
+
+  let failed: (error: Error) => void = () => {};
+  const failedPromise = new Promise<Error>((resolve) => (failed = resolve));
+  let stopUpdates: () => Promise<void>;
+  let webhookPort: number | undefined;
+
+  if (settings.webhook) {
+    const server = await serveWebhook(bot, settings.webhook, settings);
+    const address = server.address();
+    webhookPort = typeof address === 'object' && address ? address.port : settings.webhook.port;
+    await bot.api.setWebhook(settings.webhook.url, { secret_token: settings.webhook.secret, allowed_updates: [...ALLOWED_UPDATES] });
+    stopUpdates = () => new Promise((resolve) => server.close(() => resolve()));
+  } else {
+    await bot.api.deleteWebhook();
+    const runner: RunnerHandle = run(bot, {
+      runner: { fetch: { timeout: settings.pollTimeoutSeconds ?? 30, allowed_updates: [...ALLOWED_UPDATES] } },
+    });
+    runner.task()?.catch((error: unknown) => failed(error instanceof Error ? error : new Error(String(error))));
+    stopUpdates = async () => {
+      if (runner.isRunning()) await runner.stop();
+      const until = Date.now() + DRAIN_MS;
+      while (runner.size() > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+    };
+  }
+
+  return {
+    bot,
+    watcher,
+    username: bot.botInfo.username,
+    ...(webhookPort !== undefined ? { webhookPort } : {}),
+    failed: failedPromise,
+    async stop() {
+      await stopUpdates();
+      await watcher.stop();
+    },
+  };
+}
+
+/** The command list users see in the menu, in English and in Swahili. */
+async function publishCommands(bot: PaymentBot['bot']): Promise<void> {
+  for (const lang of ['en', 'sw'] as const) {
+    const t = STRINGS[lang];
+    const commands = [
+      { command: 'pay', description: t.commands.pay },
+      { command: 'cancel', description: t.commands.cancel },
+      { command: 'help', description: t.commands.help },
+    ];
+    await bot.api.setMyCommands(commands, lang === 'en' ? {} : { language_code: lang });
+  }
+}
+
+async function serveWebhook(bot: PaymentBot['bot'], webhook: WebhookSettings, settings: RunSettings): Promise<Server> {
+  const path = new URL(webhook.url).pathname;
+  // Answered within Telegram's patience even if a handler is slow; the handler goes on.
+  const handle: (request: IncomingMessage, response: ServerResponse) => Promise<unknown> = webhookCallback(bot, 'http', { secretToken: webhook.secret, onTimeout: 'return', timeoutMilliseconds: 9_000 });
+  const server = createServer((request, response) => {
+    const requestPath = new URL(request.url ?? '/', 'http://bot').pathname;
+    if (request.method !== 'POST' || requestPath !== path) {
+      response.writeHead(404).end();
+      return;
+    }
+    handle(request, response).catch(async (error: unknown) => {
+      // An update that failed is still answered 200, or Telegram would send it again and again.
+      if (error instanceof BotError) await Promise.resolve(bot.errorHandler(error as BotError<BotContext>)).catch(() => undefined);
+      else settings.log.warn('bad webhook request', { error });
+      if (!response.headersSent) response.writeHead(error instanceof BotError ? 200 : 400).end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(webhook.port, webhook.host, () => resolve());
+  });
+  return server;
+}

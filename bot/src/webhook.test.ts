@@ -1,0 +1,67 @@
+/**
+ * Webhook mode: the bot registers its URL with a secret token, and its server takes only requests
+ * that carry that token in `X-Telegram-Bot-Api-Secret-Token`.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './testing/free-port.js';
+import { startHarness, type Harness } from './testing/harness.js';
+
+const SECRET = 'the-right-secret_42';
+let harness: Harness;
+let webhookUrl = '';
+
+beforeAll(async () => {
+  const port = await freePort();
+  webhookUrl = `http://127.0.0.1:${port}/telegram/updates`;
+  harness = await startHarness({ webhook: async () => ({ url: webhookUrl, secret: SECRET, host: '127.0.0.1', port }) });
+});
+
+afterAll(async () => {
+  await harness?.close();
+});
+
+afterEach((context) => {
+  if (context.task.result?.state === 'fail') console.error(`bot logs:\n${harness.logs.join('\n')}`);
+});
+
+function post(body: unknown, secret: string | undefined): Promise<Response> {
+  return fetch(webhookUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(secret !== undefined ? { 'x-telegram-bot-api-secret-token': secret } : {}) },
+    body: JSON.stringify(body),
+  });
+}
+
+describe('webhook mode', () => {
+  it('registers its URL with the secret token and handles the updates Telegram posts with it', async () => {
+    expect(harness.telegram.webhook).toEqual({ url: webhookUrl, secret: SECRET });
+    const user = harness.telegram.user(4000);
+    user.send('/pay 250 HOOK-1');
+    await user.waitForMessage(/Pay KES 250 for HOOK-1/);
+    expect(harness.telegram.webhookStatuses.every((status) => status === 200)).toBe(true);
+    expect(harness.telegram.callsOf('getUpdates')).toHaveLength(0);
+  });
+
+  it('refuses an update with a wrong or missing secret token and does not act on it', async () => {
+    const user = harness.telegram.user(4001);
+    const update = (updateId: number, text: string) => ({
+      update_id: updateId,
+      message: {
+        message_id: updateId,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: user.chatId, type: 'private', first_name: 'Mallory' },
+        from: user.from,
+        text,
+        entities: [{ type: 'bot_command', offset: 0, length: text.split(' ')[0]!.length }],
+      },
+    });
+    const wrong = await post(update(900_001, '/pay 999 EVIL-1'), 'a-wrong-secret');
+    expect(wrong.status).toBe(401);
+    const missing = await post(update(900_002, '/pay 998 EVIL-2'), undefined);
+    expect(missing.status).toBe(401);
+    const right = await post(update(900_003, '/help'), SECRET);
+    expect(right.status).toBe(200);
+    await user.waitForMessage(/\/pay 250 INV-9/);
+    expect(user.messages).toHaveLength(1);
+  });
+});

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// `pnpm start` (after the build): the relay, and beside it the Telegram bot when TELEGRAM_BOT_TOKEN
+// is set. Without the token this *is* the relay: its CLI runs in this very process, so its output,
+// signals and exit code are exactly those of `node server/dist/cli.js`. With the token both run as
+// children; SIGINT/SIGTERM go to both, and when either exits the other is stopped; the exit code
+// is the first non-zero one.
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const relayCli = join(root, 'server', 'dist', 'cli.js');
+const botCli = join(root, 'bot', 'dist', 'cli.js');
+
+if (!process.env.TELEGRAM_BOT_TOKEN) {
+  await import(pathToFileURL(relayCli).href);
+} else {
+  runBoth();
+}
+
+function runBoth() {
+  const host = !process.env.HOST || process.env.HOST === '0.0.0.0' || process.env.HOST === '::' ? '127.0.0.1' : process.env.HOST;
+  const relayUrl = `http://${host.includes(':') ? `[${host}]` : host}:${process.env.PORT || '8787'}`;
+  const children = new Map([
+    ['relay', spawn(process.execPath, [relayCli], { stdio: 'inherit' })],
+    ['bot', spawn(process.execPath, [botCli], { stdio: 'inherit', env: { ...process.env, RELAY_URL: process.env.RELAY_URL || relayUrl } })],
+  ]);
+  let stopping = false;
+  let exitCode = 0;
+
+  const stopAll = (signal) => {
+    stopping = true;
+    for (const child of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stopAll(signal));
+  for (const [name, child] of children) {
+    child.on('exit', (code, signal) => {
+      children.delete(name);
+      // The first failure decides the exit code; a child killed by a signal we did not send failed.
+      if (exitCode === 0) exitCode = code ?? (stopping ? 0 : 1);
+      if (!stopping) {
+        console.error(`stk-pay: the ${name} stopped (${signal ?? `exit code ${code}`}); stopping the ${[...children.keys()].join(', ')}`);
+        stopAll('SIGTERM');
+      }
+      if (children.size === 0) process.exit(exitCode);
+    });
+  }
+}

@@ -1,0 +1,189 @@
+/// <reference types="mocha" />
+import { aTimeout, expect, waitUntil } from '@open-wc/testing';
+import { sendKeys } from '@web/test-runner-commands';
+import { POLL_INTERVAL_MS } from './relay-client.js';
+import { en } from './strings.js';
+import {
+  PAID,
+  button,
+  checkout,
+  deadRelay,
+  forgetSlowRelayRequests,
+  nextEvent,
+  payWith,
+  phoneField,
+  recordEvents,
+  restartSlowRelay,
+  shownText,
+  slowRelayRequests,
+  slowRelayUrl,
+  statusText,
+  typePhone,
+  useFetchSpy,
+  waitForStatus,
+  withEventSource,
+} from './test-helpers.js';
+
+/** A real EventSource whose every stream fails (404), as behind a proxy that does not pass SSE. */
+class FailingEventSource extends EventSource {
+  constructor(url: string | URL) {
+    super(`${String(url)}-nowhere`);
+  }
+}
+
+describe('<stk-pay> on a bad network', () => {
+  const fetchSpy = useFetchSpy();
+
+  it('resumes its event stream with Last-Event-ID when the relay restarts mid-payment', async () => {
+    await forgetSlowRelayRequests();
+    const el = await checkout({ relay: slowRelayUrl });
+    const statuses = recordEvents(el, 'stk-pay-status');
+    const success = nextEvent(el, 'stk-pay-success');
+    await payWith(el, PAID);
+    await waitUntil(() => statuses.some((payment) => payment.status === 'awaiting_customer'), 'never awaiting the customer');
+    const lastSeen = statuses.at(-1)!;
+
+    // The relay goes away with the stream open, and the sandbox's callback with it.
+    await restartSlowRelay(300);
+    const paid = await success;
+
+    expect(paid.id).to.equal(lastSeen.id);
+    const streams = (await slowRelayRequests()).filter((request) => request.url.endsWith(`/${paid.id}/events`));
+    expect(streams.length).to.be.at.least(2);
+    expect(streams[0]?.lastEventId).to.equal(undefined);
+    expect(streams[1]?.lastEventId).to.equal(String(lastSeen.seq));
+    // Not asserted: that no status query was needed. The relay answers a resumed stream that has
+    // nothing new yet with an empty 200 instead of keeping it open, so EventSource gives up and the
+    // widget asks `GET /v1/payments/:id` once and opens a fresh stream (reported to the relay's owners).
+    expect(fetchSpy.current.paymentRequests()).to.have.length(1);
+  }).timeout(15_000);
+
+  const withoutStreams: [string, typeof EventSource | undefined][] = [
+    ['where EventSource is missing', undefined],
+    ['when the event stream keeps failing', FailingEventSource],
+  ];
+  for (const [when, eventSource] of withoutStreams) {
+    it(`follows the payment by polling ${when}`, async () => {
+      await withEventSource(eventSource, async () => {
+        const el = await checkout();
+        const success = nextEvent(el, 'stk-pay-success');
+
+        await payWith(el, PAID);
+        const paid = await success;
+
+        expect(paid.status).to.equal('succeeded');
+        expect(fetchSpy.current.statusQueries(paid.id).length).to.be.at.least(2);
+      });
+    }).timeout(4 * POLL_INTERVAL_MS);
+  }
+
+  it('asks the relay at once when the network comes back', async () => {
+    await withEventSource(undefined, async () => {
+      const el = await checkout();
+      const statuses = recordEvents(el, 'stk-pay-status');
+      const success = nextEvent(el, 'stk-pay-success');
+      await payWith(el, PAID);
+      await waitUntil(() => statuses.length > 0);
+      const start = performance.now();
+
+      await aTimeout(600); // the relay has the answer by now; the next poll is seconds away
+      window.dispatchEvent(new Event('online'));
+      await success;
+
+      expect(performance.now() - start).to.be.below(POLL_INTERVAL_MS - 500);
+    });
+  });
+
+  it('follows the open payment after a reload instead of sending a second prompt', async () => {
+    const first = await checkout({ relay: slowRelayUrl });
+    const created = nextEvent(first, 'stk-pay-status');
+    await payWith(first, PAID);
+    const { id } = await created;
+
+    // What a reload does to the page: this element goes, a new one with the same attributes comes.
+    first.remove();
+    let success: Promise<{ id: string }> | undefined;
+    const second = await checkout({ relay: slowRelayUrl }, (el) => {
+      success = nextEvent(el, 'stk-pay-success');
+    });
+
+    expect(shownText(second)).to.contain(en.checkPhone);
+    expect(second.shadowRoot?.querySelector('input')).to.equal(null);
+    expect((await success!).id).to.equal(id);
+    expect(fetchSpy.current.paymentRequests()).to.have.length(1);
+    expect(sessionStorage.length).to.equal(0);
+  });
+
+  it('shows the form again after a reload when the relay no longer knows the payment', async () => {
+    sessionStorage.setItem('stk-pay:pk_test_demo:250:INV-9', JSON.stringify({ id: 'pay_0000000000000000000000', sentAt: Date.now() }));
+
+    const el = await checkout();
+    await waitUntil(() => el.shadowRoot?.querySelector('input') !== null, 'the form never came back');
+
+    expect(button(el).textContent?.trim()).to.equal('Pay KES 250');
+    expect(sessionStorage.length).to.equal(0);
+  });
+
+  it('sends one payment when Pay is clicked twice', async () => {
+    const el = await checkout();
+    const statuses = recordEvents(el, 'stk-pay-status');
+    const success = nextEvent(el, 'stk-pay-success');
+    await typePhone(el, '0711222333');
+
+    button(el).click();
+    button(el).click();
+    await success;
+    await aTimeout(100);
+
+    expect(fetchSpy.current.paymentRequests()).to.have.length(1);
+    expect(new Set(statuses.map((payment) => payment.id)).size).to.equal(1);
+  });
+
+  it("says it can't reach the payment service when the relay is down, and stays usable", async () => {
+    const el = await checkout({ relay: deadRelay });
+    const error = nextEvent(el, 'stk-pay-error');
+
+    await payWith(el, PAID);
+
+    expect((await error).code).to.equal('network_error');
+    await el.updateComplete;
+    expect(statusText(el)).to.equal(en.unreachable);
+    expect(button(el).disabled).to.equal(false);
+    expect(phoneField(el).value).to.equal(PAID);
+  });
+
+  it('retries the same attempt with the same Idempotency-Key, and a changed one with a new key', async () => {
+    const el = await checkout({ relay: deadRelay });
+    const errors = recordEvents(el, 'stk-pay-error');
+
+    await payWith(el, PAID);
+    await waitUntil(() => errors.length === 1);
+    await sendKeys({ press: 'Enter' });
+    await waitUntil(() => errors.length === 2);
+    await sendKeys({ press: 'Backspace' });
+    await sendKeys({ type: '8' });
+    await sendKeys({ press: 'Enter' });
+    await waitUntil(() => errors.length === 3);
+
+    const keys = fetchSpy.current.paymentRequests().map((call) => new Headers(call.init?.headers).get('Idempotency-Key'));
+    expect(keys).to.have.length(3);
+    expect(keys[0]).to.match(/^[\x21-\x7e]{8,255}$/);
+    expect(keys[1]).to.equal(keys[0]);
+    expect(keys[2]).to.not.equal(keys[0]);
+  });
+
+  it('takes the payment once the relay is back, on Pay again', async () => {
+    const el = await checkout({ relay: deadRelay });
+    const error = nextEvent(el, 'stk-pay-error');
+    await payWith(el, PAID);
+    await error;
+
+    el.relay = slowRelayUrl;
+    await el.updateComplete;
+    const started = nextEvent(el, 'stk-pay-status');
+    await sendKeys({ press: 'Enter' });
+
+    await started;
+    await waitForStatus(el, en.checkPhone);
+  });
+});

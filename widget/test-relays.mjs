@@ -1,0 +1,105 @@
+// The real relays the widget's browser tests talk to, started with web-test-runner's dev server and
+// stopped with it, and the server commands tests use to drive them (`executeServerCommand`).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tsImport } from 'tsx/esm/api';
+
+/** The reconciler asks the provider every 300 ms while the prompt is open (default: seconds). */
+const FAST_CHECKS = { checkSchedule: { promptWindowMs: 300 }, reconcileTickMs: 50 };
+
+/**
+ * A provider for the failures no sandbox number produces, answered by status query as a remote
+ * provider would: 0700000007 refused at once (`rejected`), 0700000008 `provider_error`,
+ * 0700000009 `timeout` (the customer never answered); any other number is paid.
+ */
+class ScriptedProvider {
+  name = 'scripted';
+  signedCallbacks = true;
+  abuseProtection = false;
+
+  async requestPayment({ phone }) {
+    if (phone === '254700000007') return { kind: 'refused', code: 'rejected', message: 'This number may not receive prompts.' };
+    return { kind: 'accepted', providerRef: `scripted_${phone}_${Date.now()}` };
+  }
+
+  async queryStatus(providerRef) {
+    const phone = providerRef.split('_')[1];
+    if (phone === '254700000008') return { status: 'failed', code: 'provider_error', message: 'System busy' };
+    if (phone === '254700000009') return { status: 'failed', code: 'timeout', message: 'No answer from the customer' };
+    return { status: 'succeeded', receipt: 'SCR1PT3D00' };
+  }
+
+  parseCallback() {
+    return { kind: 'reject', reason: 'this provider never calls back' };
+  }
+}
+
+/** @type {Record<'relay' | 'slowRelay' | 'scriptedRelay', { url: string, app: any, close(): Promise<void> } | undefined>} */
+const relays = { relay: undefined, slowRelay: undefined, scriptedRelay: undefined };
+/** Requests the slow relay received (across restarts), with their `Last-Event-ID`. */
+let slowRelayRequests = [];
+
+/** The relays' base URLs, for the test page. */
+export function relayUrls() {
+  return Object.fromEntries(Object.entries(relays).map(([name, relay]) => [name, relay?.url ?? '']));
+}
+
+/**
+ * `relay`: the sandbox answering in 200 ms (0700000005: found paid by status query alone).
+ * `slowRelay`: the sandbox answering in 1.5 s, so a test can act while the prompt is open; it can
+ * be stopped and started again on the same port and database. `scriptedRelay`: ScriptedProvider.
+ * @param {string[]} allowedOrigins the test page's origins
+ */
+export function relayPlugin(allowedOrigins) {
+  let slowRelayDir = '';
+  let startSlowRelay;
+  return {
+    name: 'stk-pay-relays',
+    async serverStart() {
+      const { startRelay } = await tsImport('../server/src/testing/start-relay.ts', import.meta.url);
+      const { demoMerchant } = await tsImport('../server/src/app.ts', import.meta.url);
+      relays.relay = await startRelay({ allowedOrigins, sandboxDelayMs: 200, ...FAST_CHECKS });
+      relays.scriptedRelay = await startRelay({ merchants: [demoMerchant(new ScriptedProvider(), allowedOrigins)], ...FAST_CHECKS });
+      slowRelayDir = mkdtempSync(join(tmpdir(), 'stk-pay-slow-relay-'));
+      startSlowRelay = async (port) => {
+        const relay = await startRelay({ allowedOrigins, sandboxDelayMs: 1500, dbPath: join(slowRelayDir, 'stk-pay.sqlite'), port, ...FAST_CHECKS });
+        relay.app.server.on('request', (request) => {
+          const lastEventId = request.headers['last-event-id'];
+          slowRelayRequests.push({ method: request.method, url: request.url, lastEventId: typeof lastEventId === 'string' ? lastEventId : undefined });
+        });
+        return relay;
+      };
+      relays.slowRelay = await startSlowRelay(0);
+    },
+    async serverStop() {
+      await Promise.all(Object.values(relays).map((relay) => relay?.close()));
+      if (slowRelayDir) rmSync(slowRelayDir, { recursive: true, force: true });
+    },
+    async executeCommand({ command, payload }) {
+      switch (command) {
+        case 'slow-relay-restart': {
+          // Open streams end and the sandbox's pending callbacks are lost, as in a crash; the
+          // same port and database come back after `downMs`.
+          const port = Number(new URL(relays.slowRelay.url).port);
+          await relays.slowRelay.close();
+          await new Promise((resolve) => setTimeout(resolve, payload?.downMs ?? 0));
+          relays.slowRelay = await startSlowRelay(port);
+          return true;
+        }
+        case 'slow-relay-requests':
+          return slowRelayRequests;
+        case 'slow-relay-forget-requests':
+          slowRelayRequests = [];
+          return true;
+        case 'sign-checkout-token': {
+          const { createCheckoutToken } = await tsImport('../server/src/checkout-token.ts', import.meta.url);
+          const merchant = relays.relay.app.merchants.byPublishableKey('pk_test_demo');
+          return createCheckoutToken({ merchant: merchant.id, ...payload }, merchant.secretKeys[0]);
+        }
+        default:
+          return undefined;
+      }
+    },
+  };
+}
