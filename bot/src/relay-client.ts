@@ -50,22 +50,17 @@ export class RelayClient {
 
   /** Sends the prompt. The same key again returns the same payment and sends no second prompt. */
   createPayment(checkout: Checkout, msisdn: string, idempotencyKey: string): Promise<RelayAnswer<PaymentView>> {
-    return this.post({ ...checkout, phone: msisdn }, idempotencyKey);
+    return this.post('/v1/payments', { ...checkout, phone: msisdn }, idempotencyKey, 201) as Promise<RelayAnswer<PaymentView>>;
   }
 
   /**
-   * Asks whether the relay would take these terms (amount within the merchant's range, a genuine
-   * unexpired token, or a merchant that takes free amounts at all) before the customer is asked
-   * for a phone number. It sends an empty phone, so no payment can be created: the relay checks
-   * the terms first and then answers `400` on `phone`, which means the terms are acceptable.
+   * Asks the relay whether it would take these terms (amount within the merchant's range, a
+   * genuine unexpired token, or a merchant that takes free amounts at all) before the customer is
+   * asked for a phone number: `POST /v1/checkout/terms` stores nothing and sends no prompt.
    */
   async checkTerms(checkout: Checkout): Promise<RelayAnswer<true>> {
-    const answer = await this.post({ ...checkout, phone: '' }, undefined);
-    if (!answer.ok && answer.problem.kind === 'refused' && answer.problem.status === 400 && answer.problem.field === 'phone') {
-      return { ok: true, value: true };
-    }
-    if (answer.ok) return { ok: false, problem: { kind: 'unreachable', detail: 'the relay accepted a payment without a phone number' } };
-    return answer;
+    const answer = await this.post('/v1/checkout/terms', checkout, undefined, 200);
+    return answer.ok ? { ok: true, value: true } : answer;
   }
 
   async getPayment(id: string, signal?: AbortSignal): Promise<PaymentView> {
@@ -98,10 +93,10 @@ export class RelayClient {
     return `${this.baseUrl}/v1/payments/${encodeURIComponent(id)}`;
   }
 
-  private async post(body: Record<string, unknown>, idempotencyKey: string | undefined): Promise<RelayAnswer<PaymentView>> {
+  private async post(path: string, body: object, idempotencyKey: string | undefined, success: number): Promise<RelayAnswer<unknown>> {
     let response: Response;
     try {
-      response = await fetch(`${this.baseUrl}/v1/payments`, {
+      response = await fetch(`${this.baseUrl}${path}`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -115,7 +110,7 @@ export class RelayClient {
       return { ok: false, problem: { kind: 'unreachable', detail: describe(error) } };
     }
     const json: unknown = await response.json().catch(() => undefined);
-    if (response.status === 201) return { ok: true, value: json as PaymentView };
+    if (response.status === success) return { ok: true, value: json };
     if (response.status >= 500 || !isErrorBody(json)) {
       return { ok: false, problem: { kind: 'unreachable', detail: `HTTP ${response.status}` } };
     }

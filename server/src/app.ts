@@ -52,7 +52,13 @@ export interface AppOptions {
   /** The rules that keep a merchant below the aggregators' abuse blocks. */
   abuseLimits?: Partial<AbuseLimits>;
   /** Requests per minute to POST /v1/payments, per client IP and per publishable key. */
-  rateLimits?: { perIp: number; perKey: number };
+  rateLimits?: { perIp: number; perKey: number; exemptIps?: string[] };
+  /**
+   * Which proxies' X-Forwarded-For to believe (`TRUST_PROXY`): Fastify's `trustProxy` (true, or
+   * addresses/CIDRs). Default: proxies on loopback and private networks only, so a
+   * client on the internet cannot pick its own address for the per-IP limit.
+   */
+  trustProxy?: boolean | string;
   /** How often the reconciler looks for due status checks. */
   reconcileTickMs?: number;
   /** How often the webhook outbox is looked at, and its retry policy. */
@@ -128,7 +134,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           },
     bodyLimit: options.bodyLimit ?? 16 * 1024,
     // Load balancers and proxies in front of the relay set X-Forwarded-*.
-    trustProxy: true,
+    trustProxy: options.trustProxy ?? 'loopback, linklocal, uniquelocal',
     // On close, idle keep-alive connections go at once; requests in flight finish first.
     forceCloseConnections: 'idle',
   }).withTypeProvider<ZodTypeProvider>();

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /** `stk-pay`: runs the relay from environment settings. The only place that listens. */
 import { buildApp, demoMerchant } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, trustProxyOption } from './config.js';
+import { DEFAULT_RATE_LIMITS } from './routes/payments.js';
 import { loadMerchantsFile } from './merchants-file.js';
 import { providerFromEnv } from './providers/index.js';
 
@@ -27,6 +28,10 @@ async function main(): Promise<void> {
     ...(config.PUBLIC_URL ? { publicUrl: config.PUBLIC_URL } : {}),
     ...(config.CALLBACK_TOKEN ? { callbackToken: config.CALLBACK_TOKEN } : {}),
     merchants,
+    ...(config.TRUST_PROXY !== undefined ? { trustProxy: trustProxyOption(config.TRUST_PROXY)! } : {}),
+    ...(config.RATE_LIMIT_EXEMPT_IPS !== undefined
+      ? { rateLimits: { ...DEFAULT_RATE_LIMITS, exemptIps: config.RATE_LIMIT_EXEMPT_IPS.split(',').map((ip) => ip.trim()).filter(Boolean) } }
+      : {}),
     logger: { level: config.LOG_LEVEL },
   });
 

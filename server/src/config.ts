@@ -24,10 +24,24 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{16,128}$/, '16 to 128 URL-safe characters (letters, digits, - and _)')
     .optional(),
   SANDBOX_DELAY_MS: z.coerce.number({ error: 'a number of milliseconds' }).int('whole milliseconds').min(0, 'at least 0').max(600_000, 'at most 600000').default(3_000),
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|[0-9a-fA-F:.\/, ]+|[a-z, ]+)$/, 'true, false, or proxy addresses/CIDRs (or loopback, uniquelocal…) separated by commas')
+    .optional(),
+  RATE_LIMIT_EXEMPT_IPS: z
+    .string()
+    .regex(/^[0-9a-fA-F:., ]*$/, 'client IP addresses separated by commas')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'fatal, error, warn, info, debug, trace or silent' }).default('info'),
 });
 
 export type RelayConfig = z.infer<typeof envSchema>;
+
+/** TRUST_PROXY as Fastify's trustProxy option. */
+export function trustProxyOption(value: string | undefined): boolean | string | undefined {
+  if (value === undefined) return undefined;
+  return value === 'true' || value === 'false' ? value === 'true' : value;
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

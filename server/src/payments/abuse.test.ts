@@ -100,6 +100,28 @@ describe('abuse protection', () => {
     expectRefusal(await pay(relay, { amount: 1, phone: '0712000023' }, { 'x-forwarded-for': '203.0.113.3' }), 'rate_limited');
   });
 
+  it('exempts the relay host itself (a bot or shop backend beside it) from the per-IP limit, not from the per-key one', async () => {
+    relay = await guardedRelay(60_000, {}, { perIp: 1, perKey: 3 });
+    expect((await pay(relay, { amount: 1, phone: '0712000031' })).statusCode).toBe(201);
+    expect((await pay(relay, { amount: 1, phone: '0712000032' })).statusCode).toBe(201);
+    expect((await pay(relay, { amount: 1, phone: '0712000033' })).statusCode).toBe(201);
+    expectRefusal(await pay(relay, { amount: 1, phone: '0712000034' }), 'rate_limited');
+  });
+
+  it('believes X-Forwarded-For only from a proxy on a private network, so a client cannot dodge the per-IP limit', async () => {
+    relay = await guardedRelay(60_000, {}, { perIp: 1, perKey: 1000 });
+    const fromInternet = (phone: string, forwardedFor: string) =>
+      relay!.app.inject({
+        method: 'POST',
+        url: '/v1/payments',
+        remoteAddress: '198.51.100.20',
+        headers: { 'x-publishable-key': 'pk_test_demo', 'x-forwarded-for': forwardedFor },
+        payload: { amount: 1, phone },
+      });
+    expect((await fromInternet('0712000041', '203.0.113.1')).statusCode).toBe(201);
+    expectRefusal(await fromInternet('0712000042', '203.0.113.2'), 'rate_limited');
+  });
+
   it('leaves the sandbox unguarded by default, so developers can repeat test numbers', async () => {
     relay = await startRelay({ sandboxDelayMs: 60_000 });
     expect((await pay(relay, { amount: 100, phone: '0708374149' })).statusCode).toBe(201);

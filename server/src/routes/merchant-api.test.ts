@@ -56,6 +56,32 @@ describe('checkout tokens through the API', () => {
   });
 });
 
+describe('POST /v1/checkout/terms', () => {
+  it('says what a signed link would charge, without storing anything or sending a prompt', async () => {
+    const before = countRows(relay.dbPath, 'payments');
+    const token = createCheckoutToken({ merchant: 'shop', amount: 500, reference: 'INV-77', description: 'Sugar' }, SHOP_SECRET);
+    const response = await relay.app.inject({ method: 'POST', url: '/v1/checkout/terms', headers: { 'x-publishable-key': 'pk_test_shop0001' }, payload: { amount: 500, token } });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ amount: 500, currency: 'KES', reference: 'INV-77', description: 'Sugar' });
+    expect(countRows(relay.dbPath, 'payments')).toBe(before);
+  });
+
+  it('refuses what the payment would refuse, naming the field', async () => {
+    const tampered = await relay.app.inject({
+      method: 'POST',
+      url: '/v1/checkout/terms',
+      headers: { 'x-publishable-key': 'pk_test_shop0001' },
+      payload: { amount: 1, token: createCheckoutToken({ merchant: 'shop', amount: 500, reference: 'INV-77' }, SHOP_SECRET) },
+    });
+    expect(tampered.statusCode).toBe(400);
+    expect(tampered.json().error.details[0].field).toBe('amount');
+    const demo = await relay.app.inject({ method: 'POST', url: '/v1/checkout/terms', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 200_000 } });
+    expect(demo.json().error.details[0].field).toBe('amount');
+    const noKey = await relay.app.inject({ method: 'POST', url: '/v1/checkout/terms', payload: { amount: 100 } });
+    expect(noKey.statusCode).toBe(401);
+  });
+});
+
 describe('the merchant API (secret key)', () => {
   it('lists only its own payments, newest first, with full phone numbers, page by page', async () => {
     for (const reference of ['A-1', 'A-2', 'A-3']) expect((await pay('pk_test_demo', { amount: 100, phone: '0712345678', reference })).statusCode).toBe(201);

@@ -18,6 +18,13 @@ import { acceptTerms } from '../payments/policy.js';
 import { toMerchantView, toView } from '../payments/view.js';
 import type { PaymentRecord } from '../store/types.js';
 
+const termsSchema = z.object({
+  amount: z.number().int(),
+  currency: z.literal('KES'),
+  reference: z.string().nullable(),
+  description: z.string().nullable(),
+});
+
 const authorizationHeaders = z.object({ authorization: z.string().max(300).optional() });
 
 function encodeCursor(payment: PaymentRecord): string {
@@ -36,20 +43,30 @@ const createHeadersSchema = z.object({
 });
 
 export interface PaymentRouteOptions {
-  /** POST /v1/payments per minute, per client IP and per publishable key. */
-  rateLimits: { perIp: number; perKey: number };
+  /**
+   * POST /v1/payments per minute, per client IP and per publishable key. `exemptIps` skip the
+   * per-IP limit (default loopback: a bot or shop backend on the relay's own host serves many
+   * customers from one address); the per-key limit still counts them.
+   */
+  rateLimits: { perIp: number; perKey: number; exemptIps?: string[] };
 }
 
 /**
  * Generous per IP: Kenyan mobile networks put many customers behind one carrier NAT address. The
  * per-phone rules (payments/abuse.ts) are what protect a phone.
  */
-export const DEFAULT_RATE_LIMITS = { perIp: 60, perKey: 600 };
+export const DEFAULT_RATE_LIMITS = { perIp: 60, perKey: 600, exemptIps: ['127.0.0.1', '::1', '::ffff:127.0.0.1'] };
 
 export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (app, options) => {
   // Two limits on one route: @fastify/rate-limit runs one `rateLimit()` handler per request, so
   // both limiters come from `createRateLimit()` and are checked here.
-  const perIp = app.createRateLimit({ max: options.rateLimits.perIp, timeWindow: 60_000, keyGenerator: (request) => `ip:${request.ip}` });
+  const exempt = new Set(options.rateLimits.exemptIps ?? DEFAULT_RATE_LIMITS.exemptIps);
+  const perIp = app.createRateLimit({
+    max: options.rateLimits.perIp,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `ip:${request.ip}`,
+    allowList: (request) => exempt.has(request.ip),
+  });
   const perKey = app.createRateLimit({
     max: options.rateLimits.perKey,
     timeWindow: 60_000,
@@ -87,12 +104,7 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
       // Shutting down: the load balancer (or the widget's retry) takes it to another instance.
       if (app.draining) throw new RelayError('RELAY_ERR_UNAVAILABLE', { headers: { 'retry-after': '1' } });
       const body = request.body;
-      const merchant = app.merchants.byPublishableKey(request.headers['x-publishable-key'] ?? body.publishableKey);
-      if (!merchant) throw new RelayError('RELAY_ERR_UNAUTHORIZED');
-      const origin = request.headers.origin;
-      if (origin !== undefined && !originAllowed(merchant, origin, `${request.protocol}://${request.host}`)) {
-        throw new RelayError('RELAY_ERR_FORBIDDEN_ORIGIN');
-      }
+      const merchant = resolveMerchant(request.headers['x-publishable-key'] ?? body.publishableKey, request);
       const terms = acceptTerms(merchant, body);
       const phone = normalizePhone(body.phone);
       if (!phone.ok) throw invalidField('phone', PHONE_REASONS[phone.reason]);
@@ -107,6 +119,34 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
       return reply.code(201).send(toView(current));
     },
   );
+
+  app.post(
+    '/v1/checkout/terms',
+    {
+      schema: {
+        summary: 'What a payment with these details would charge, or why it would be refused (nothing is stored, no prompt)',
+        headers: createHeadersSchema,
+        body: createPaymentBodySchema.omit({ phone: true }),
+        response: { 200: termsSchema, 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const merchant = resolveMerchant(request.headers['x-publishable-key'] ?? request.body.publishableKey, request);
+      const terms = acceptTerms(merchant, { ...request.body, phone: '' });
+      return { ...terms, currency: 'KES' as const };
+    },
+  );
+
+  /** The merchant of a publishable key, for a caller on an origin it allows (401 / 403 otherwise). */
+  function resolveMerchant(publishableKey: string | undefined, request: FastifyRequest) {
+    const merchant = app.merchants.byPublishableKey(publishableKey);
+    if (!merchant) throw new RelayError('RELAY_ERR_UNAUTHORIZED');
+    const origin = request.headers.origin;
+    if (origin !== undefined && !originAllowed(merchant, origin, `${request.protocol}://${request.host}`)) {
+      throw new RelayError('RELAY_ERR_FORBIDDEN_ORIGIN');
+    }
+    return merchant;
+  }
 
   app.get(
     '/v1/payments/:id',
