@@ -20,9 +20,11 @@ import { statusFromResultCode } from './mpesa-result-codes.js';
 import { kenyaTimestamp } from './mpesa-time.js';
 import type { CallbackInput, ParsedCallback, Provider, ProviderStatus, PushRequest, PushResult } from './types.js';
 
-type Scenario = 'paid' | 'cancelled' | 'insufficient' | 'wrong_pin' | 'unreachable' | 'silent' | 'twice';
+export type SandboxScenario = 'paid' | 'cancelled' | 'insufficient' | 'wrong_pin' | 'unreachable' | 'silent' | 'twice';
+type Scenario = SandboxScenario;
 
-const SCENARIOS: Record<string, Scenario> = {
+/** The fixed test numbers (canonical) of DESIGN.md; the provider doubles use them too. */
+export const SANDBOX_SCENARIOS: Record<string, Scenario> = {
   '254700000001': 'cancelled',
   '254700000002': 'insufficient',
   '254700000003': 'wrong_pin',
@@ -31,7 +33,8 @@ const SCENARIOS: Record<string, Scenario> = {
   '254700000006': 'twice',
 };
 
-const RESULTS: Record<Scenario, { code: number; desc: string }> = {
+/** The M-Pesa result code and text of each outcome. */
+export const SANDBOX_RESULTS: Record<Scenario, { code: number; desc: string }> = {
   paid: { code: 0, desc: 'The service request is processed successfully.' },
   silent: { code: 0, desc: 'The service request is processed successfully.' },
   twice: { code: 0, desc: 'The service request is processed successfully.' },
@@ -68,7 +71,7 @@ function makeRef(pushedAt: number, scenario: Scenario): string {
 
 function readRef(ref: string): { pushedAt: number; scenario: Scenario } | undefined {
   const match = /^ws_CO_SBX_([0-9a-z]+)_([a-z_]+)_[0-9a-f]{12}$/.exec(ref);
-  if (!match || !(match[2]! in RESULTS)) return undefined;
+  if (!match || !(match[2]! in SANDBOX_RESULTS)) return undefined;
   return { pushedAt: parseInt(match[1]!, 36), scenario: match[2] as Scenario };
 }
 
@@ -96,7 +99,7 @@ export class SandboxProvider implements Provider {
   }
 
   async requestPayment(request: PushRequest): Promise<PushResult> {
-    const scenario = SCENARIOS[request.phone] ?? 'paid';
+    const scenario = SANDBOX_SCENARIOS[request.phone] ?? 'paid';
     const ref = makeRef(this.now(), scenario);
     if (scenario !== 'silent') {
       const body = this.callbackBody(ref, scenario, request);
@@ -110,7 +113,7 @@ export class SandboxProvider implements Provider {
     const parsed = readRef(providerRef);
     if (!parsed) return { status: 'failed', code: 'provider_error', message: 'The sandbox does not know this request.' };
     if (this.now() - parsed.pushedAt < this.options.delayMs) return { status: 'pending' };
-    const result = RESULTS[parsed.scenario];
+    const result = SANDBOX_RESULTS[parsed.scenario];
     const status = statusFromResultCode(result.code, result.desc);
     return status.status === 'succeeded' ? { status: 'succeeded', receipt: sandboxReceipt(providerRef) } : status;
   }
@@ -136,7 +139,7 @@ export class SandboxProvider implements Provider {
   }
 
   private callbackBody(ref: string, scenario: Scenario, request: PushRequest): StkCallbackBody {
-    const result = RESULTS[scenario];
+    const result = SANDBOX_RESULTS[scenario];
     const stkCallback: StkCallbackBody['Body']['stkCallback'] = {
       MerchantRequestID: `SBX-${request.paymentId.slice(4, 14)}`,
       CheckoutRequestID: ref,

@@ -4,30 +4,18 @@
  * the outcome from the phone number, like the sandbox, and counts the prompts it "delivered".
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { SANDBOX_RESULTS, SANDBOX_SCENARIOS, type SandboxScenario } from '../../providers/sandbox.js';
 
-/** Test phone numbers (canonical) → what the simulated customer and provider do. */
+/** Test phone numbers (canonical) → what the simulated customer and provider do: the sandbox's, and two more. */
 export type DoubleScenario =
-  | 'paid'
-  | 'cancelled'
-  | 'insufficient'
-  | 'wrong_pin'
-  | 'unreachable'
-  /** Paid, but the provider never calls back: only the status query knows. */
-  | 'silent'
-  /** Paid, and the callback is delivered twice. */
-  | 'twice'
+  | SandboxScenario
   /** The push is answered 429 (spike arrest); no prompt goes out. */
   | 'throttled'
   /** The push is answered 500, yet the prompt was delivered and the customer pays. */
   | 'error_but_delivered';
 
 const SCENARIOS: Record<string, DoubleScenario> = {
-  '254700000001': 'cancelled',
-  '254700000002': 'insufficient',
-  '254700000003': 'wrong_pin',
-  '254700000004': 'unreachable',
-  '254700000005': 'silent',
-  '254700000006': 'twice',
+  ...SANDBOX_SCENARIOS,
   '254700000007': 'throttled',
   '254700000008': 'error_but_delivered',
 };
@@ -49,14 +37,8 @@ export function scenarioFor(phone: string): DoubleScenario {
 
 /** Daraja result code and description of each final outcome. */
 export const RESULT_OF: Record<Exclude<DoubleScenario, 'throttled'>, { code: number; desc: string }> = {
-  paid: { code: 0, desc: 'The service request is processed successfully.' },
-  silent: { code: 0, desc: 'The service request is processed successfully.' },
-  twice: { code: 0, desc: 'The service request is processed successfully.' },
-  error_but_delivered: { code: 0, desc: 'The service request is processed successfully.' },
-  cancelled: { code: 1032, desc: 'Request cancelled by user' },
-  insufficient: { code: 1, desc: 'The balance is insufficient for the transaction' },
-  wrong_pin: { code: 2001, desc: 'The initiator information is invalid.' },
-  unreachable: { code: 1037, desc: 'DS timeout user cannot be reached' },
+  ...SANDBOX_RESULTS,
+  error_but_delivered: SANDBOX_RESULTS.paid,
 };
 
 export interface HttpDouble {
