@@ -6,13 +6,15 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
 import sseModule, { type SSEPluginOptions } from '@fastify/sse';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { MemoryStatusBus } from './bus/memory.js';
 import { PgStatusBus } from './bus/postgres.js';
 import type { StatusBus } from './bus/types.js';
 import { registerErrorHandling } from './http-errors.js';
+import { RelayMetrics } from './metrics.js';
 import { DEFAULT_AMOUNT_POLICY, DEMO_PUBLISHABLE_KEY, generateSecretKey, MerchantRegistry, type Merchant } from './merchants.js';
 import { DEFAULT_ABUSE_LIMITS, type AbuseLimits } from './payments/abuse.js';
 import { DEFAULT_CHECK_SCHEDULE, type CheckSchedule } from './payments/schedule.js';
@@ -81,6 +83,7 @@ declare module 'fastify' {
     bus: StatusBus;
     merchants: MerchantRegistry;
     payments: PaymentService;
+    metrics: RelayMetrics;
     callbackToken: string;
     /** Closers of the open SSE streams, so shutdown can end them. */
     sseStreams: Set<() => Promise<void>>;
@@ -168,6 +171,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
   };
+  const metrics = new RelayMetrics();
   const payments = new PaymentService({
     store,
     bus,
@@ -175,16 +179,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     callbackUrl: (provider) => `${baseUrl()}/v1/callbacks/${provider.name}/${callbackToken}`,
     schedule: options.checkSchedule ?? DEFAULT_CHECK_SCHEDULE,
     abuseLimits: { ...DEFAULT_ABUSE_LIMITS, ...options.abuseLimits },
+    metrics,
     log: app.log,
   });
   const reconciler = new Poller('reconciler', () => payments.checkDue(), options.reconcileTickMs ?? 1_000, app.log);
-  const deliverer = new WebhookDeliverer(store, merchants, { ...DEFAULT_WEBHOOK_RETRY, ...options.webhookRetry }, app.log);
+  const deliverer = new WebhookDeliverer(store, merchants, { ...DEFAULT_WEBHOOK_RETRY, ...options.webhookRetry }, app.log, metrics);
   const webhooks = new Poller('webhooks', () => deliverer.deliverDue(), options.webhookTickMs ?? 1_000, app.log);
 
   app.decorate('store', store);
   app.decorate('bus', bus);
   app.decorate('merchants', merchants);
   app.decorate('payments', payments);
+  app.decorate('metrics', metrics);
   app.decorate('callbackToken', callbackToken);
   app.decorate('sseStreams', new Set<() => Promise<void>>());
   app.decorate('draining', false);
@@ -204,6 +210,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(sse, { heartbeatInterval: options.heartbeatMs ?? 15_000 });
   await app.register(rateLimit, { global: false });
+
+  // OpenAPI from the zod schemas, served at GET /docs.
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'stk-pay relay', version: '1', description: 'M-Pesa STK push checkout: payments, live status, merchant API.' },
+      components: {
+        securitySchemes: {
+          publishableKey: { type: 'apiKey', in: 'header', name: 'X-Publishable-Key' },
+          secretKey: { type: 'http', scheme: 'bearer', description: 'The merchant secret key, sk_…' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes);
   await app.register(paymentRoutes, { rateLimits: options.rateLimits ?? DEFAULT_RATE_LIMITS });

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { StatusBus } from '../bus/types.js';
 import { crashPoint } from '../crash-points.js';
+import type { RelayMetrics } from '../metrics.js';
 import { RelayError } from '../errors.js';
 import type { Merchant, MerchantRegistry } from '../merchants.js';
 import type { CallbackInput, Provider, ProviderStatus } from '../providers/types.js';
@@ -36,6 +37,7 @@ export interface PaymentServiceDeps {
   callbackUrl: (provider: Provider) => string;
   schedule: CheckSchedule;
   abuseLimits: AbuseLimits;
+  metrics: RelayMetrics;
   log: FastifyBaseLogger;
   now?: () => number;
 }
@@ -128,6 +130,7 @@ export class PaymentService {
       if (result.payment.requestHash !== requestHash) throw new RelayError('RELAY_ERR_IDEMPOTENCY_CONFLICT');
       return { payment: result.payment, replayed: true };
     }
+    this.deps.metrics.paymentsCreated.inc({ merchant: merchant.id, provider: merchant.provider.name });
     crashPoint('after_store');
     this.track(this.push(merchant, result.payment));
     return { payment: result.payment, replayed: false };
@@ -368,6 +371,9 @@ export class PaymentService {
       if (source === 'callback' && isTerminal(result.payment.status)) crashPoint('after_callback_commit');
       await this.deps.bus.publish({ paymentId: payment.id, seq: result.event.seq });
       this.deps.log.info({ paymentId: payment.id, status: result.payment.status, source }, 'payment status changed');
+      if (isTerminal(result.payment.status)) {
+        this.deps.metrics.paymentsFinished.inc({ provider: payment.provider, status: result.payment.status, failure_code: result.payment.failureCode ?? '' });
+      }
       return true;
     }
     return false;

@@ -31,6 +31,7 @@ export const callbackRoutes: FastifyPluginAsyncZod = async (app) => {
         body: request.body,
         rawBody: request.rawBody ?? JSON.stringify(request.body ?? null),
       });
+      app.metrics.callbacks.inc({ provider: provider.name, verdict });
       if (provider.callbackAnswer) {
         const answer = provider.callbackAnswer(verdict);
         return reply.code(answer.status).send(answer.body);

@@ -38,6 +38,7 @@ export const eventRoutes: FastifyPluginAsyncZod = async (app) => {
       let finished = false;
       let first = true;
       reply.sse.keepAlive();
+      app.metrics.openStreams.inc();
       // Commit the stream now: a resumed client with nothing new to hear must still get an open
       // text/event-stream, or EventSource gives up.
       reply.sse.sendHeaders();
@@ -88,6 +89,7 @@ export const eventRoutes: FastifyPluginAsyncZod = async (app) => {
       };
       app.sseStreams.add(handOver);
       reply.sse.onClose(() => {
+        app.metrics.openStreams.dec();
         unsubscribe();
         app.sseStreams.delete(handOver);
       });

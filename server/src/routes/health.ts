@@ -4,6 +4,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/healthz', { schema: { hide: true }, logLevel: 'warn' }, async () => ({ ok: true }));
 
+  // Counts only (no ids, phones or secrets); keep it off the public internet like /readyz.
+  app.get('/metrics', { schema: { hide: true }, logLevel: 'warn' }, async (_request, reply) =>
+    reply.header('content-type', app.metrics.registry.contentType).send(await app.metrics.registry.metrics()),
+  );
+
   app.get('/readyz', { schema: { hide: true }, logLevel: 'warn' }, async (_request, reply) => {
     if (app.draining) return reply.code(503).send({ ok: false, reason: 'shutting down' });
     try {

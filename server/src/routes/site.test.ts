@@ -73,6 +73,32 @@ describe('site routes', () => {
     expect(page).toContain('&lt;script type="module" src="${RELAY}/stk-pay.mjs"&gt;&lt;/script&gt;');
   });
 
+  it('serves the OpenAPI description of the public API at /docs, from the zod schemas', async () => {
+    relay = await startRelay();
+    const response = await relay.app.inject({ method: 'GET', url: '/docs' });
+    expect(response.statusCode).toBe(200);
+    const spec = response.json();
+    expect(spec.openapi).toMatch(/^3\./);
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/v1/payments', '/v1/payments/{id}', '/v1/payments/{id}/events', '/v1/checkout/terms']));
+    expect(spec.paths['/v1/payments'].post.requestBody.content['application/json'].schema.properties.amount.type).toBe('integer');
+    expect(Object.keys(spec.paths).some((path: string) => path.startsWith('/v1/callbacks'))).toBe(false);
+  });
+
+  it('counts payments, callbacks and streams in Prometheus text at /metrics, without ids or phones', async () => {
+    relay = await startRelay({ sandboxDelayMs: 50 });
+    const created = await relay.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 250, phone: '0700000001' } });
+    const id = created.json().id as string;
+    for (let i = 0; i < 100 && (await relay.app.store.getPayment(id))?.status !== 'failed'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    const response = await relay.app.inject({ method: 'GET', url: '/metrics' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/text\/plain/);
+    expect(response.body).toMatch(/stk_pay_payments_created_total\{merchant="demo",provider="sandbox"\} 1/);
+    expect(response.body).toMatch(/stk_pay_payments_finished_total\{provider="sandbox",status="failed",failure_code="cancelled"\} 1/);
+    expect(response.body).toMatch(/stk_pay_provider_callbacks_total\{provider="sandbox",verdict="applied"\} 1/);
+    expect(response.body).not.toContain(id);
+    expect(response.body).not.toContain('700000001');
+  });
+
   it('answers health and readiness', async () => {
     relay = await startRelay();
     expect((await relay.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ ok: true });

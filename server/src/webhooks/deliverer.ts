@@ -6,6 +6,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { crashPoint } from '../crash-points.js';
+import type { RelayMetrics } from '../metrics.js';
 import type { MerchantRegistry } from '../merchants.js';
 import { toMerchantView } from '../payments/view.js';
 import type { PaymentStore, WebhookDelivery } from '../store/types.js';
@@ -38,6 +39,7 @@ export class WebhookDeliverer {
     private readonly merchants: MerchantRegistry,
     private readonly policy: WebhookRetryPolicy,
     private readonly log: FastifyBaseLogger,
+    private readonly metrics: RelayMetrics,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -84,6 +86,7 @@ export class WebhookDeliverer {
       await response.body?.cancel();
       if (response.status >= 200 && response.status < 300) {
         await this.store.markWebhookDelivered(delivery.eventId, this.now());
+        this.metrics.webhookAttempts.inc({ result: 'delivered' });
         log.info({ attempts }, 'merchant webhook delivered');
         return;
       }
@@ -94,6 +97,7 @@ export class WebhookDeliverer {
     const giveUp = this.now() - delivery.createdAt >= this.policy.giveUpAfterMs;
     const next = giveUp ? null : this.now() + webhookRetryDelay(attempts, this.policy);
     await this.store.recordWebhookFailure(delivery.eventId, attempts, next, error);
+    this.metrics.webhookAttempts.inc({ result: giveUp ? 'abandoned' : 'failed' });
     if (giveUp) log.error({ attempts, error }, 'merchant webhook abandoned after 3 days');
     else log.warn({ attempts, error, retryInMs: next! - this.now() }, 'merchant webhook failed; will retry');
   }
