@@ -1,8 +1,7 @@
 /**
- * Payments: create (idempotently), push to the provider, and apply what the provider says,
- * whether it comes by callback or by status query. Every change goes through the store's
- * transactional update (state machine checked there) and is announced on the bus only after it
- * is committed.
+ * Payments: create (idempotently, within the abuse rules), push to the provider exactly once, and
+ * ask the provider about those without a final answer. What the provider says is applied by
+ * `PaymentUpdater`; callbacks are read by `CallbackHandler`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
@@ -13,12 +12,15 @@ import { RelayError } from '../errors.js';
 import type { Merchant, MerchantRegistry } from '../merchants.js';
 import type { CallbackInput, Provider, ProviderStatus } from '../providers/types.js';
 import { ProviderHttpError } from '../providers/http.js';
-import type { PaymentPatch, PaymentRecord, PaymentStore } from '../store/types.js';
+import type { PaymentRecord, PaymentStore } from '../store/types.js';
 import { checkAbuse, type AbuseLimits } from './abuse.js';
+import { CallbackHandler, type CallbackVerdict } from './callbacks.js';
 import { KeyedLock } from './keyed-lock.js';
-import { GIVE_UP_AFTER_MS, nextCheckDelay, type CheckSchedule } from './schedule.js';
-import { isTerminal } from './state-machine.js';
+import { nextCheckDelay, type CheckSchedule } from './schedule.js';
+import { PaymentUpdater } from './updater.js';
 import { toView } from './view.js';
+
+export type { CallbackVerdict } from './callbacks.js';
 
 export interface CreatePaymentInput {
   amount: number;
@@ -62,15 +64,25 @@ const PUSH_RETRIES = [1_000, 3_000];
 /** Past this age a lost push is not sent any more: the customer has left the checkout. */
 const PUSH_TOO_LATE_MS = 2 * 60_000;
 
-export type CallbackVerdict = 'applied' | 'duplicate' | 'unknown_payment' | 'rejected' | 'forbidden' | 'unconfirmed' | 'pending';
-
 export class PaymentService {
   private readonly now: () => number;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly phoneLocks = new KeyedLock();
 
+  private readonly updater: PaymentUpdater;
+  private readonly callbacks: CallbackHandler;
+
   constructor(private readonly deps: PaymentServiceDeps) {
     this.now = deps.now ?? Date.now;
+    this.updater = new PaymentUpdater({ store: deps.store, bus: deps.bus, metrics: deps.metrics, log: deps.log, now: this.now });
+    this.callbacks = new CallbackHandler({
+      store: deps.store,
+      merchants: deps.merchants,
+      updater: this.updater,
+      checkNow: (payment) => this.checkNow(payment),
+      log: deps.log,
+      now: this.now,
+    });
   }
 
   /**
@@ -142,100 +154,8 @@ export class PaymentService {
   }
 
   /** Applies a provider callback. Never throws for the provider's sake: the verdict says what happened. */
-  async handleCallback(instances: Provider[], input: CallbackInput): Promise<CallbackVerdict> {
-    // Several merchants may use one provider with their own keys: the instance whose
-    // verification (challenge, signature) accepts the callback reads it.
-    let provider = instances[0]!;
-    let parsed = provider.parseCallback(input);
-    for (const candidate of instances.slice(1)) {
-      if (parsed.kind === 'status') break;
-      const attempt = candidate.parseCallback(input);
-      if (attempt.kind === 'status') [provider, parsed] = [candidate, attempt];
-    }
-    const receivedAt = this.now();
-    const record = (providerRef: string | null, paymentId: string | null, verdict: string) =>
-      this.deps.store.recordCallback({ provider: provider.name, providerRef, paymentId, verdict, body: input.rawBody.slice(0, 16_384), receivedAt });
-
-    if (parsed.kind === 'reject') {
-      await record(null, null, `rejected: ${parsed.reason}`);
-      this.deps.log.warn({ provider: provider.name, reason: parsed.reason }, 'callback refused');
-      return parsed.status === 401 || parsed.status === 403 ? 'forbidden' : 'rejected';
-    }
-    const found = await this.findCallbackPayment(provider, parsed);
-    if (!found) {
-      await record(parsed.providerRef, null, 'unknown_payment');
-      this.deps.log.warn({ provider: provider.name, providerRef: parsed.providerRef }, 'callback for a payment this relay never made');
-      return 'unknown_payment';
-    }
-    const { payment, attached } = found;
-    // The payment's own merchant's instance answers the status query (its keys made the push).
-    provider = this.deps.merchants.byId(payment.merchantId)?.provider ?? provider;
-    if (isTerminal(payment.status)) {
-      const update = parsed.update;
-      // Daraja's status query gives no receipt: a query may have settled the payment before this
-      // callback, which has it. Keep it (the amount must agree; the outcome is already final).
-      if (payment.status === 'succeeded' && !payment.receipt && !attached && update.status === 'succeeded' && update.receipt && (update.amount === undefined || update.amount === payment.amount)) {
-        await this.deps.store.updatePayment(payment.id, { receipt: update.receipt }, 'callback', this.now(), toView);
-        await record(parsed.providerRef, payment.id, 'duplicate: already succeeded; receipt added');
-        return 'duplicate';
-      }
-      await record(parsed.providerRef, payment.id, `duplicate: already ${payment.status}`);
-      return 'duplicate';
-    }
-    let update = parsed.update;
-    if (update.status === 'succeeded' && update.amount !== undefined && update.amount !== payment.amount) {
-      await record(parsed.providerRef, payment.id, `rejected: amount ${update.amount} is not ${payment.amount}`);
-      this.deps.log.warn({ paymentId: payment.id }, 'callback amount does not match the payment; asking the provider');
-      await this.checkNow(payment);
-      return 'rejected';
-    }
-    if (update.status !== 'pending' && (!provider.signedCallbacks || attached)) {
-      // Anyone can POST an unsigned body: only the provider's own status answer makes it final.
-      const confirmed = await this.safeQuery(provider, payment.providerRef ?? parsed.providerRef);
-      const sameRequest = !attached || confirmsIdentity(confirmed, payment);
-      if (confirmed === undefined || confirmed.status !== update.status || !sameRequest) {
-        await record(parsed.providerRef, payment.id, `unconfirmed: query says ${confirmed?.status ?? 'nothing'}`);
-        if (confirmed && confirmed.status !== 'pending' && sameRequest) await this.apply(payment, confirmed, 'query', attached ? { providerRef: parsed.providerRef } : {});
-        return 'unconfirmed';
-      }
-      update = mergeStatus(confirmed, update);
-    }
-    if (attached && update.status === 'pending') {
-      // Unconfirmable until the final answer: attach nothing on the word of an unsigned body.
-      await record(parsed.providerRef, payment.id, 'pending');
-      return 'pending';
-    }
-    if (attached) {
-      // The push's answer was lost; this callback, confirmed above, tells us the provider's reference.
-      await this.deps.store.updatePayment(payment.id, { providerRef: parsed.providerRef }, 'callback', this.now(), toView);
-    }
-    const applied = await this.apply(payment, update, 'callback');
-    await record(parsed.providerRef, payment.id, applied ? 'applied' : update.status === 'pending' ? 'pending' : 'duplicate');
-    return applied ? 'applied' : update.status === 'pending' ? 'pending' : 'duplicate';
-  }
-
-  /**
-   * The payment a callback is about: by the provider's reference; failing that (the push's answer
-   * was lost, so no reference is stored), by our id echoed back, or by phone and amount among
-   * payments of this provider still waiting for a reference. `attached` marks those last two.
-   */
-  private async findCallbackPayment(
-    provider: Provider,
-    parsed: Extract<ReturnType<Provider['parseCallback']>, { kind: 'status' }>,
-  ): Promise<{ payment: PaymentRecord; attached: boolean } | undefined> {
-    const byRef = await this.deps.store.findByProviderRef(provider.name, parsed.providerRef);
-    if (byRef) return { payment: byRef, attached: false };
-    if (parsed.paymentId) {
-      const byId = await this.deps.store.getPayment(parsed.paymentId);
-      // Our id echoed back (UpesiPay's callbacks carry no id its status query takes). The status
-      // query below uses the reference we stored, so a forged id only makes us ask about our own.
-      if (byId && byId.provider === provider.name && byId.pushState === 'sent') return { payment: byId, attached: byId.providerRef === null };
-    }
-    if (parsed.match) {
-      const candidates = await this.deps.store.findUnreferenced(provider.name, parsed.match.phone, parsed.match.amount, this.now() - GIVE_UP_AFTER_MS);
-      if (candidates.length === 1) return { payment: candidates[0]!, attached: true };
-    }
-    return undefined;
+  handleCallback(instances: Provider[], input: CallbackInput): Promise<CallbackVerdict> {
+    return this.callbacks.handle(instances, input);
   }
 
   /** One reconciler pass: query the provider for every payment whose check is due. */
@@ -257,8 +177,8 @@ export class PaymentService {
       return;
     }
     if (payment.providerRef !== null) {
-      const status = await this.safeQuery(merchant.provider, payment.providerRef);
-      if (status && status.status !== 'pending' && (await this.apply(payment, status, 'query'))) return;
+      const status = await this.updater.safeQuery(merchant.provider, payment.providerRef);
+      if (status && status.status !== 'pending' && (await this.updater.apply(payment, status, 'query'))) return;
     } else {
       // The push left but its answer was lost: only a callback can tell now.
       this.deps.log.warn({ paymentId: payment.id }, 'push outcome unknown and no provider reference to query; waiting for a callback');
@@ -283,7 +203,7 @@ export class PaymentService {
       return;
     }
     if (await this.deps.store.claimPush(payment.id, this.now(), this.now())) {
-      await this.apply(
+      await this.updater.apply(
         payment,
         { status: 'failed', code: 'provider_error', message: 'The relay stopped before sending the prompt; none was sent.' },
         'recovery',
@@ -309,11 +229,11 @@ export class PaymentService {
         });
         if (result.kind === 'refused') {
           log.info({ code: result.code }, 'provider refused the push');
-          await this.apply(payment, { status: 'failed', code: result.code, message: result.message }, 'push', { pushState: 'refused' });
+          await this.updater.apply(payment, { status: 'failed', code: result.code, message: result.message }, 'push', { pushState: 'refused' });
           return;
         }
         crashPoint('after_push_accepted');
-        await this.apply(payment, { status: 'pending' }, 'push', { providerRef: result.providerRef });
+        await this.updater.apply(payment, { status: 'pending' }, 'push', { providerRef: result.providerRef });
         return;
       } catch (error) {
         const failure = error instanceof ProviderHttpError ? error : new ProviderHttpError('indeterminate', String(error));
@@ -336,55 +256,9 @@ export class PaymentService {
           failure.kind === 'not_sent'
             ? { status: 'failed', code: 'provider_error', message: `could not reach the provider: ${failure.message}` }
             : { status: 'failed', code: 'rejected', message: `the provider refused the request: ${failure.message}` };
-        await this.apply(payment, outcome, 'push', { pushState: 'refused' });
+        await this.updater.apply(payment, outcome, 'push', { pushState: 'refused' });
         return;
       }
-    }
-  }
-
-  /**
-   * Applies a provider status (and extra fields). Returns whether a status change was committed.
-   * `pending` from the provider means the prompt is out: the payment is awaiting the customer.
-   */
-  private async apply(payment: PaymentRecord, status: ProviderStatus, source: string, extra: PaymentPatch = {}): Promise<boolean> {
-    const patch: PaymentPatch = { ...extra };
-    if (status.status === 'succeeded' && status.amount !== undefined && status.amount !== payment.amount) {
-      // The provider says paid, but not this amount: neither paid nor failed on our word.
-      const reason = `The provider reports KES ${status.amount} paid for a payment of KES ${payment.amount}.`;
-      this.deps.log.error({ paymentId: payment.id, source }, 'provider reports another amount; the payment needs review');
-      await this.deps.store.updatePayment(payment.id, { ...extra, reviewReason: reason, nextCheckAt: null }, source, this.now(), toView);
-      return false;
-    }
-    if (status.status === 'pending') patch.status = 'awaiting_customer';
-    else if (status.status === 'succeeded') {
-      patch.status = 'succeeded';
-      patch.nextCheckAt = null;
-      if (status.receipt) patch.receipt = status.receipt;
-    } else {
-      patch.status = 'failed';
-      patch.nextCheckAt = null;
-      patch.failureCode = status.code;
-      patch.failureMessage = status.message;
-    }
-    const result = await this.deps.store.updatePayment(payment.id, patch, source, this.now(), toView);
-    if (result.kind === 'updated' && result.event) {
-      if (source === 'callback' && isTerminal(result.payment.status)) crashPoint('after_callback_commit');
-      await this.deps.bus.publish({ paymentId: payment.id, seq: result.event.seq });
-      this.deps.log.info({ paymentId: payment.id, status: result.payment.status, source }, 'payment status changed');
-      if (isTerminal(result.payment.status)) {
-        this.deps.metrics.paymentsFinished.inc({ provider: payment.provider, status: result.payment.status, failure_code: result.payment.failureCode ?? '' });
-      }
-      return true;
-    }
-    return false;
-  }
-
-  private async safeQuery(provider: Provider, providerRef: string): Promise<ProviderStatus | undefined> {
-    try {
-      return await provider.queryStatus(providerRef);
-    } catch (error) {
-      this.deps.log.warn({ err: error, provider: provider.name }, 'status query failed; will ask again');
-      return undefined;
     }
   }
 
@@ -393,28 +267,4 @@ export class PaymentService {
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
   }
-}
-
-/**
- * For a callback matched without a stored reference: the provider's own answer must name this
- * payment (its echoed id) or, failing that, its amount, so a callback about some other paid
- * request cannot be pinned on this one.
- */
-function confirmsIdentity(confirmed: ProviderStatus | undefined, payment: PaymentRecord): boolean {
-  if (!confirmed) return false;
-  if (confirmed.paymentId !== undefined) return confirmed.paymentId === payment.id;
-  if (confirmed.status === 'succeeded' && confirmed.amount !== undefined) return confirmed.amount === payment.amount;
-  return true;
-}
-
-/** The query's verdict, with the callback's details (receipt) where the query has none. */
-function mergeStatus(confirmed: ProviderStatus, claimed: ProviderStatus): ProviderStatus {
-  // A query that confirms the failure without saying why: the callback's reason stands (it can
-  // choose the reason of a confirmed failure, never the outcome).
-  if (confirmed.status === 'failed' && claimed.status === 'failed' && confirmed.code === 'provider_error') return claimed;
-  if (confirmed.status === 'succeeded' && claimed.status === 'succeeded') {
-    const receipt = confirmed.receipt ?? claimed.receipt;
-    return { status: 'succeeded', ...(receipt ? { receipt } : {}) };
-  }
-  return confirmed;
 }

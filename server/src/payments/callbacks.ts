@@ -1,0 +1,152 @@
+/**
+ * Provider callbacks: which payment a callback is about, whether to believe it, and what it
+ * changes. Unsigned callbacks (all of today's providers) become final only when the provider's own
+ * status query agrees; duplicates, late and out-of-order ones are recorded and change nothing.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { MerchantRegistry } from '../merchants.js';
+import type { CallbackInput, ParsedCallback, Provider, ProviderStatus } from '../providers/types.js';
+import type { PaymentRecord, PaymentStore } from '../store/types.js';
+import { GIVE_UP_AFTER_MS } from './schedule.js';
+import { isTerminal } from './state-machine.js';
+import type { PaymentUpdater } from './updater.js';
+import { toView } from './view.js';
+
+export type CallbackVerdict = 'applied' | 'duplicate' | 'unknown_payment' | 'rejected' | 'forbidden' | 'unconfirmed' | 'pending';
+
+export interface CallbackHandlerDeps {
+  store: PaymentStore;
+  merchants: MerchantRegistry;
+  updater: PaymentUpdater;
+  /** Asks the provider about a payment now (the reconciler's check). */
+  checkNow: (payment: PaymentRecord) => Promise<void>;
+  log: FastifyBaseLogger;
+  now: () => number;
+}
+
+export class CallbackHandler {
+  constructor(private readonly deps: CallbackHandlerDeps) {}
+
+  /** Applies a provider callback. Never throws for the provider's sake: the verdict says what happened. */
+  async handle(instances: Provider[], input: CallbackInput): Promise<CallbackVerdict> {
+    // Several merchants may use one provider with their own keys: the instance whose
+    // verification (challenge, signature) accepts the callback reads it.
+    let provider = instances[0]!;
+    let parsed = provider.parseCallback(input);
+    for (const candidate of instances.slice(1)) {
+      if (parsed.kind === 'status') break;
+      const attempt = candidate.parseCallback(input);
+      if (attempt.kind === 'status') [provider, parsed] = [candidate, attempt];
+    }
+    const receivedAt = this.deps.now();
+    const record = (providerRef: string | null, paymentId: string | null, verdict: string) =>
+      this.deps.store.recordCallback({ provider: provider.name, providerRef, paymentId, verdict, body: input.rawBody.slice(0, 16_384), receivedAt });
+
+    if (parsed.kind === 'reject') {
+      await record(null, null, `rejected: ${parsed.reason}`);
+      this.deps.log.warn({ provider: provider.name, reason: parsed.reason }, 'callback refused');
+      return parsed.status === 401 || parsed.status === 403 ? 'forbidden' : 'rejected';
+    }
+    const found = await this.findCallbackPayment(provider, parsed);
+    if (!found) {
+      await record(parsed.providerRef, null, 'unknown_payment');
+      this.deps.log.warn({ provider: provider.name, providerRef: parsed.providerRef }, 'callback for a payment this relay never made');
+      return 'unknown_payment';
+    }
+    const { payment, attached } = found;
+    // The payment's own merchant's instance answers the status query (its keys made the push).
+    provider = this.deps.merchants.byId(payment.merchantId)?.provider ?? provider;
+    if (isTerminal(payment.status)) {
+      const update = parsed.update;
+      // Daraja's status query gives no receipt: a query may have settled the payment before this
+      // callback, which has it. Keep it (the amount must agree; the outcome is already final).
+      if (payment.status === 'succeeded' && !payment.receipt && !attached && update.status === 'succeeded' && update.receipt && (update.amount === undefined || update.amount === payment.amount)) {
+        await this.deps.store.updatePayment(payment.id, { receipt: update.receipt }, 'callback', this.deps.now(), toView);
+        await record(parsed.providerRef, payment.id, 'duplicate: already succeeded; receipt added');
+        return 'duplicate';
+      }
+      await record(parsed.providerRef, payment.id, `duplicate: already ${payment.status}`);
+      return 'duplicate';
+    }
+    let update = parsed.update;
+    if (update.status === 'succeeded' && update.amount !== undefined && update.amount !== payment.amount) {
+      await record(parsed.providerRef, payment.id, `rejected: amount ${update.amount} is not ${payment.amount}`);
+      this.deps.log.warn({ paymentId: payment.id }, 'callback amount does not match the payment; asking the provider');
+      await this.deps.checkNow(payment);
+      return 'rejected';
+    }
+    if (update.status !== 'pending' && (!provider.signedCallbacks || attached)) {
+      // Anyone can POST an unsigned body: only the provider's own status answer makes it final.
+      const confirmed = await this.deps.updater.safeQuery(provider, payment.providerRef ?? parsed.providerRef);
+      const sameRequest = !attached || confirmsIdentity(confirmed, payment);
+      if (confirmed === undefined || confirmed.status !== update.status || !sameRequest) {
+        await record(parsed.providerRef, payment.id, `unconfirmed: query says ${confirmed?.status ?? 'nothing'}`);
+        if (confirmed && confirmed.status !== 'pending' && sameRequest) await this.deps.updater.apply(payment, confirmed, 'query', attached ? { providerRef: parsed.providerRef } : {});
+        return 'unconfirmed';
+      }
+      update = mergeStatus(confirmed, update);
+    }
+    if (attached && update.status === 'pending') {
+      // Unconfirmable until the final answer: attach nothing on the word of an unsigned body.
+      await record(parsed.providerRef, payment.id, 'pending');
+      return 'pending';
+    }
+    if (attached) {
+      // The push's answer was lost; this callback, confirmed above, tells us the provider's reference.
+      await this.deps.store.updatePayment(payment.id, { providerRef: parsed.providerRef }, 'callback', this.deps.now(), toView);
+    }
+    const applied = await this.deps.updater.apply(payment, update, 'callback');
+    await record(parsed.providerRef, payment.id, applied ? 'applied' : update.status === 'pending' ? 'pending' : 'duplicate');
+    return applied ? 'applied' : update.status === 'pending' ? 'pending' : 'duplicate';
+  }
+
+  /**
+   * The payment a callback is about: by the provider's reference; failing that (the push's answer
+   * was lost, so no reference is stored), by our id echoed back, or by phone and amount among
+   * payments of this provider still waiting for a reference. `attached` marks those last two.
+   */
+  private async findCallbackPayment(
+    provider: Provider,
+    parsed: Extract<ParsedCallback, { kind: 'status' }>,
+  ): Promise<{ payment: PaymentRecord; attached: boolean } | undefined> {
+    const byRef = await this.deps.store.findByProviderRef(provider.name, parsed.providerRef);
+    if (byRef) return { payment: byRef, attached: false };
+    if (parsed.paymentId) {
+      const byId = await this.deps.store.getPayment(parsed.paymentId);
+      // Our id echoed back (UpesiPay's callbacks carry no id its status query takes). The status
+      // query below uses the reference we stored, so a forged id only makes us ask about our own.
+      if (byId && byId.provider === provider.name && byId.pushState === 'sent') return { payment: byId, attached: byId.providerRef === null };
+    }
+    if (parsed.match) {
+      const candidates = await this.deps.store.findUnreferenced(provider.name, parsed.match.phone, parsed.match.amount, this.deps.now() - GIVE_UP_AFTER_MS);
+      if (candidates.length === 1) return { payment: candidates[0]!, attached: true };
+    }
+    return undefined;
+  }
+
+
+}
+
+/**
+ * For a callback matched without a stored reference: the provider's own answer must name this
+ * payment (its echoed id) or, failing that, its amount, so a callback about some other paid
+ * request cannot be pinned on this one.
+ */
+function confirmsIdentity(confirmed: ProviderStatus | undefined, payment: PaymentRecord): boolean {
+  if (!confirmed) return false;
+  if (confirmed.paymentId !== undefined) return confirmed.paymentId === payment.id;
+  if (confirmed.status === 'succeeded' && confirmed.amount !== undefined) return confirmed.amount === payment.amount;
+  return true;
+}
+
+/** The query's verdict, with the callback's details (receipt) where the query has none. */
+function mergeStatus(confirmed: ProviderStatus, claimed: ProviderStatus): ProviderStatus {
+  // A query that confirms the failure without saying why: the callback's reason stands (it can
+  // choose the reason of a confirmed failure, never the outcome).
+  if (confirmed.status === 'failed' && claimed.status === 'failed' && confirmed.code === 'provider_error') return claimed;
+  if (confirmed.status === 'succeeded' && claimed.status === 'succeeded') {
+    const receipt = confirmed.receipt ?? claimed.receipt;
+    return { status: 'succeeded', ...(receipt ? { receipt } : {}) };
+  }
+  return confirmed;
+}
