@@ -3,34 +3,12 @@
  * Chromium: type the phone number, press Pay, see the outcome. The relay's API must agree with
  * what the widget showed.
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getPayment, RECEIPT_PATTERN } from './support/api.js';
-import { launchBrowser, openCheckout, payWithPhone, waitForEvent, waitForWidgetText, type Checkout } from './support/browser.js';
-import { startRelayProcess, type RelayProcess } from './support/relay-process.js';
+import { payWithPhone, waitForEvent, waitForWidgetText } from './support/browser.js';
+import { useDemoRig } from './support/demo-rig.js';
 
-let relay: RelayProcess;
-let browser: Browser;
-let checkout: Checkout | undefined;
-
-beforeAll(async () => {
-  relay = await startRelayProcess();
-  browser = await launchBrowser();
-});
-
-afterEach(async (context) => {
-  if (context.task.result?.state === 'fail') {
-    if (checkout) console.error(`browser problems:\n${checkout.problems.join('\n')}`);
-    console.error(`relay output:\n${relay.output()}`);
-  }
-  await checkout?.close();
-  checkout = undefined;
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await relay?.stop();
-});
+const rig = useDemoRig();
 
 function paymentIdOf(detail: unknown): string | undefined {
   if (typeof detail !== 'object' || detail === null) return undefined;
@@ -42,16 +20,16 @@ function paymentIdOf(detail: unknown): string | undefined {
 
 describe('demo page checkout', () => {
   it('serves the demo page with a <stk-pay> for KES 250 loaded from /stk-pay.js', async () => {
-    const html = await (await fetch(`${relay.url}/`)).text();
+    const html = await (await fetch(`${rig.relay.url}/`)).text();
     expect(html).toMatch(/<stk-pay[^>]*amount="250"/);
     expect(html).toMatch(/src="[^"]*\/stk-pay\.js"/);
-    const script = await fetch(`${relay.url}/stk-pay.js`);
+    const script = await fetch(`${rig.relay.url}/stk-pay.js`);
     expect(script.status).toBe(200);
     expect(script.headers.get('content-type')).toMatch(/javascript/);
   });
 
   it('shows Paid with the receipt for 0708374149, and the relay reports the same receipt', async () => {
-    checkout = await openCheckout(browser, relay.url);
+    const checkout = await rig.openCheckout();
     const created = await payWithPhone(checkout.page, '0708374149');
     expect(created.status()).toBe(201);
     const createdId = ((await created.json()) as { id: string }).id;
@@ -61,7 +39,7 @@ describe('demo page checkout', () => {
     const eventId = paymentIdOf(detail);
     expect(eventId, `stk-pay-success detail: ${JSON.stringify(detail)}`).toBe(createdId);
 
-    const payment = await getPayment(relay.url, createdId);
+    const payment = await getPayment(rig.relay.url, createdId);
     expect(payment.status).toBe('succeeded');
     expect(payment.receipt).toMatch(RECEIPT_PATTERN);
     expect(shown).toContain(payment.receipt);
@@ -72,7 +50,7 @@ describe('demo page checkout', () => {
   });
 
   it('shows the cancellation for 0700000001, and the relay reports failed: cancelled', async () => {
-    checkout = await openCheckout(browser, relay.url);
+    const checkout = await rig.openCheckout();
     const created = await payWithPhone(checkout.page, '0700000001');
     expect(created.status()).toBe(201);
     const id = ((await created.json()) as { id: string }).id;
@@ -80,7 +58,7 @@ describe('demo page checkout', () => {
     const shown = await waitForWidgetText(checkout.page, /cancel/i);
     expect(shown).not.toMatch(/\bpaid\b/i);
 
-    const payment = await getPayment(relay.url, id);
+    const payment = await getPayment(rig.relay.url, id);
     expect(payment.status).toBe('failed');
     expect(payment.failure?.code).toBe('cancelled');
     expect(payment.receipt).toBeUndefined();
