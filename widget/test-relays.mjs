@@ -35,8 +35,8 @@ class ScriptedProvider {
   }
 }
 
-/** @type {Record<'relay' | 'slowRelay' | 'scriptedRelay', { url: string, app: any, close(): Promise<void> } | undefined>} */
-const relays = { relay: undefined, slowRelay: undefined, scriptedRelay: undefined };
+/** @type {Record<'relay' | 'slowRelay' | 'scriptedRelay' | 'guardedRelay', { url: string, app: any, close(): Promise<void> } | undefined>} */
+const relays = { relay: undefined, slowRelay: undefined, scriptedRelay: undefined, guardedRelay: undefined };
 /** Requests the slow relay received (across restarts), with their `Last-Event-ID`. */
 let slowRelayRequests = [];
 
@@ -49,6 +49,7 @@ export function relayUrls() {
  * `relay`: the sandbox answering in 200 ms (0700000005: found paid by status query alone).
  * `slowRelay`: the sandbox answering in 1.5 s, so a test can act while the prompt is open; it can
  * be stopped and started again on the same port and database. `scriptedRelay`: ScriptedProvider.
+ * `guardedRelay`: the sandbox under the abuse rules, its customer never answering.
  * @param {string[]} allowedOrigins the test page's origins
  */
 export function relayPlugin(allowedOrigins) {
@@ -61,6 +62,9 @@ export function relayPlugin(allowedOrigins) {
       const { demoMerchant } = await tsImport('../server/src/app.ts', import.meta.url);
       relays.relay = await startRelay({ allowedOrigins, sandboxDelayMs: 200, ...FAST_CHECKS });
       relays.scriptedRelay = await startRelay({ merchants: [demoMerchant(new ScriptedProvider(), allowedOrigins)], ...FAST_CHECKS });
+      // The abuse rules on, as for a real provider; the customer never answers, so prompts stay open.
+      const { SandboxProvider } = await tsImport('../server/src/providers/sandbox.ts', import.meta.url);
+      relays.guardedRelay = await startRelay({ merchants: [demoMerchant(new SandboxProvider({ delayMs: 600_000, abuseProtection: true }), allowedOrigins)] });
       slowRelayDir = mkdtempSync(join(tmpdir(), 'stk-pay-slow-relay-'));
       startSlowRelay = async (port) => {
         const relay = await startRelay({ allowedOrigins, sandboxDelayMs: 1500, dbPath: join(slowRelayDir, 'stk-pay.sqlite'), port, ...FAST_CHECKS });

@@ -31,7 +31,7 @@ export function statusLines(t: Strings, { phase, payment, refusal, money }: Show
 export function explainRefusal(t: Strings, { status, error }: Refusal): string {
   if (status === undefined || status >= 500) return t.unreachable;
   if (status === 401 || status === 403) return t.misconfigured;
-  if (status === 429) return t.rateLimited;
+  if (status === 429) return t.rateLimited(error.message);
   // The relay's own words (English) for what it refused: the amount range, a bad token.
   return t.refused(error.details?.map((detail) => detail.message).join('; ') || error.message);
 }

@@ -8,6 +8,7 @@ import {
   button,
   checkout,
   deadRelay,
+  guardedRelayUrl,
   forgetSlowRelayRequests,
   nextEvent,
   payWith,
@@ -150,6 +151,25 @@ describe('<stk-pay> on a bad network', () => {
     expect(statusText(el)).to.equal(en.unreachable);
     expect(button(el).disabled).to.equal(false);
     expect(phoneField(el).value).to.equal(PAID);
+  });
+
+  it("shows the relay's own words when it refuses a second prompt to a phone that has one open (429)", async () => {
+    const phone = '0712345009';
+    const first = await checkout({ relay: guardedRelayUrl, amount: '100' });
+    await payWith(first, phone);
+    await waitForStatus(first, en.checkPhone);
+
+    const second = await checkout({ relay: guardedRelayUrl, amount: '200' });
+    const error = nextEvent(second, 'stk-pay-error');
+    await payWith(second, phone);
+    expect((await error).code).to.equal('phone_busy');
+    await second.updateComplete;
+    expect(statusText(second)).to.match(/A payment prompt is already open on this phone/);
+    expect(button(second).disabled).to.equal(false);
+
+    const swahili = await checkout({ relay: guardedRelayUrl, amount: '300', lang: 'sw' });
+    await payWith(swahili, phone);
+    await waitForStatus(swahili, /Majaribio ni mengi mno/);
   });
 
   it('retries the same attempt with the same Idempotency-Key, and a changed one with a new key', async () => {

@@ -238,7 +238,8 @@ export class StkPay extends LitElement {
     if (status !== undefined && status < 500) this.attempt = undefined;
     if (status === 401 || status === 403) console.error(`<stk-pay>: the relay refused this checkout: ${error.message}`);
     // The relay checks numbers as the widget does; should they ever disagree, explain it at the field.
-    if (error.details?.some((detail) => detail.field === 'phone')) this.phoneProblem = 'prefix';
+    // (A 429 about the phone is a rule of the relay's, not a bad number: its words are shown.)
+    if (status === 400 && error.details?.some((detail) => detail.field === 'phone')) this.phoneProblem = 'prefix';
     else this.refusal = outcome;
     this.phase = 'ready';
     emit(this, 'stk-pay-error', status === undefined ? error : { ...error, status });

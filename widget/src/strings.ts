@@ -42,7 +42,8 @@ export const en = {
   misconfigured: "This checkout isn't set up correctly. Please tell the shop.",
   noKey: 'The publishable-key attribute is missing.',
   badAmount: 'The amount attribute must be a whole number of shillings, at least 1.',
-  rateLimited: 'Too many attempts. Please wait a moment and try again.',
+  // The relay says which rule (a prompt already open on this phone, a pause after failures…).
+  rateLimited: (why: string) => why || 'Too many attempts. Please wait a moment and try again.',
   refused: (message: string) => `The payment could not be started: ${message}`,
 };
 
@@ -82,7 +83,7 @@ export const sw: Strings = {
   misconfigured: 'Malipo haya hayajawekwa ipasavyo. Tafadhali mjulishe muuzaji.',
   noKey: 'Sifa ya publishable-key haipo.',
   badAmount: 'Sifa ya amount lazima iwe idadi kamili ya shilingi, angalau 1.',
-  rateLimited: 'Majaribio ni mengi mno. Tafadhali subiri kidogo kisha ujaribu tena.',
+  rateLimited: () => 'Majaribio ni mengi mno. Tafadhali subiri kidogo kisha ujaribu tena.',
   refused: (message) => `Malipo hayakuweza kuanzishwa: ${message}`,
 };
 

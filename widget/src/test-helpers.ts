@@ -10,7 +10,7 @@ import './stk-pay.js';
 declare global {
   interface Window {
     /** Set by web-test-runner.config.mjs: the real relays started for this run (test-relays.mjs). */
-    __RELAYS__: { relay: string; slowRelay: string; scriptedRelay: string };
+    __RELAYS__: { relay: string; slowRelay: string; scriptedRelay: string; guardedRelay: string };
   }
 }
 
@@ -20,6 +20,8 @@ export const relayUrl = window.__RELAYS__.relay;
 export const slowRelayUrl = window.__RELAYS__.slowRelay;
 /** Answers `rejected` (0700000007), `provider_error` (0700000008), `timeout` (0700000009). */
 export const scriptedRelayUrl = window.__RELAYS__.scriptedRelay;
+/** The sandbox under the abuse rules (a real provider's), its customer never answering. */
+export const guardedRelayUrl = window.__RELAYS__.guardedRelay;
 /** Nothing listens there (and Chromium refuses the port outright): a relay that is down. */
 export const deadRelay = 'http://127.0.0.1:9';
 
