@@ -92,7 +92,8 @@ describe('kill -9 during a payment, then restart', () => {
   });
 
   it('after the provider accepted the push: never pushed again; the callback settles it after the restart', async () => {
-    relay = await crashingRelay('after_push_accepted', 3_000);
+    // The customer answers (and the double calls back) 5 s after the push: the restart comes first.
+    relay = await crashingRelay('after_push_accepted', 5_000);
     const created = await createPayment(relay.url, 'crash-after-accept-1');
     expect(created.status).toBe(201);
     const { id } = (await created.json()) as { id: string };
