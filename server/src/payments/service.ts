@@ -15,7 +15,6 @@ import { ProviderHttpError } from '../providers/http.js';
 import type { PaymentRecord, PaymentStore } from '../store/types.js';
 import { checkAbuse, type AbuseLimits } from './abuse.js';
 import { CallbackHandler, type CallbackVerdict } from './callbacks.js';
-import { KeyedLock } from './keyed-lock.js';
 import { nextCheckDelay, type CheckSchedule } from './schedule.js';
 import { PaymentUpdater } from './updater.js';
 import { toView } from './view.js';
@@ -67,7 +66,6 @@ const PUSH_TOO_LATE_MS = 2 * 60_000;
 export class PaymentService {
   private readonly now: () => number;
   private readonly inFlight = new Set<Promise<unknown>>();
-  private readonly phoneLocks = new KeyedLock();
 
   private readonly updater: PaymentUpdater;
   private readonly callbacks: CallbackHandler;
@@ -87,8 +85,7 @@ export class PaymentService {
 
   /**
    * Stores the payment and starts the push in the background; a replayed key returns the stored
-   * one. New payments pass the abuse rules first, one at a time per phone, so two requests at
-   * once cannot both pass the "one open prompt per phone" rule in this process.
+   * one. New payments pass the abuse rules first, one at a time per phone.
    */
   async create(merchant: Merchant, input: CreatePaymentInput): Promise<{ payment: PaymentRecord; replayed: boolean }> {
     const requestHash = createHash('sha256')
@@ -105,7 +102,9 @@ export class PaymentService {
       return { payment: existing, replayed: true };
     };
     if (merchant.provider.abuseProtection === false) return (await replay()) ?? this.insert(merchant, input, requestHash);
-    return this.phoneLocks.run(`${merchant.id}:${input.phone}`, async () => {
+    // One request per phone at a time across every instance, so two at once cannot both pass
+    // the "one open prompt per phone" rule.
+    return this.deps.store.withLock(`phone:${merchant.id}:${input.phone}`, async () => {
       // A retry of a request already taken is answered as before, whatever the rules say now.
       const earlier = await replay();
       if (earlier) return earlier;

@@ -5,6 +5,7 @@
  */
 import { Kysely, sql, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
+import { KeyedLock } from '../payments/keyed-lock.js';
 import { transition } from '../payments/state-machine.js';
 import { migrations } from './migrations.js';
 import {
@@ -35,6 +36,8 @@ export type { Database } from './rows.js';
 export { webhookEventId } from './rows.js';
 
 export class KyselyPaymentStore implements PaymentStore {
+  private readonly localLocks = new KeyedLock();
+
   constructor(
     private readonly db: Kysely<Database>,
     /** PostgreSQL can lock the row it reads; SQLite serialises writers anyway. */
@@ -363,6 +366,21 @@ export class KyselyPaymentStore implements PaymentStore {
       body: r.body,
       receivedAt: Number(r.received_at),
     }));
+  }
+
+  async withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+    // In-process order first, so one instance holds at most one database connection per key.
+    return this.localLocks.run(key, async () => {
+      if (!this.rowLocks) return work();
+      return this.db.connection().execute(async (connection) => {
+        await sql`select pg_advisory_lock(hashtextextended(${key}, 0))`.execute(connection);
+        try {
+          return await work();
+        } finally {
+          await sql`select pg_advisory_unlock(hashtextextended(${key}, 0))`.execute(connection);
+        }
+      });
+    });
   }
 
   async getOrSetSetting(key: string, value: string): Promise<string> {

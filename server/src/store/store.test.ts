@@ -15,7 +15,8 @@ import type { NewPayment, PaymentStore } from './types.js';
 
 interface Backend {
   name: string;
-  open(): Promise<{ store: PaymentStore; cleanup(): Promise<void> }>;
+  /** `another` opens a second instance on the same database (several relays), where that exists. */
+  open(): Promise<{ store: PaymentStore; cleanup(): Promise<void>; another?(): Promise<PaymentStore> }>;
 }
 
 const pgReady = await requirePostgres();
@@ -36,7 +37,7 @@ const backends: Backend[] = [
           async open() {
             const schema = freshSchema();
             const store = await openPostgresStore(TEST_DATABASE_URL, { schema });
-            return { store, cleanup: () => dropSchema(schema) };
+            return { store, cleanup: () => dropSchema(schema), another: () => openPostgresStore(TEST_DATABASE_URL, { schema }) };
           },
         },
       ]
@@ -62,10 +63,11 @@ function newPayment(overrides: Partial<NewPayment> = {}): NewPayment {
 describe.each(backends)('$name store', (backend) => {
   let store: PaymentStore;
   let cleanup: () => Promise<void>;
+  let another: (() => Promise<PaymentStore>) | undefined;
   const t0 = 1_790_000_000_000;
 
   beforeEach(async () => {
-    ({ store, cleanup } = await backend.open());
+    ({ store, cleanup, another } = await backend.open());
   });
   afterEach(async () => {
     await store.close();
@@ -163,6 +165,21 @@ describe.each(backends)('$name store', (backend) => {
     expect((await store.recentForPhone('m1', '254708374149', t0, 10)).map((p) => p.id)).toEqual([b.id, a.id]);
     expect(await store.failureTimes('m1', t0)).toEqual([t0 + 5]);
     expect((await store.findUnreferenced('sandbox', '254708374149', 99, t0)).map((p) => p.id)).toEqual([b.id]);
+  });
+
+  it('lets one holder at a time into a lock, across instances where there are several', async () => {
+    const stores = [store, ...(another ? [await another()] : [])];
+    const timeline: string[] = [];
+    const hold = (who: string, on: PaymentStore) =>
+      on.withLock('phone:m1:254708374149', async () => {
+        timeline.push(`${who} in`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        timeline.push(`${who} out`);
+      });
+    await Promise.all([hold('a', stores[0]!), hold('b', stores.at(-1)!), hold('c', stores[0]!)]);
+    for (let i = 0; i < timeline.length; i += 2) expect(timeline[i + 1]).toBe(timeline[i]!.replace(' in', ' out'));
+    await Promise.all([store.withLock('k1', async () => timeline.push('k1')), store.withLock('k2', async () => timeline.push('k2'))]);
+    if (stores.length > 1) await stores[1]!.close();
   });
 
   it('keeps the first value of a setting', async () => {

@@ -153,6 +153,11 @@ export interface PaymentStore {
   callbacksFor(paymentId: string): Promise<CallbackRecord[]>;
   /** Returns the stored value, storing `value` first if there was none (first writer wins). */
   getOrSetSetting(key: string, value: string): Promise<string>;
+  /**
+   * Runs `work` while holding a lock named `key` that every relay instance on this store respects
+   * (PostgreSQL: an advisory lock; SQLite, one instance: in-process), one holder at a time.
+   */
+  withLock<T>(key: string, work: () => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
