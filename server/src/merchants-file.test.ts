@@ -14,7 +14,7 @@ function file(content: unknown): string {
 const shop = {
   id: 'shop',
   name: 'Shop',
-  publishableKeys: ['pk_live_shop0001'],
+  publishableKeys: ['pk_test_shop0001x'],
   secretKeys: ['${SHOP_SECRET}'],
   allowedOrigins: ['https://shop.example'],
   provider: { name: 'sandbox' },
@@ -24,10 +24,10 @@ const shop = {
 
 describe('the merchants file (STK_PAY_CONFIG)', () => {
   it('builds each merchant, with secrets from ${ENV} references', () => {
-    const [merchant] = loadMerchantsFile(file({ merchants: [shop] }), { SHOP_SECRET: 'sk_live_0123456789abcdefXYZ' });
+    const [merchant] = loadMerchantsFile(file({ merchants: [shop] }), { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' });
     expect(merchant).toMatchObject({
       id: 'shop',
-      secretKeys: ['sk_live_0123456789abcdefXYZ'],
+      secretKeys: ['sk_test_0123456789abcdefXYZ'],
       allowedOrigins: ['https://shop.example'],
       amount: { min: 10, max: 5000, allowed: [250, 500], requireToken: true },
       webhookUrl: 'https://shop.example/hooks/stk-pay',
@@ -37,13 +37,13 @@ describe('the merchants file (STK_PAY_CONFIG)', () => {
 
   it.each([
     ['a missing ${ENV} reference', { merchants: [shop] }, {}, /^STK_PAY_CONFIG: merchants\[0\]\.secretKeys\[0\] refers to \$\{SHOP_SECRET\}, which is not set$/],
-    ['a bad origin', { merchants: [{ ...shop, allowedOrigins: ['https://shop.example/path'] }] }, { SHOP_SECRET: 'sk_live_0123456789abcdefXYZ' }, /merchants\[0\]\.allowedOrigins\[0\]: must be an origin/],
-    ['a publishable key without pk_', { merchants: [{ ...shop, publishableKeys: ['shop'] }] }, { SHOP_SECRET: 'sk_live_0123456789abcdefXYZ' }, /merchants\[0\]\.publishableKeys\[0\]: must look like pk_/],
-    ['min above max', { merchants: [{ ...shop, amount: { min: 900, max: 100 } }] }, { SHOP_SECRET: 'sk_live_0123456789abcdefXYZ' }, /merchants\[0\]\.amount\.min: min must not be above max/],
-    ['an allowed amount out of range', { merchants: [{ ...shop, amount: { min: 10, max: 100, allowed: [500] } }] }, { SHOP_SECRET: 'sk_live_0123456789abcdefXYZ' }, /amount\.allowed: every amount must lie between min and max/],
-    ['an unknown field', { merchants: [{ ...shop, colour: 'green' }] }, { SHOP_SECRET: 'sk_live_0123456789abcdefXYZ' }, /merchants\[0\]: .*\(colour\)/],
-    ['an unknown provider', { merchants: [{ ...shop, provider: { name: 'paypal' } }] }, { SHOP_SECRET: 'sk_live_0123456789abcdefXYZ' }, /merchants\[0\]\.provider\.name/],
-    ['two merchants with one id', { merchants: [shop, { ...shop, publishableKeys: ['pk_live_other0001'], secretKeys: ['sk_live_other_0123456789abc'] }] }, { SHOP_SECRET: 'sk_live_0123456789abcdefXYZ' }, /merchants\[1\]\.id: "shop" is used twice/],
+    ['a bad origin', { merchants: [{ ...shop, allowedOrigins: ['https://shop.example/path'] }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[0\]\.allowedOrigins\[0\]: must be an origin/],
+    ['a publishable key without pk_', { merchants: [{ ...shop, publishableKeys: ['shop'] }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[0\]\.publishableKeys\[0\]: must look like pk_/],
+    ['min above max', { merchants: [{ ...shop, amount: { min: 900, max: 100 } }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[0\]\.amount\.min: min must not be above max/],
+    ['an allowed amount out of range', { merchants: [{ ...shop, amount: { min: 10, max: 100, allowed: [500] } }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /amount\.allowed: every amount must lie between min and max/],
+    ['an unknown field', { merchants: [{ ...shop, colour: 'green' }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[0\]: .*\(colour\)/],
+    ['an unknown provider', { merchants: [{ ...shop, provider: { name: 'paypal' } }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[0\]\.provider\.name/],
+    ['two merchants with one id', { merchants: [shop, { ...shop, publishableKeys: ['pk_test_other0001'], secretKeys: ['sk_test_other_0123456789abc'] }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[1\]\.id: "shop" is used twice/],
     ['no merchants', { merchants: [] }, {}, /merchants: must list at least one merchant/],
   ])('stops with one line naming the field: %s', (_name, content, env, message) => {
     const path = file(content);
