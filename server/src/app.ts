@@ -195,10 +195,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('sseStreams', new Set<() => Promise<void>>());
   app.decorate('draining', false);
 
+  // Fastify's own JSON parser (prototype-poisoning checks kept), keeping the raw text for
+  // callback signatures.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     request.rawBody = body as string;
-    const parse = app.getDefaultJsonParser('error', 'error');
-    parse(request, body as string, done);
+    parseJson(request, body as string, done);
   });
 
   await app.register(cors, {

@@ -10,7 +10,6 @@ import type { PaymentRecord, PaymentStore } from '../store/types.js';
 import { GIVE_UP_AFTER_MS } from './schedule.js';
 import { isTerminal } from './state-machine.js';
 import type { PaymentUpdater } from './updater.js';
-import { toView } from './view.js';
 
 export type CallbackVerdict = 'applied' | 'duplicate' | 'unknown_payment' | 'rejected' | 'forbidden' | 'unconfirmed' | 'pending';
 
@@ -61,7 +60,7 @@ export class CallbackHandler {
       // Daraja's status query gives no receipt: a query may have settled the payment before this
       // callback, which has it. Keep it (the amount must agree; the outcome is already final).
       if (payment.status === 'succeeded' && !payment.receipt && !attached && update.status === 'succeeded' && update.receipt && (update.amount === undefined || update.amount === payment.amount)) {
-        await this.deps.store.updatePayment(payment.id, { receipt: update.receipt }, 'callback', this.deps.now(), toView);
+        await this.deps.store.updatePayment(payment.id, { receipt: update.receipt }, 'callback', this.deps.now());
         await record(parsed.providerRef, payment.id, 'duplicate: already succeeded; receipt added');
         return 'duplicate';
       }
@@ -93,7 +92,7 @@ export class CallbackHandler {
     }
     if (attached) {
       // The push's answer was lost; this callback, confirmed above, tells us the provider's reference.
-      await this.deps.store.updatePayment(payment.id, { providerRef: parsed.providerRef }, 'callback', this.deps.now(), toView);
+      await this.deps.store.updatePayment(payment.id, { providerRef: parsed.providerRef }, 'callback', this.deps.now());
     }
     const applied = await this.deps.updater.apply(payment, update, 'callback');
     await record(parsed.providerRef, payment.id, applied ? 'applied' : update.status === 'pending' ? 'pending' : 'duplicate');

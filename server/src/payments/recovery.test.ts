@@ -3,7 +3,6 @@ import { demoMerchant } from '../app.js';
 import { CountingSandbox } from '../testing/counting-sandbox.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import { newPaymentId } from './service.js';
-import { toView } from './view.js';
 
 let relay: StartedRelay | undefined;
 afterEach(async () => {
@@ -17,7 +16,6 @@ async function storeUnsentPayment(r: StartedRelay, createdAt: number) {
   await r.app.store.createPayment(
     { id, merchantId: 'demo', amount: 250, phone: '254708374149', reference: 'INV-9', description: null, provider: 'sandbox', idempotencyKey: null, requestHash: null, nextCheckAt: Date.now() },
     createdAt,
-    toView,
   );
   return id;
 }
@@ -91,7 +89,7 @@ describe('a provider that contradicts the payment', () => {
     await relay.app.payments.settle();
     const pending = (await relay.app.store.getPayment(id))!;
     // The query settled it first, without a receipt (as Daraja's query does).
-    await relay.app.store.updatePayment(id, { status: 'succeeded' }, 'query', Date.now(), toView);
+    await relay.app.store.updatePayment(id, { status: 'succeeded' }, 'query', Date.now());
     const callback = {
       Body: { stkCallback: { CheckoutRequestID: pending.providerRef, ResultCode: 0, ResultDesc: 'ok', CallbackMetadata: { Item: [{ Name: 'Amount', Value: 250 }, { Name: 'MpesaReceiptNumber', Value: 'LATE000001' }] } } },
     };

@@ -17,7 +17,6 @@ import { checkAbuse, type AbuseLimits } from './abuse.js';
 import { CallbackHandler, type CallbackVerdict } from './callbacks.js';
 import { nextCheckDelay, type CheckSchedule } from './schedule.js';
 import { PaymentUpdater } from './updater.js';
-import { toView } from './view.js';
 
 export type { CallbackVerdict } from './callbacks.js';
 
@@ -135,7 +134,6 @@ export class PaymentService {
         nextCheckAt: this.now() + LOST_PUSH_AFTER_MS,
       },
       this.now(),
-      toView,
     );
     if (result.kind === 'existing') {
       if (result.payment.requestHash !== requestHash) throw new RelayError('RELAY_ERR_IDEMPOTENCY_CONFLICT');
@@ -189,7 +187,6 @@ export class PaymentService {
       { checkAttempts: attempts, nextCheckAt: delay === null ? null : this.now() + delay },
       'schedule',
       this.now(),
-      toView,
     );
     if (delay === null) this.deps.log.error({ paymentId: payment.id }, 'no final answer from the provider after a day: needs review');
   }
@@ -247,7 +244,7 @@ export class PaymentService {
         if (failure.kind === 'indeterminate') {
           // It may have reached the phone: never send again; a callback or a status query decides.
           log.error({ reason: failure.message }, 'push outcome unknown; waiting for a callback or a status query');
-          if (failure.providerRef) await this.deps.store.updatePayment(payment.id, { providerRef: failure.providerRef }, 'push', this.now(), toView);
+          if (failure.providerRef) await this.deps.store.updatePayment(payment.id, { providerRef: failure.providerRef }, 'push', this.now());
           return;
         }
         log.warn({ kind: failure.kind, reason: failure.message }, 'push failed; no prompt was sent');

@@ -10,7 +10,6 @@ import type { RelayMetrics } from '../metrics.js';
 import type { Provider, ProviderStatus } from '../providers/types.js';
 import type { PaymentPatch, PaymentRecord, PaymentStore } from '../store/types.js';
 import { isTerminal } from './state-machine.js';
-import { toView } from './view.js';
 
 export interface PaymentUpdaterDeps {
   store: PaymentStore;
@@ -33,7 +32,7 @@ export class PaymentUpdater {
       // The provider says paid, but not this amount: neither paid nor failed on our word.
       const reason = `The provider reports KES ${status.amount} paid for a payment of KES ${payment.amount}.`;
       this.deps.log.error({ paymentId: payment.id, source }, 'provider reports another amount; the payment needs review');
-      await this.deps.store.updatePayment(payment.id, { ...extra, reviewReason: reason, nextCheckAt: null }, source, this.deps.now(), toView);
+      await this.deps.store.updatePayment(payment.id, { ...extra, reviewReason: reason, nextCheckAt: null }, source, this.deps.now());
       return false;
     }
     if (status.status === 'pending') patch.status = 'awaiting_customer';
@@ -47,7 +46,7 @@ export class PaymentUpdater {
       patch.failureCode = status.code;
       patch.failureMessage = status.message;
     }
-    const result = await this.deps.store.updatePayment(payment.id, patch, source, this.deps.now(), toView);
+    const result = await this.deps.store.updatePayment(payment.id, patch, source, this.deps.now());
     if (result.kind === 'updated' && result.event) {
       if (source === 'callback' && isTerminal(result.payment.status)) crashPoint('after_callback_commit');
       await this.deps.bus.publish({ paymentId: payment.id, seq: result.event.seq });

@@ -114,9 +114,9 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
         phone: phone.msisdn,
         idempotencyKey: request.headers['idempotency-key'] ?? null,
       });
+      // A replay returns the payment as stored now (read by the service), not as first created.
       if (replayed) reply.header('idempotent-replayed', 'true');
-      const current = replayed ? ((await app.store.getPayment(payment.id)) ?? payment) : payment;
-      return reply.code(201).send(toView(current));
+      return reply.code(201).send(toView(payment));
     },
   );
 

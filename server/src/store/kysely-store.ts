@@ -7,6 +7,7 @@ import { Kysely, sql, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { KeyedLock } from '../payments/keyed-lock.js';
 import { transition } from '../payments/state-machine.js';
+import { toView } from '../payments/view.js';
 import { migrations } from './migrations.js';
 import {
   NON_TERMINAL,
@@ -53,7 +54,7 @@ export class KyselyPaymentStore implements PaymentStore {
     if (error || failed) throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 
-  async createPayment(payment: NewPayment, now: number, toView: (p: PaymentRecord) => unknown): Promise<CreateResult> {
+  async createPayment(payment: NewPayment, now: number): Promise<CreateResult> {
     return this.db.transaction().execute(async (trx) => {
       if (payment.idempotencyKey !== null) {
         const existing = await trx
@@ -99,7 +100,7 @@ export class KyselyPaymentStore implements PaymentStore {
         return { kind: 'existing', payment: toRecord(winner) };
       }
       const record = toRecord(row);
-      await this.insertEvent(trx, record, 'created', now, toView);
+      await this.insertEvent(trx, record, 'created', now);
       return { kind: 'created', payment: record };
     });
   }
@@ -182,7 +183,6 @@ export class KyselyPaymentStore implements PaymentStore {
     patch: PaymentPatch,
     source: string,
     now: number,
-    toView: (p: PaymentRecord) => unknown,
   ): Promise<UpdateResult> {
     return this.db.transaction().execute(async (trx) => {
       let query = trx.selectFrom('payments').selectAll().where('id', '=', id);
@@ -221,7 +221,7 @@ export class KyselyPaymentStore implements PaymentStore {
         })
         .where('id', '=', id)
         .execute();
-      const event = statusChanges ? await this.insertEvent(trx, next, source, now, toView) : null;
+      const event = statusChanges ? await this.insertEvent(trx, next, source, now) : null;
       if (event && TERMINAL.includes(next.status)) {
         await trx
           .insertInto('webhook_outbox')
@@ -402,7 +402,6 @@ export class KyselyPaymentStore implements PaymentStore {
     payment: PaymentRecord,
     source: string,
     now: number,
-    toView: (p: PaymentRecord) => unknown,
   ): Promise<PaymentEventRecord> {
     const event: PaymentEventsTable = {
       payment_id: payment.id,

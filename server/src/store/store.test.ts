@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newPaymentId } from '../payments/service.js';
-import { toView } from '../payments/view.js';
 import { dropSchema, freshSchema, requirePostgres, TEST_DATABASE_URL } from '../testing/postgres.js';
 import { openPostgresStore } from './postgres.js';
 import { openSqliteStore } from './sqlite.js';
@@ -75,27 +74,27 @@ describe.each(backends)('$name store', (backend) => {
   });
 
   it('creates a payment with its first event, and returns the stored one for a repeated idempotency key', async () => {
-    const first = await store.createPayment(newPayment({ idempotencyKey: 'key-1' }), t0, toView);
+    const first = await store.createPayment(newPayment({ idempotencyKey: 'key-1' }), t0);
     expect(first.kind).toBe('created');
-    const again = await store.createPayment(newPayment({ idempotencyKey: 'key-1' }), t0 + 1, toView);
+    const again = await store.createPayment(newPayment({ idempotencyKey: 'key-1' }), t0 + 1);
     expect(again).toMatchObject({ kind: 'existing', payment: { id: first.payment.id } });
     expect((await store.eventsAfter(first.payment.id, 0)).map((e) => [e.seq, e.status])).toEqual([[1, 'pending']]);
     expect(await store.findByIdempotencyKey('m1', 'key-1')).toMatchObject({ id: first.payment.id });
   });
 
   it('lets exactly one of many concurrent creates with one idempotency key win', async () => {
-    const results = await Promise.all(Array.from({ length: 8 }, () => store.createPayment(newPayment({ idempotencyKey: 'race' }), t0, toView)));
+    const results = await Promise.all(Array.from({ length: 8 }, () => store.createPayment(newPayment({ idempotencyKey: 'race' }), t0)));
     expect(results.filter((r) => r.kind === 'created')).toHaveLength(1);
     expect(new Set(results.map((r) => r.payment.id)).size).toBe(1);
   });
 
   it('moves through the state machine with increasing seq, and never changes a terminal payment', async () => {
-    const { payment } = await store.createPayment(newPayment(), t0, toView);
-    const awaiting = await store.updatePayment(payment.id, { status: 'awaiting_customer', providerRef: 'ref-1' }, 'push', t0 + 1, toView);
+    const { payment } = await store.createPayment(newPayment(), t0);
+    const awaiting = await store.updatePayment(payment.id, { status: 'awaiting_customer', providerRef: 'ref-1' }, 'push', t0 + 1);
     expect(awaiting).toMatchObject({ kind: 'updated', payment: { status: 'awaiting_customer', seq: 2, providerRef: 'ref-1' } });
-    const paid = await store.updatePayment(payment.id, { status: 'succeeded', receipt: 'RCPT000001' }, 'callback', t0 + 2, toView);
+    const paid = await store.updatePayment(payment.id, { status: 'succeeded', receipt: 'RCPT000001' }, 'callback', t0 + 2);
     expect(paid).toMatchObject({ kind: 'updated', payment: { status: 'succeeded', seq: 3, receipt: 'RCPT000001' } });
-    const late = await store.updatePayment(payment.id, { status: 'failed', failureCode: 'cancelled' }, 'callback', t0 + 3, toView);
+    const late = await store.updatePayment(payment.id, { status: 'failed', failureCode: 'cancelled' }, 'callback', t0 + 3);
     expect(late).toMatchObject({ kind: 'unchanged', reason: 'already succeeded' });
     expect((await store.getPayment(payment.id))?.status).toBe('succeeded');
     expect((await store.eventsAfter(payment.id, 1)).map((e) => e.status)).toEqual(['awaiting_customer', 'succeeded']);
@@ -104,12 +103,12 @@ describe.each(backends)('$name store', (backend) => {
   });
 
   it('commits one terminal event and one webhook when two instances finish a payment at once', async () => {
-    const { payment } = await store.createPayment(newPayment(), t0, toView);
-    await store.updatePayment(payment.id, { status: 'awaiting_customer' }, 'push', t0, toView);
+    const { payment } = await store.createPayment(newPayment(), t0);
+    await store.updatePayment(payment.id, { status: 'awaiting_customer' }, 'push', t0);
     const results = await Promise.all([
-      store.updatePayment(payment.id, { status: 'succeeded', receipt: 'A' }, 'callback', t0 + 1, toView),
-      store.updatePayment(payment.id, { status: 'succeeded', receipt: 'A' }, 'query', t0 + 1, toView),
-      store.updatePayment(payment.id, { status: 'failed', failureCode: 'cancelled' }, 'callback', t0 + 1, toView),
+      store.updatePayment(payment.id, { status: 'succeeded', receipt: 'A' }, 'callback', t0 + 1),
+      store.updatePayment(payment.id, { status: 'succeeded', receipt: 'A' }, 'query', t0 + 1),
+      store.updatePayment(payment.id, { status: 'failed', failureCode: 'cancelled' }, 'callback', t0 + 1),
     ]);
     expect(results.filter((r) => r.kind === 'updated' && r.event !== null)).toHaveLength(1);
     expect((await store.eventsAfter(payment.id, 2)).length).toBe(1);
@@ -117,7 +116,7 @@ describe.each(backends)('$name store', (backend) => {
   });
 
   it('lets exactly one caller claim a push', async () => {
-    const { payment } = await store.createPayment(newPayment(), t0, toView);
+    const { payment } = await store.createPayment(newPayment(), t0);
     const claims = await Promise.all(Array.from({ length: 6 }, () => store.claimPush(payment.id, t0, t0 + 5_000)));
     expect(claims.filter(Boolean)).toHaveLength(1);
     expect(await store.getPayment(payment.id)).toMatchObject({ pushState: 'sent', nextCheckAt: t0 + 5_000 });
@@ -125,7 +124,7 @@ describe.each(backends)('$name store', (backend) => {
 
   it('hands each due status check to one claimer only', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 6; i++) ids.push((await store.createPayment(newPayment({ nextCheckAt: t0 }), t0, toView)).payment.id);
+    for (let i = 0; i < 6; i++) ids.push((await store.createPayment(newPayment({ nextCheckAt: t0 }), t0)).payment.id);
     const [a, b] = await Promise.all([store.claimDueChecks(t0 + 1, t0 + 60_000, 10), store.claimDueChecks(t0 + 1, t0 + 60_000, 10)]);
     const claimed = [...a!, ...b!].map((p) => p.id).sort();
     expect(claimed).toEqual([...ids].sort());
@@ -133,8 +132,8 @@ describe.each(backends)('$name store', (backend) => {
   });
 
   it('hands each due webhook to one claimer and marks it delivered once', async () => {
-    const { payment } = await store.createPayment(newPayment(), t0, toView);
-    await store.updatePayment(payment.id, { status: 'failed', failureCode: 'cancelled', failureMessage: 'x' }, 'callback', t0, toView);
+    const { payment } = await store.createPayment(newPayment(), t0);
+    await store.updatePayment(payment.id, { status: 'failed', failureCode: 'cancelled', failureMessage: 'x' }, 'callback', t0);
     const [a, b] = await Promise.all([store.claimDueWebhooks(t0 + 1, t0 + 60_000, 5), store.claimDueWebhooks(t0 + 1, t0 + 60_000, 5)]);
     expect(a!.length + b!.length).toBe(1);
     const eventId = [...a!, ...b!][0]!.eventId;
@@ -147,8 +146,8 @@ describe.each(backends)('$name store', (backend) => {
   });
 
   it("lists a merchant's payments newest first, by page, with filters", async () => {
-    for (let i = 0; i < 5; i++) await store.createPayment(newPayment({ reference: `R-${i}` }), t0 + i, toView);
-    await store.createPayment(newPayment({ merchantId: 'm2' }), t0 + 10, toView);
+    for (let i = 0; i < 5; i++) await store.createPayment(newPayment({ reference: `R-${i}` }), t0 + i);
+    await store.createPayment(newPayment({ merchantId: 'm2' }), t0 + 10);
     const page1 = await store.listPayments({ merchantId: 'm1', limit: 2 });
     expect(page1.map((p) => p.reference)).toEqual(['R-4', 'R-3']);
     const page2 = await store.listPayments({ merchantId: 'm1', limit: 10, after: { createdAt: page1[1]!.createdAt, id: page1[1]!.id } });
@@ -158,10 +157,10 @@ describe.each(backends)('$name store', (backend) => {
   });
 
   it('finds recent payments to a phone, failure times, and unreferenced pushes', async () => {
-    const a = (await store.createPayment(newPayment(), t0, toView)).payment;
-    const b = (await store.createPayment(newPayment({ amount: 99 }), t0 + 1, toView)).payment;
+    const a = (await store.createPayment(newPayment(), t0)).payment;
+    const b = (await store.createPayment(newPayment({ amount: 99 }), t0 + 1)).payment;
     await store.claimPush(b.id, t0 + 1, t0 + 100);
-    await store.updatePayment(a.id, { status: 'failed', failureCode: 'cancelled' }, 'callback', t0 + 5, toView);
+    await store.updatePayment(a.id, { status: 'failed', failureCode: 'cancelled' }, 'callback', t0 + 5);
     expect((await store.recentForPhone('m1', '254708374149', t0, 10)).map((p) => p.id)).toEqual([b.id, a.id]);
     expect(await store.failureTimes('m1', t0)).toEqual([t0 + 5]);
     expect((await store.findUnreferenced('sandbox', '254708374149', 99, t0)).map((p) => p.id)).toEqual([b.id]);
@@ -188,7 +187,7 @@ describe.each(backends)('$name store', (backend) => {
   });
 
   it('records callbacks per payment', async () => {
-    const { payment } = await store.createPayment(newPayment(), t0, toView);
+    const { payment } = await store.createPayment(newPayment(), t0);
     await store.recordCallback({ provider: 'sandbox', providerRef: 'r', paymentId: payment.id, verdict: 'applied', body: '{}', receivedAt: t0 });
     expect((await store.callbacksFor(payment.id)).map((c) => c.verdict)).toEqual(['applied']);
   });

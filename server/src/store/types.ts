@@ -113,7 +113,7 @@ export interface PaymentStore {
   /** Creates the schema if needed. */
   init(): Promise<void>;
   /** Inserts a payment and its first event, or returns the one stored under the same idempotency key. */
-  createPayment(payment: NewPayment, now: number, toView: (p: PaymentRecord) => unknown): Promise<CreateResult>;
+  createPayment(payment: NewPayment, now: number): Promise<CreateResult>;
   getPayment(id: string): Promise<PaymentRecord | undefined>;
   /** A merchant's payments to one phone since `since`, newest first (at most `limit`). */
   recentForPhone(merchantId: string, phone: string, since: number, limit: number): Promise<PaymentRecord[]>;
@@ -131,7 +131,7 @@ export interface PaymentStore {
    * one bumps `seq` and writes an event (committed before anyone is told); a terminal one also
    * puts the merchant's webhook in the outbox, in the same transaction.
    */
-  updatePayment(id: string, patch: PaymentPatch, source: string, now: number, toView: (p: PaymentRecord) => unknown): Promise<UpdateResult>;
+  updatePayment(id: string, patch: PaymentPatch, source: string, now: number): Promise<UpdateResult>;
   /** Events with seq > afterSeq, oldest first. */
   eventsAfter(paymentId: string, afterSeq: number): Promise<PaymentEventRecord[]>;
   latestEvent(paymentId: string): Promise<PaymentEventRecord | undefined>;
