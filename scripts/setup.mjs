@@ -15,7 +15,7 @@ const stamp = join(root, 'node_modules', '.stk-pay-installed');
 
 function fingerprint() {
   const hash = createHash('sha256');
-  for (const file of ['pnpm-lock.yaml', 'package.json', 'server/package.json', 'widget/package.json', 'test/package.json', 'bot/package.json']) {
+  for (const file of ['pnpm-lock.yaml', 'package.json', 'server/package.json', 'widget/package.json', 'test/package.json', 'bot/package.json', 'bench/package.json']) {
     const path = join(root, file);
     if (existsSync(path)) hash.update(file).update(readFileSync(path));
   }
