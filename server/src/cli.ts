@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   let merchants;
   try {
     config = loadConfig();
-    const env = { ...process.env, SANDBOX_DELAY_MS: String(config.SANDBOX_DELAY_MS) };
+    const env = { ...process.env, SANDBOX_DELAY_MS: String(config.SANDBOX_DELAY_MS), SANDBOX_ABUSE_RULES: config.SANDBOX_ABUSE_RULES };
     merchants = config.STK_PAY_CONFIG
       ? loadMerchantsFile(config.STK_PAY_CONFIG, env)
       : [demoMerchant(providerFromEnv(config.STK_PAY_PROVIDER, env))];
@@ -29,9 +29,11 @@ async function main(): Promise<void> {
     ...(config.CALLBACK_TOKEN ? { callbackToken: config.CALLBACK_TOKEN } : {}),
     merchants,
     ...(config.TRUST_PROXY !== undefined ? { trustProxy: trustProxyOption(config.TRUST_PROXY)! } : {}),
-    ...(config.RATE_LIMIT_EXEMPT_IPS !== undefined
-      ? { rateLimits: { ...DEFAULT_RATE_LIMITS, exemptIps: config.RATE_LIMIT_EXEMPT_IPS.split(',').map((ip) => ip.trim()).filter(Boolean) } }
-      : {}),
+    rateLimits: {
+      perIp: config.RATE_LIMIT_PER_IP,
+      perKey: config.RATE_LIMIT_PER_KEY,
+      exemptIps: config.RATE_LIMIT_EXEMPT_IPS?.split(',').map((ip) => ip.trim()).filter(Boolean) ?? DEFAULT_RATE_LIMITS.exemptIps,
+    },
     logger: { level: config.LOG_LEVEL },
   });
 

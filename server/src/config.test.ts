@@ -3,7 +3,15 @@ import { ConfigError, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults', () => {
-    expect(loadConfig({})).toMatchObject({ PORT: 8787, HOST: '127.0.0.1', STK_PAY_DB: './data/stk-pay.sqlite', STK_PAY_PROVIDER: 'sandbox' });
+    expect(loadConfig({})).toMatchObject({
+      PORT: 8787,
+      HOST: '127.0.0.1',
+      STK_PAY_DB: './data/stk-pay.sqlite',
+      STK_PAY_PROVIDER: 'sandbox',
+      RATE_LIMIT_PER_IP: 60,
+      RATE_LIMIT_PER_KEY: 600,
+      SANDBOX_ABUSE_RULES: 'off',
+    });
   });
 
   it('treats an empty variable as unset', () => {
@@ -17,6 +25,9 @@ describe('loadConfig', () => {
     [{ STK_PAY_PROVIDER: 'paypal' }, /^STK_PAY_PROVIDER must be one of sandbox, intasend/],
     [{ CALLBACK_TOKEN: 'short' }, /^CALLBACK_TOKEN must be 16 to 128 URL-safe characters/],
     [{ SANDBOX_DELAY_MS: '-1' }, /^SANDBOX_DELAY_MS must be at least 0/],
+    [{ RATE_LIMIT_PER_KEY: '0' }, /^RATE_LIMIT_PER_KEY must be at least 1 request per minute/],
+    [{ RATE_LIMIT_PER_IP: 'lots' }, /^RATE_LIMIT_PER_IP must be a number of requests per minute/],
+    [{ SANDBOX_ABUSE_RULES: 'yes' }, /^SANDBOX_ABUSE_RULES must be on or off/],
   ])('stops with one line naming the variable: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

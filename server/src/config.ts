@@ -8,6 +8,8 @@ const PROVIDERS = ['sandbox', 'intasend', 'kulmipay', 'upesipay', 'daraja'] as c
 
 const port = z.coerce.number({ error: 'a port number' }).int('a whole port number').min(0, 'a port from 0 to 65535').max(65535, 'a port from 0 to 65535');
 
+const perMinute = z.coerce.number({ error: 'a number of requests per minute' }).int('a whole number of requests per minute').min(1, 'at least 1 request per minute');
+
 const envSchema = z.object({
   PORT: port.default(8787),
   HOST: z.string().min(1, 'a host name or address').default('127.0.0.1'),
@@ -32,6 +34,9 @@ const envSchema = z.object({
     .string()
     .regex(/^[0-9a-fA-F:., ]*$/, 'client IP addresses separated by commas')
     .optional(),
+  RATE_LIMIT_PER_IP: perMinute.default(60),
+  RATE_LIMIT_PER_KEY: perMinute.default(600),
+  SANDBOX_ABUSE_RULES: z.enum(['on', 'off'], { error: 'on or off' }).default('off'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'fatal, error, warn, info, debug, trace or silent' }).default('info'),
 });
 

@@ -96,8 +96,11 @@ export function loadMerchantsFile(path: string, env: Env): Merchant[] {
     }
     let provider;
     try {
-      // The sandbox's customer delay is a relay-wide setting.
-      const settings = entry.provider.name === 'sandbox' ? { SANDBOX_DELAY_MS: env['SANDBOX_DELAY_MS'], ...entry.provider.settings } : entry.provider.settings;
+      // The sandbox's customer delay and abuse rules are relay-wide settings.
+      const settings =
+        entry.provider.name === 'sandbox'
+          ? { SANDBOX_DELAY_MS: env['SANDBOX_DELAY_MS'], SANDBOX_ABUSE_RULES: env['SANDBOX_ABUSE_RULES'], ...entry.provider.settings }
+          : entry.provider.settings;
       provider = providerFromEnv(entry.provider.name, settings);
     } catch (error) {
       if (error instanceof ConfigError) throw new ConfigError(`STK_PAY_CONFIG: ${where}.provider.settings: ${error.message}`);

@@ -16,7 +16,7 @@ export type ProviderName = (typeof PROVIDER_NAMES)[number];
 type Factory = (env: Env) => Provider;
 
 const FACTORIES: Partial<Record<ProviderName, Factory>> = {
-  sandbox: (env) => new SandboxProvider({ delayMs: Number(env['SANDBOX_DELAY_MS'] ?? 3_000) }),
+  sandbox: (env) => new SandboxProvider({ delayMs: Number(env['SANDBOX_DELAY_MS'] ?? 3_000), abuseProtection: env['SANDBOX_ABUSE_RULES'] === 'on' }),
   // providers: one line each below (keep this marker)
   upesipay: upesipayFromEnv,
   intasend: intasendFromEnv,
