@@ -166,6 +166,21 @@ describe('Daraja M-Pesa Express through the real relay', () => {
     expect(double.requests.filter((r) => r.path === '/mpesa/stkpushquery/v1/query').length).toBeGreaterThan(2);
   });
 
+  it('with an on-demand customer the payment waits for the customer, and succeeds by the callback answer() sends', async () => {
+    const { double, relay } = await start({ delayMs: 'on-demand' }, {}, 100);
+    const id = await create(relay, { phone: PAID, amount: 320 });
+    for (let i = 0; i < 100 && (await view(relay, id)).status !== 'awaiting_customer'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    // Status checks in the meantime hear "being processed".
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await view(relay, id)).status).toBe('awaiting_customer');
+    const { sentAt, status } = await double.answer('254708374149');
+    expect(status).toBe(200);
+    expect(Math.abs(sentAt - Date.now())).toBeLessThan(5_000);
+    const payment = await waitFinal(relay, id);
+    expect(payment).toMatchObject({ status: 'succeeded', amount: 320 });
+    await expect(double.answer('254708374149')).rejects.toThrow(/no open prompt/);
+  });
+
   it('a callback delivered twice succeeds once and records the second as a duplicate', async () => {
     const { relay } = await start({}, {}, 2_000);
     const id = await create(relay, { phone: TWICE });

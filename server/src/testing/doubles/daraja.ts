@@ -17,8 +17,11 @@ export interface DarajaDoubleOptions {
   passkey: string;
   /** The till number when the shortcode is a store number (CustomerBuyGoodsOnline). */
   till?: string;
-  /** How long the customer takes to answer; the callback comes then. Default 150 ms. */
-  delayMs?: number;
+  /**
+   * How long the customer takes to answer; the callback comes then. Default 150 ms. `'on-demand'`:
+   * the customer answers only when `answer()` is called (benchmarks time the callback from there).
+   */
+  delayMs?: number | 'on-demand';
   /** Lifetime of issued tokens. Default 3599 s, as Daraja. */
   tokenTtlSeconds?: number;
   /** How far the push timestamp may be from the double's clock. Default 5 minutes. */
@@ -38,6 +41,7 @@ interface Prompt {
   scenario: DoubleScenario;
   /** When the customer answers: the query says "being processed" until then. */
   answeredAt: number;
+  push: Record<string, unknown>;
 }
 
 export interface DarajaDouble extends HttpDouble {
@@ -51,6 +55,12 @@ export interface DarajaDouble extends HttpDouble {
   pushes(): Record<string, unknown>[];
   /** Makes every token issued so far invalid, as when Daraja expires them early. */
   expireTokens(): void;
+  /**
+   * With `delayMs: 'on-demand'`: the customer on `phone` (2547…) answers their oldest open prompt
+   * now, and the callback is POSTed. Resolves when the relay has answered it, with the time the
+   * callback was sent (`performance.timeOrigin + performance.now()`, ms) and the relay's HTTP status.
+   */
+  answer(phone: string): Promise<{ sentAt: number; status: number | undefined }>;
 }
 
 const PHONE = /^254[17]\d{8}$/;
@@ -66,7 +76,10 @@ function receiptFor(checkoutRequestId: string): string {
 }
 
 export async function startDarajaDouble(options: DarajaDoubleOptions): Promise<DarajaDouble> {
-  const delayMs = options.delayMs ?? 150;
+  const onDemand = options.delayMs === 'on-demand';
+  const delayMs = options.delayMs === 'on-demand' ? 0 : (options.delayMs ?? 150);
+  /** Prompts waiting for `answer()`, oldest first, by phone. */
+  const waiting = new Map<string, Prompt[]>();
   const ttlMs = (options.tokenTtlSeconds ?? 3599) * 1000;
   const skewMs = options.timestampSkewMs ?? 5 * 60_000;
   const tokens = new Map<string, number>();
@@ -122,7 +135,8 @@ export async function startDarajaDouble(options: DarajaDoubleOptions): Promise<D
     return undefined;
   }
 
-  function callbackBody(prompt: Prompt, push: Record<string, unknown>) {
+  function callbackBody(prompt: Prompt) {
+    const push = prompt.push;
     const result = RESULT_OF[prompt.scenario as Exclude<DoubleScenario, 'throttled'>];
     const stkCallback: Record<string, unknown> = {
       MerchantRequestID: prompt.merchantRequestId,
@@ -152,11 +166,17 @@ export async function startDarajaDouble(options: DarajaDoubleOptions): Promise<D
       merchantRequestId: `${10000 + promptCount}-${randomBytes(4).readUInt32BE()}-1`,
       checkoutRequestId: `ws_CO_${kenyaTimestamp(Date.now())}${randomBytes(5).toString('hex')}`,
       scenario,
-      answeredAt: Date.now() + delayMs,
+      answeredAt: onDemand ? Number.POSITIVE_INFINITY : Date.now() + delayMs,
+      push,
     };
     prompts.set(prompt.checkoutRequestId, prompt);
+    const phone = String(push['PhoneNumber']);
+    if (onDemand) {
+      waiting.set(phone, [...(waiting.get(phone) ?? []), prompt]);
+      return prompt;
+    }
     const url = String(push['CallBackURL']);
-    const body = callbackBody(prompt, push);
+    const body = callbackBody(prompt);
     if (scenario !== 'silent') timers.after(delayMs, () => deliver(url, body));
     if (scenario === 'twice') timers.after(delayMs + 150, () => deliver(url, body));
     return prompt;
@@ -234,6 +254,15 @@ export async function startDarajaDouble(options: DarajaDoubleOptions): Promise<D
     pushes: () => requests.filter((r) => r.path === '/mpesa/stkpush/v1/processrequest').map((r) => r.body),
     expireTokens() {
       tokens.clear();
+    },
+    async answer(phone) {
+      const prompt = waiting.get(phone)?.shift();
+      if (!prompt) throw new Error(`no open prompt on ${phone}`);
+      prompt.answeredAt = Date.now();
+      const body = callbackBody(prompt);
+      const sentAt = performance.timeOrigin + performance.now();
+      const status = await deliver(String(prompt.push['CallBackURL']), body);
+      return { sentAt, status };
     },
     async close() {
       timers.clear();
