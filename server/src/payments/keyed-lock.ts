@@ -13,3 +13,24 @@ export class KeyedLock {
     }
   }
 }
+
+/** At most `limit` holders at once; the others wait in arrival order. */
+export class Semaphore {
+  private holders = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.holders >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.holders++;
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      // The slot passes straight to the next in line.
+      if (next) next();
+      else this.holders--;
+    }
+  }
+}

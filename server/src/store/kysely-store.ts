@@ -5,7 +5,7 @@
  */
 import { Kysely, sql, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
-import { KeyedLock } from '../payments/keyed-lock.js';
+import { KeyedLock, Semaphore } from '../payments/keyed-lock.js';
 import { transition } from '../payments/state-machine.js';
 import { toView } from '../payments/view.js';
 import { migrations } from './migrations.js';
@@ -38,12 +38,22 @@ export { webhookEventId } from './rows.js';
 
 export class KyselyPaymentStore implements PaymentStore {
   private readonly localLocks = new KeyedLock();
+  private readonly lockHolders: Semaphore;
 
   constructor(
     private readonly db: Kysely<Database>,
     /** PostgreSQL can lock the row it reads; SQLite serialises writers anyway. */
     private readonly rowLocks: boolean,
-  ) {}
+    /**
+     * How many `withLock` calls may hold a pooled connection for their advisory lock at once.
+     * Below the pool's size, so the work done under the locks always finds a free connection;
+     * at the pool's size, ten payments to ten phones at once took every connection and waited
+     * for an eleventh forever.
+     */
+    maxLockHolders = 5,
+  ) {
+    this.lockHolders = new Semaphore(maxLockHolders);
+  }
 
   async init(): Promise<void> {
     // Kysely's migrator takes a lock (an advisory lock on PostgreSQL), so instances starting
@@ -372,14 +382,16 @@ export class KyselyPaymentStore implements PaymentStore {
     // In-process order first, so one instance holds at most one database connection per key.
     return this.localLocks.run(key, async () => {
       if (!this.rowLocks) return work();
-      return this.db.connection().execute(async (connection) => {
-        await sql`select pg_advisory_lock(hashtextextended(${key}, 0))`.execute(connection);
-        try {
-          return await work();
-        } finally {
-          await sql`select pg_advisory_unlock(hashtextextended(${key}, 0))`.execute(connection);
-        }
-      });
+      return this.lockHolders.run(() =>
+        this.db.connection().execute(async (connection) => {
+          await sql`select pg_advisory_lock(hashtextextended(${key}, 0))`.execute(connection);
+          try {
+            return await work();
+          } finally {
+            await sql`select pg_advisory_unlock(hashtextextended(${key}, 0))`.execute(connection);
+          }
+        }),
+      );
     });
   }
 

@@ -6,6 +6,8 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { KyselyPaymentStore, type Database } from './kysely-store.js';
 
+const DEFAULT_MAX_CONNECTIONS = 10;
+
 export interface PostgresOptions {
   /** A schema to use instead of `public` (tests give each run its own). */
   schema?: string;
@@ -17,7 +19,7 @@ export function poolConfig(url: string, options: PostgresOptions = {}): pg.PoolC
   if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) throw new Error(`not a schema name: ${options.schema}`);
   return {
     connectionString: url,
-    max: options.maxConnections ?? 10,
+    max: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   };
 }
@@ -35,7 +37,8 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
   const pool = new pg.Pool(poolConfig(url, options));
   // An idle client's error (the server restarted) must not crash the relay; the pool replaces it.
   pool.on('error', () => undefined);
-  const store = new KyselyPaymentStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), true);
+  const connections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const store = new KyselyPaymentStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), true, Math.max(1, Math.floor(connections / 2)));
   await store.init();
   return store;
 }
