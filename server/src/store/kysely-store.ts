@@ -58,7 +58,14 @@ export class KyselyPaymentStore implements PaymentStore {
   async init(): Promise<void> {
     // Kysely's migrator takes a lock (an advisory lock on PostgreSQL), so instances starting
     // together apply each migration once.
-    const migrator = new Migrator({ db: this.db, provider: { getMigrations: async () => migrations(this.rowLocks ? 'bigint' : 'integer') } });
+    // On PostgreSQL, Kysely looks for its migration tables in every schema unless told which one:
+    // another relay's tables elsewhere on the server (another search_path) would count as ours.
+    const schema = this.rowLocks ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(this.db)).rows[0]?.schema : undefined;
+    const migrator = new Migrator({
+      db: this.db,
+      provider: { getMigrations: async () => migrations(this.rowLocks ? 'bigint' : 'integer') },
+      ...(schema ? { migrationTableSchema: schema } : {}),
+    });
     const { error, results } = await migrator.migrateToLatest();
     const failed = results?.find((result) => result.status === 'Error');
     if (error || failed) throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,10 +1,10 @@
 /**
- * The per-phone advisory locks on PostgreSQL hold a pooled connection each. Work done under them
+ * PostgreSQL specifics of the store. The per-phone advisory locks on PostgreSQL hold a pooled connection each. Work done under them
  * needs connections too, so more phones at once than the pool has connections must still all go
  * through: found by the throughput benchmark, where ten payments at once stopped the relay.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { dropSchema, freshSchema, requirePostgres, TEST_DATABASE_URL } from '../testing/postgres.js';
+import { createSchema, dropSchema, freshSchema, requirePostgres, TEST_DATABASE_URL } from '../testing/postgres.js';
 import { openPostgresStore } from './postgres.js';
 import type { KyselyPaymentStore } from './kysely-store.js';
 
@@ -41,5 +41,28 @@ describe.runIf(pgReady)('PostgreSQL advisory locks', () => {
     const outcome = await Promise.race([all, stuck]);
     clearTimeout(timer);
     expect(outcome).toEqual(phones.map(() => 0));
+  });
+});
+
+describe.runIf(pgReady)('PostgreSQL schemas', () => {
+  it('migrates into the schema its search_path names even when another schema on the server holds a relay already', async () => {
+    const other = freshSchema();
+    const mine = freshSchema();
+    const first = await openPostgresStore(TEST_DATABASE_URL, { schema: other });
+    await createSchema(mine);
+    cleanup = async () => {
+      await first.close();
+      await dropSchema(other);
+      await dropSchema(mine);
+    };
+    // As an operator sets it: only the URL names the schema.
+    const second = await openPostgresStore(`${TEST_DATABASE_URL}?options=-c%20search_path%3D${mine}`);
+    try {
+      await second.ping();
+      expect(await second.getOrSetSetting('probe', 'in-mine')).toBe('in-mine');
+      expect(await first.getOrSetSetting('probe', 'in-other')).toBe('in-other');
+    } finally {
+      await second.close();
+    }
   });
 });
