@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import ts from 'typescript';
 import { defineConfig, type Plugin } from 'vite';
 
 const fromRoot = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
@@ -32,8 +33,8 @@ function gzipSizeReport(): Plugin {
 }
 
 /**
- * Minifies the widget's stylesheet (a Lit `css` template without interpolations): the bundler
- * leaves template text alone, comments and indentation included.
+ * Minifies the widget's stylesheet (one template literal without interpolations, given to
+ * `unsafeCSS`): the bundler leaves template text alone, comments and indentation included.
  */
 function minifyLitCss(): Plugin {
   const minify = (text: string) =>
@@ -49,14 +50,60 @@ function minifyLitCss(): Plugin {
     apply: 'build',
     transform(code, id) {
       if (!id.endsWith('.styles.ts')) return null;
-      return code.replace(/\bcss`([^`$]*)`/g, (_all, text: string) => `css\`${minify(text)}\``);
+      return code.replace(/\bunsafeCSS\(`([^`$]*)`/g, (_all, text: string) => `unsafeCSS(\`${minify(text)}\``);
+    },
+  };
+}
+
+/**
+ * Takes the source's layout out of the widget's Lit `html` templates: a line break and the
+ * indentation around it go entirely next to a tag (`>` before it, `<` after it, or the template's
+ * start or end), and become one space elsewhere (between attributes). Spaces within a line are
+ * content and stay. The templates are found with TypeScript's parser, so `${…}` expressions (and
+ * templates nested in them) are never touched.
+ */
+function minifyLitHtml(): Plugin {
+  const squeeze = (text: string, first: boolean, last: boolean) =>
+    text.replace(/\s*\n\s*/g, (space: string, at: number) => {
+      const before = at === 0 ? (first ? '>' : '') : text[at - 1];
+      const after = at + space.length === text.length ? (last ? '<' : '') : text[at + space.length];
+      return before === '>' || after === '<' ? '' : ' ';
+    });
+  return {
+    name: 'stk-pay-minify-html',
+    apply: 'build',
+    transform(code, id) {
+      if (!/\/widget\/src\/.*\.ts$/.test(id) || !code.includes('html`')) return null;
+      const source = ts.createSourceFile(id, code, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+      const edits: { start: number; end: number; text: string }[] = [];
+      const visit = (node: ts.Node): void => {
+        if (ts.isTaggedTemplateExpression(node) && node.tag.getText(source) === 'html') {
+          const template = node.template;
+          const pieces = ts.isNoSubstitutionTemplateLiteral(template)
+            ? [template]
+            : [template.head, ...template.templateSpans.map((span) => span.literal)];
+          pieces.forEach((piece, index) => {
+            // The raw text between the backtick, `}` or `${` that delimit each piece.
+            const start = piece.getStart(source) + 1;
+            const end = piece.getEnd() - (ts.isTemplateHead(piece) || ts.isTemplateMiddle(piece) ? 2 : 1);
+            const raw = code.slice(start, end);
+            const text = squeeze(raw, index === 0, index === pieces.length - 1);
+            if (text !== raw) edits.push({ start, end, text });
+          });
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+      let result = code;
+      for (const { start, end, text } of edits.sort((a, b) => b.start - a.start)) result = result.slice(0, start) + text + result.slice(end);
+      return { code: result, map: null };
     },
   };
 }
 
 export default defineConfig({
   publicDir: false,
-  plugins: [minifyLitCss(), gzipSizeReport()],
+  plugins: [minifyLitHtml(), minifyLitCss(), gzipSizeReport()],
   build: {
     lib: {
       entry: fromRoot('./widget/src/stk-pay.ts'),

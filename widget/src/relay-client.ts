@@ -1,7 +1,7 @@
 /**
  * The relay's public API as the widget uses it: create a payment, then follow it over SSE, falling
  * back to polling where EventSource is missing or keeps failing. Types only from the server, so
- * zod stays out of the bundle.
+ * zod stays out of the bundle. Plain functions, not a class: their names shrink in the bundle.
  */
 import type { ErrorBody, PaymentView } from '@stk-pay/server/schemas';
 
@@ -34,6 +34,8 @@ const CHECK_WHILE_STREAMING_MS = 10_000;
 const MAX_STREAM_ERRORS = 3;
 /** Streams opened without one status arriving before giving up on streams (a proxy that blocks SSE). */
 const MAX_SILENT_STREAMS = 3;
+/** `EventSource.CLOSED`, read without the global, which may be missing. */
+const CLOSED = 2;
 
 /** 128 random bits as hex; getRandomValues works on plain-http pages too, unlike randomUUID. */
 export function newIdempotencyKey(): string {
@@ -45,141 +47,124 @@ export function isTerminal(payment: PaymentView): boolean {
   return payment.status === 'succeeded' || payment.status === 'failed';
 }
 
-export class RelayClient {
-  private readonly baseUrl: string;
-
-  constructor(
-    baseUrl: string,
-    private readonly publishableKey: string,
-  ) {
-    this.baseUrl = baseUrl.replace(/\/+$/, '');
+/** `relay`: the relay's base URL, with or without a trailing slash. */
+export async function createPayment(relay: string, publishableKey: string, body: NewPayment, idempotencyKey: string): Promise<CreateOutcome> {
+  let response: Response;
+  try {
+    response = await fetch(paymentUrl(relay), {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        'X-Publishable-Key': publishableKey,
+        'Idempotency-Key': idempotencyKey,
+      },
+      body: JSON.stringify(body),
+    });
+  } catch (cause) {
+    return { ok: false, status: undefined, error: { code: 'network_error', message: String(cause) } };
   }
-
-  async createPayment(body: NewPayment, idempotencyKey: string): Promise<CreateOutcome> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.baseUrl}/v1/payments`, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/json',
-          'X-Publishable-Key': this.publishableKey,
-          'Idempotency-Key': idempotencyKey,
-        },
-        body: JSON.stringify(body),
-      });
-    } catch (cause) {
-      return { ok: false, status: undefined, error: { code: 'network_error', message: String(cause) } };
-    }
-    const json: unknown = await response.json().catch(() => undefined);
-    if (response.ok && isPayment(json)) return { ok: true, payment: json };
-    return {
-      ok: false,
-      status: response.status,
-      error: isErrorBody(json) ? json.error : { code: `http_${response.status}`, message: response.statusText },
-    };
-  }
-
-  /** The payment now; undefined when the relay does not know it. Throws when there is no answer. */
-  async getPayment(id: string): Promise<PaymentView | undefined> {
-    // No custom header: a simple request needs no CORS preflight on every poll.
-    const response = await fetch(this.paymentUrl(id));
-    if (response.status === 404) return undefined;
-    const json: unknown = await response.json();
-    if (!response.ok || !isPayment(json)) throw new Error(`GET payment answered ${response.status}`);
-    return json;
-  }
-
-  /**
-   * Calls `onPayment` with each state the relay reports until a terminal one, from its event stream
-   * (EventSource reconnects by itself, sending `Last-Event-ID`) and from a status check now and
-   * then; polls instead where EventSource is missing or keeps failing. States may repeat and come
-   * out of order between stream and checks: callers compare `seq`. `onGone`: no such payment.
-   */
-  watch(id: string, onPayment: (payment: PaymentView) => void, onGone: () => void): Watch {
-    let stopped = false;
-    let source: EventSource | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let checking = false;
-    let streamErrors = 0;
-    let silentStreams = 0;
-
-    const stop = () => {
-      stopped = true;
-      source?.close();
-      source = undefined;
-      clearTimeout(timer);
-    };
-    const deliver = (payment: PaymentView) => {
-      if (stopped) return;
-      // Closed before the relay closes the stream, or EventSource would reconnect.
-      if (isTerminal(payment)) stop();
-      onPayment(payment);
-    };
-    const dropStream = () => {
-      source?.close();
-      source = undefined;
-    };
-    const openStream = () => {
-      if (typeof EventSource !== 'function' || silentStreams >= MAX_SILENT_STREAMS) return;
-      silentStreams += 1;
-      streamErrors = 0;
-      const stream = new EventSource(`${this.paymentUrl(id)}/events`);
-      source = stream;
-      stream.addEventListener('status', (event: MessageEvent<string>) => {
-        streamErrors = 0;
-        silentStreams = 0;
-        const payment = parseJson(event.data);
-        if (isPayment(payment)) deliver(payment);
-      });
-      stream.addEventListener('error', () => {
-        if (stopped || source !== stream) return;
-        // CONNECTING: EventSource retries by itself with Last-Event-ID. CLOSED: it gave up.
-        streamErrors += 1;
-        if (stream.readyState === stream.CLOSED || streamErrors >= MAX_STREAM_ERRORS) {
-          dropStream();
-          void check();
-        }
-      });
-    };
-    const check = async () => {
-      if (checking || stopped) return;
-      checking = true;
-      clearTimeout(timer);
-      let answered = false;
-      try {
-        const payment = await this.getPayment(id);
-        answered = true;
-        if (payment === undefined) {
-          stop();
-          onGone();
-        } else deliver(payment);
-      } catch {
-        // The relay may be restarting, or the network down: ask again later.
-      }
-      checking = false;
-      if (stopped) return;
-      // A stream that ended before a terminal state (closed by its page, or given up by EventSource).
-      if (source && source.readyState === source.CLOSED) dropStream();
-      if (source === undefined && answered) openStream();
-      timer = setTimeout(check, source ? CHECK_WHILE_STREAMING_MS : POLL_INTERVAL_MS);
-    };
-
-    openStream();
-    timer = setTimeout(check, source ? CHECK_WHILE_STREAMING_MS : 0);
-    return { stop, refresh: () => void check() };
-  }
-
-  private paymentUrl(id: string): string {
-    return `${this.baseUrl}/v1/payments/${encodeURIComponent(id)}`;
-  }
+  const json: unknown = await response.json().catch(() => undefined);
+  if (response.ok && isPayment(json)) return { ok: true, payment: json };
+  return {
+    ok: false,
+    status: response.status,
+    error: isErrorBody(json) ? json.error : { code: `http_${response.status}`, message: response.statusText },
+  };
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+/**
+ * Calls `onPayment` with each state the relay reports until a terminal one, from its event stream
+ * (EventSource reconnects by itself, sending `Last-Event-ID`) and from a status check now and
+ * then; polls instead where EventSource is missing or keeps failing. States may repeat and come
+ * out of order between stream and checks: callers compare `seq`. `onGone`: no such payment.
+ */
+export function watchPayment(relay: string, id: string, onPayment: (payment: PaymentView) => void, onGone: () => void): Watch {
+  const url = paymentUrl(relay, id);
+  let stopped = false;
+  let source: EventSource | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let checking = false;
+  let streamErrors = 0;
+  let silentStreams = 0;
+
+  const dropStream = () => {
+    source?.close();
+    source = undefined;
+  };
+  const stop = () => {
+    stopped = true;
+    dropStream();
+    clearTimeout(timer);
+  };
+  const deliver = (payment: unknown) => {
+    if (stopped || !isPayment(payment)) return;
+    // Closed before the relay closes the stream, or EventSource would reconnect.
+    if (isTerminal(payment)) stop();
+    onPayment(payment);
+  };
+  const openStream = () => {
+    if (typeof EventSource !== 'function' || silentStreams >= MAX_SILENT_STREAMS) return;
+    silentStreams += 1;
+    streamErrors = 0;
+    const stream = new EventSource(`${url}/events`);
+    source = stream;
+    stream.addEventListener('status', (event: MessageEvent<string>) => {
+      streamErrors = 0;
+      silentStreams = 0;
+      let payment: unknown;
+      try {
+        payment = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      deliver(payment);
+    });
+    stream.addEventListener('error', () => {
+      if (stopped || source !== stream) return;
+      // CONNECTING: EventSource retries by itself with Last-Event-ID. CLOSED: it gave up.
+      streamErrors += 1;
+      if (stream.readyState === CLOSED || streamErrors >= MAX_STREAM_ERRORS) {
+        dropStream();
+        void check();
+      }
+    });
+  };
+  const check = async () => {
+    if (checking || stopped) return;
+    checking = true;
+    clearTimeout(timer);
+    let answered = false;
+    try {
+      // No custom header: a simple request needs no CORS preflight on every poll.
+      const response = await fetch(url);
+      if (response.status === 404) {
+        answered = true;
+        stop();
+        onGone();
+      } else {
+        const payment: unknown = await response.json();
+        if (!response.ok || !isPayment(payment)) throw new Error(`GET payment answered ${response.status}`);
+        answered = true;
+        deliver(payment);
+      }
+    } catch {
+      // The relay may be restarting, or the network down: ask again later.
+    }
+    checking = false;
+    if (stopped) return;
+    // A stream that ended before a terminal state (closed by its page, or given up by EventSource).
+    if (source?.readyState === CLOSED) dropStream();
+    if (source === undefined && answered) openStream();
+    timer = setTimeout(check, source ? CHECK_WHILE_STREAMING_MS : POLL_INTERVAL_MS);
+  };
+
+  openStream();
+  timer = setTimeout(check, source ? CHECK_WHILE_STREAMING_MS : 0);
+  return { stop, refresh: () => void check() };
+}
+
+function paymentUrl(relay: string, id?: string): string {
+  return `${relay.replace(/\/+$/, '')}/v1/payments${id === undefined ? '' : `/${encodeURIComponent(id)}`}`;
 }
 
 function isPayment(value: unknown): value is PaymentView {

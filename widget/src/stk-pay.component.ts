@@ -4,7 +4,7 @@ import type { PaymentView } from '@stk-pay/server/schemas';
 import { emit } from './events.js';
 import { forgetOpenPayment, openPaymentKey, readOpenPayment, saveOpenPayment } from './open-payment.js';
 import { clock, statusLines, type Phase, type Refusal } from './messages.js';
-import { RelayClient, isTerminal, newIdempotencyKey, type NewPayment, type Watch } from './relay-client.js';
+import { createPayment, isTerminal, newIdempotencyKey, watchPayment, type NewPayment, type Watch } from './relay-client.js';
 import { STRINGS, en, languageOf, type Strings } from './strings.js';
 import styles from './stk-pay.styles.js';
 
@@ -61,11 +61,11 @@ export class StkPay extends LitElement {
     payment: { state: true },
   };
 
-  private get phoneInput(): HTMLInputElement | null {
+  get #phoneInput(): HTMLInputElement | null {
     return this.renderRoot.querySelector('input');
   }
 
-  private get headline(): HTMLElement | null {
+  get #headline(): HTMLElement | null {
     return this.renderRoot.querySelector('.headline');
   }
 
@@ -75,19 +75,19 @@ export class StkPay extends LitElement {
   private declare phoneProblem: PhoneProblem | undefined;
   private declare refusal: Refusal | undefined;
   private declare payment: PaymentView | undefined;
-  private watch: Watch | undefined;
+  #watch: Watch | undefined;
   /** The payment followed (also while resuming, before its first state arrives). */
-  private followedId: string | undefined;
+  #followedId: string | undefined;
   /** Reused while the customer retries the same request after no answer; see `idempotencyKeyFor`. */
-  private attempt: { key: string; body: string } | undefined;
+  #attempt: { key: string; body: string } | undefined;
   /** The sessionStorage entry of the open payment, and when its prompt was sent. */
-  private openKey: string;
-  private sentAt: number;
-  private ticker: ReturnType<typeof setTimeout> | undefined;
-  private focusWasInside: boolean;
-  private loggedProblem: string;
+  #openKey = '';
+  #sentAt = 0;
+  #ticker: ReturnType<typeof setTimeout> | undefined;
+  #focusWasInside = false;
+  #loggedProblem = '';
   /** The checkout (key, amount, reference) last looked up in sessionStorage: once each. */
-  private lookedUp: string;
+  #lookedUp = '';
 
   /** Whole Kenyan shillings to charge. */
   declare amount: number;
@@ -114,11 +114,6 @@ export class StkPay extends LitElement {
     super();
     this.phase = 'ready';
     this.typed = '';
-    this.openKey = '';
-    this.sentAt = 0;
-    this.focusWasInside = false;
-    this.loggedProblem = '';
-    this.lookedUp = '';
     this.amount = Number.NaN;
     this.reference = '';
     this.description = '';
@@ -133,63 +128,63 @@ export class StkPay extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    addEventListener('online', this.handleWake);
-    document.addEventListener('visibilitychange', this.handleWake);
+    addEventListener('online', this.#handleWake);
+    document.addEventListener('visibilitychange', this.#handleWake);
     // Moved in the DOM while a payment is open: follow it again.
-    if (this.followedId !== undefined) this.follow(this.followedId);
+    if (this.#followedId !== undefined) this.#follow(this.#followedId);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    removeEventListener('online', this.handleWake);
-    document.removeEventListener('visibilitychange', this.handleWake);
-    this.watch?.stop();
-    clearTimeout(this.ticker);
+    removeEventListener('online', this.#handleWake);
+    document.removeEventListener('visibilitychange', this.#handleWake);
+    this.#watch?.stop();
+    clearTimeout(this.#ticker);
   }
 
   protected override willUpdate(changed: PropertyValues): void {
     if (changed.has('phone')) this.typed = this.phone;
-    const problem = this.setupProblem(en);
-    if (problem && problem !== this.loggedProblem) console.error(`<stk-pay> is not set up: ${problem}`, this);
-    this.loggedProblem = problem;
-    if (!problem && this.phase === 'ready') this.resume();
-    if (this.phase === 'waiting' && this.timeLeft() <= 0) this.phase = 'confirming';
-    this.focusWasInside = this.shadowRoot?.activeElement != null;
+    const problem = this.#setupProblem(en);
+    if (problem && problem !== this.#loggedProblem) console.error(`<stk-pay> is not set up: ${problem}`, this);
+    this.#loggedProblem = problem;
+    if (!problem && this.phase === 'ready') this.#resume();
+    if (this.phase === 'waiting' && this.#timeLeft() <= 0) this.phase = 'confirming';
+    this.#focusWasInside = this.shadowRoot?.activeElement != null;
   }
 
   protected override updated(changed: PropertyValues): void {
-    clearTimeout(this.ticker);
+    clearTimeout(this.#ticker);
     // The countdown: next whole second, or the end of the prompt window.
-    if (this.phase === 'waiting') this.ticker = setTimeout(() => this.requestUpdate(), this.timeLeft() % 1000 || 1000);
+    if (this.phase === 'waiting') this.#ticker = setTimeout(() => this.requestUpdate(), this.#timeLeft() % 1000 || 1000);
     // Focus follows the customer's flow, never taken from elsewhere on the page.
-    if (!changed.has('phase') || !this.focusWasInside) return;
+    if (!changed.has('phase') || !this.#focusWasInside) return;
     // Back to the field after Try again or reset(); after a refused Pay it stays on the button.
     if (this.phase === 'ready') {
-      if (changed.get('phase') !== 'sending') this.phoneInput?.focus();
-    } else if (this.phase !== 'sending') this.headline?.focus();
+      if (changed.get('phase') !== 'sending') this.#phoneInput?.focus();
+    } else if (this.phase !== 'sending') this.#headline?.focus();
   }
 
-  private readonly handleWake = (): void => {
-    if (document.visibilityState !== 'hidden') this.watch?.refresh();
+  readonly #handleWake = (): void => {
+    if (document.visibilityState !== 'hidden') this.#watch?.refresh();
   };
 
-  private handlePhoneInput(event: InputEvent): void {
+  #handlePhoneInput(event: InputEvent): void {
     this.typed = (event.target as HTMLInputElement).value;
     if (this.phoneProblem !== undefined && normalizePhone(this.typed).ok) this.phoneProblem = undefined;
   }
 
-  private handlePhoneChange(): void {
+  #handlePhoneChange(): void {
     const phone = normalizePhone(this.typed);
     if (this.typed.trim() !== '' && !phone.ok) this.phoneProblem = phone.reason;
   }
 
-  private async handleSubmit(event: SubmitEvent): Promise<void> {
+  async #handleSubmit(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     if (this.phase !== 'ready' || this.disabled) return;
     const phone = normalizePhone(this.typed);
     if (!phone.ok) {
       this.phoneProblem = phone.reason;
-      this.phoneInput?.focus();
+      this.#phoneInput?.focus();
       return;
     }
     this.phoneProblem = undefined;
@@ -202,28 +197,28 @@ export class StkPay extends LitElement {
     this.phase = 'sending';
     const key = openPaymentKey(this);
 
-    const outcome = await this.client().createPayment(body, this.idempotencyKeyFor(body));
+    const outcome = await createPayment(this.#relay(), this.publishableKey, body, this.#idempotencyKeyFor(body));
     if (this.phase !== 'sending') return; // reset() meanwhile
-    if (!outcome.ok) return this.handleRefusal(outcome);
-    this.attempt = undefined;
-    this.openKey = key;
-    this.sentAt = Date.now();
+    if (!outcome.ok) return this.#handleRefusal(outcome);
+    this.#attempt = undefined;
+    this.#openKey = key;
+    this.#sentAt = Date.now();
     if (!isTerminal(outcome.payment)) {
-      saveOpenPayment(key, { id: outcome.payment.id, sentAt: this.sentAt });
+      saveOpenPayment(key, { id: outcome.payment.id, sentAt: this.#sentAt });
       // Removed meanwhile: connectedCallback follows it if the element comes back.
-      if (this.isConnected) this.follow(outcome.payment.id);
-      else this.followedId = outcome.payment.id;
+      if (this.isConnected) this.#follow(outcome.payment.id);
+      else this.#followedId = outcome.payment.id;
     }
-    this.handlePayment(outcome.payment);
+    this.#handlePayment(outcome.payment);
   }
 
-  private handlePayment(payment: PaymentView): void {
+  #handlePayment(payment: PaymentView): void {
     if (this.payment !== undefined && (payment.id !== this.payment.id || payment.seq <= this.payment.seq)) return;
     this.payment = payment;
     if (payment.status === 'succeeded' || payment.status === 'failed') {
       this.phase = payment.status;
-      this.followedId = undefined;
-      forgetOpenPayment(this.openKey);
+      this.#followedId = undefined;
+      forgetOpenPayment(this.#openKey);
     } else if (this.phase !== 'confirming') {
       this.phase = 'waiting';
     }
@@ -232,10 +227,10 @@ export class StkPay extends LitElement {
     if (payment.status === 'failed') emit(this, 'stk-pay-failure', payment);
   }
 
-  private handleRefusal(outcome: Refusal): void {
+  #handleRefusal(outcome: Refusal): void {
     const { status, error } = outcome;
     // No answer or a server fault: the payment may exist, so a retry must reuse the key.
-    if (status !== undefined && status < 500) this.attempt = undefined;
+    if (status !== undefined && status < 500) this.#attempt = undefined;
     if (status === 401 || status === 403) console.error(`<stk-pay>: the relay refused this checkout: ${error.message}`);
     // The relay checks numbers as the widget does; should they ever disagree, explain it at the field.
     // (A 429 about the phone is a rule of the relay's, not a bad number: its words are shown.)
@@ -247,22 +242,22 @@ export class StkPay extends LitElement {
 
   /** Forgets the current payment (it does not cancel it on the phone) and shows the form again, with the `phone` attribute's number. */
   reset(): void {
-    this.startOver();
+    this.#startOver();
     this.typed = this.phone;
-    this.attempt = undefined;
+    this.#attempt = undefined;
   }
 
   /** Sets focus on the phone number field. */
   override focus(options?: FocusOptions): void {
-    this.phoneInput?.focus(options);
+    this.#phoneInput?.focus(options);
   }
 
   /** Try again, and the first half of reset(). */
-  private startOver(): void {
-    this.watch?.stop();
-    this.watch = undefined;
-    this.followedId = undefined;
-    forgetOpenPayment(this.openKey);
+  #startOver(): void {
+    this.#watch?.stop();
+    this.#watch = undefined;
+    this.#followedId = undefined;
+    forgetOpenPayment(this.#openKey);
     this.payment = undefined;
     this.refusal = undefined;
     this.phoneProblem = undefined;
@@ -270,66 +265,67 @@ export class StkPay extends LitElement {
   }
 
   /** A prompt sent earlier from this tab (the page was reloaded): follow it instead of offering Pay. */
-  private resume(): void {
+  #resume(): void {
     const key = openPaymentKey(this);
-    if (key === this.lookedUp) return;
-    this.lookedUp = key;
+    if (key === this.#lookedUp) return;
+    this.#lookedUp = key;
     const open = readOpenPayment(key);
     if (open === undefined) return;
-    this.openKey = key;
-    this.sentAt = open.sentAt;
+    this.#openKey = key;
+    this.#sentAt = open.sentAt;
     this.phase = 'waiting';
-    this.follow(open.id);
+    this.#follow(open.id);
   }
 
-  private follow(id: string): void {
-    this.watch?.stop();
-    this.followedId = id;
-    this.watch = this.client().watch(
+  #follow(id: string): void {
+    this.#watch?.stop();
+    this.#followedId = id;
+    this.#watch = watchPayment(
+      this.#relay(),
       id,
-      (payment) => this.handlePayment(payment),
-      () => this.startOver(),
+      (payment) => this.#handlePayment(payment),
+      () => this.#startOver(),
     );
   }
 
-  private client(): RelayClient {
-    return new RelayClient(this.relay || scriptOrigin, this.publishableKey);
+  #relay(): string {
+    return this.relay || scriptOrigin;
   }
 
   /** One key per attempt; the same key only when the same request is sent again. */
-  private idempotencyKeyFor(body: NewPayment): string {
+  #idempotencyKeyFor(body: NewPayment): string {
     const serialized = JSON.stringify(body);
-    if (this.attempt?.body !== serialized) this.attempt = { key: newIdempotencyKey(), body: serialized };
-    return this.attempt.key;
+    if (this.#attempt?.body !== serialized) this.#attempt = { key: newIdempotencyKey(), body: serialized };
+    return this.#attempt.key;
   }
 
-  private strings(): Strings {
+  #strings(): Strings {
     return STRINGS[languageOf(this.lang || navigator.language)];
   }
 
   /** What the merchant got wrong, or '' when the checkout can take payments. */
-  private setupProblem(t: Strings): string {
+  #setupProblem(t: Strings): string {
     if (!this.publishableKey) return t.noKey;
-    return this.hasValidAmount() ? '' : t.badAmount;
+    return this.#hasValidAmount() ? '' : t.badAmount;
   }
 
-  private hasValidAmount(): boolean {
+  #hasValidAmount(): boolean {
     return Number.isInteger(this.amount) && this.amount > 0;
   }
 
-  private timeLeft(): number {
-    return this.sentAt + this.promptWindowMs - Date.now();
+  #timeLeft(): number {
+    return this.#sentAt + this.promptWindowMs - Date.now();
   }
 
-  private money(): string {
+  #money(): string {
     return `KES ${this.amount.toLocaleString('en-KE')}`;
   }
 
-  private renderForm(t: Strings) {
+  #renderForm(t: Strings) {
     const sending = this.phase === 'sending';
     const problem = this.phoneProblem;
     return html`
-      <form novalidate @submit=${this.handleSubmit}>
+      <form novalidate @submit=${this.#handleSubmit}>
         <div part="field" class="field">
           <label for="phone">${t.phoneLabel}</label>
           <input
@@ -343,37 +339,37 @@ export class StkPay extends LitElement {
             ?disabled=${this.disabled}
             aria-invalid=${problem ? 'true' : 'false'}
             aria-describedby=${problem ? 'phone-error' : nothing}
-            @input=${this.handlePhoneInput}
-            @change=${this.handlePhoneChange}
+            @input=${this.#handlePhoneInput}
+            @change=${this.#handlePhoneChange}
           />
           <p id="phone-error" class="error" ?hidden=${!problem}>${problem ? t.phone[problem] : ''}</p>
         </div>
         <button part="button" type="submit" ?disabled=${this.disabled} aria-disabled=${sending ? 'true' : nothing}>
-          ${sending ? t.sending : t.pay(this.money())}
+          ${sending ? t.sending : t.pay(this.#money())}
         </button>
       </form>
     `;
   }
 
   override render() {
-    const t = this.strings();
-    const problem = this.setupProblem(t);
+    const t = this.#strings();
+    const problem = this.#setupProblem(t);
     const phase = problem ? 'misconfigured' : this.phase;
-    const lines = problem ? [t.misconfigured, problem] : statusLines(t, { phase: this.phase, payment: this.payment, refusal: this.refusal, money: this.money() });
+    const lines = problem ? [t.misconfigured, problem] : statusLines(t, { phase: this.phase, payment: this.payment, refusal: this.refusal, money: this.#money() });
     return html`
       <div part="base" class="base" lang=${languageOf(this.lang || navigator.language)}>
         <div part="amount" class="summary">
-          ${this.hasValidAmount() ? html`<span class="amount">${this.money()}</span>` : nothing}
+          ${this.#hasValidAmount() ? html`<span class="amount">${this.#money()}</span>` : nothing}
           ${this.reference ? html`<span class="muted">${t.reference} ${this.reference}</span>` : nothing}
           ${this.description ? html`<span class="muted">${this.description}</span>` : nothing}
         </div>
-        ${phase === 'ready' || phase === 'sending' ? this.renderForm(t) : nothing}
+        ${phase === 'ready' || phase === 'sending' ? this.#renderForm(t) : nothing}
         <div part="status" class="status ${phase}" role="status">${lines.map((line, index) =>
           index ? (line ? html`<p>${line}</p>` : nothing) : html`<p class="headline" tabindex="-1">${line}</p>`,
         )}</div>
-        ${phase === 'waiting' ? html`<p class="muted" role="timer">${t.timeLeft(clock(this.timeLeft()))}</p>` : nothing}
+        ${phase === 'waiting' ? html`<p class="muted" role="timer">${t.timeLeft(clock(this.#timeLeft()))}</p>` : nothing}
         ${phase === 'failed'
-          ? html`<button part="button" type="button" @click=${this.startOver}>${t.tryAgain}</button>`
+          ? html`<button part="button" type="button" @click=${this.#startOver}>${t.tryAgain}</button>`
           : nothing}
       </div>
     `;
