@@ -171,7 +171,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
   };
-  const metrics = new RelayMetrics();
+  const metrics = new RelayMetrics({ store, providers: [...new Set(merchants.providers().map((provider) => provider.name))] });
+  for (const provider of merchants.providers()) provider.timeRequests?.((operation) => metrics.providerTimer(provider.name, operation));
   const payments = new PaymentService({
     store,
     bus,

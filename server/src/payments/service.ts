@@ -214,6 +214,7 @@ export class PaymentService {
     // again, and it is due for a status check. Whoever claims it first sends it; nobody else does.
     if (!(await this.deps.store.claimPush(payment.id, this.now(), this.now() + this.deps.schedule.promptWindowMs))) return;
     for (let attempt = 0; ; attempt++) {
+      const timer = this.deps.metrics.providerTimer(merchant.provider.name, 'push');
       try {
         const result = await merchant.provider.requestPayment({
           paymentId: payment.id,
@@ -223,6 +224,7 @@ export class PaymentService {
           description: payment.description,
           callbackUrl: this.deps.callbackUrl(merchant.provider),
         });
+        timer.done(result.kind === 'accepted' ? 'ok' : 'refused');
         if (result.kind === 'refused') {
           log.info({ code: result.code }, 'provider refused the push');
           await this.updater.apply(payment, { status: 'failed', code: result.code, message: result.message }, 'push', { pushState: 'refused' });
@@ -232,6 +234,7 @@ export class PaymentService {
         await this.updater.apply(payment, { status: 'pending' }, 'push', { providerRef: result.providerRef });
         return;
       } catch (error) {
+        timer.failed(error);
         const failure = error instanceof ProviderHttpError ? error : new ProviderHttpError('indeterminate', String(error));
         const definitelyNotActedOn = failure.kind === 'not_sent' || failure.kind === 'throttled';
         if (definitelyNotActedOn && attempt < PUSH_RETRIES.length) {

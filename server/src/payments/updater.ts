@@ -60,9 +60,13 @@ export class PaymentUpdater {
   }
 
   async safeQuery(provider: Provider, providerRef: string): Promise<ProviderStatus | undefined> {
+    const timer = this.deps.metrics.providerTimer(provider.name, 'query');
     try {
-      return await provider.queryStatus(providerRef);
+      const status = await provider.queryStatus(providerRef);
+      timer.done('ok');
+      return status;
     } catch (error) {
+      timer.failed(error);
       this.deps.log.warn({ err: error, provider: provider.name }, 'status query failed; will ask again');
       return undefined;
     }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ProviderHttpError, requestJson } from './http.js';
+import type { RequestTimer } from './types.js';
 
 const tokenAnswerSchema = z.object({
   access_token: z.string().min(1),
@@ -31,6 +32,8 @@ interface CachedToken {
 export class DarajaTokens {
   private cached: CachedToken | undefined;
   private refreshing: Promise<string> | undefined;
+  /** Times each token request for the relay's metrics, once the relay has given one. */
+  timer: RequestTimer | undefined;
 
   constructor(private readonly source: TokenSource) {}
 
@@ -72,6 +75,7 @@ export class DarajaTokens {
   private async fetch(): Promise<{ token: string; lifetimeS: number }> {
     const { baseUrl, consumerKey, consumerSecret, timeoutMs } = this.source;
     let body: unknown;
+    const timing = this.timer?.('token');
     try {
       ({ body } = await requestJson({
         method: 'GET',
@@ -80,9 +84,11 @@ export class DarajaTokens {
         timeoutMs,
       }));
     } catch (error) {
+      timing?.failed(error);
       throw tokenFailure(error);
     }
     const parsed = tokenAnswerSchema.safeParse(body);
+    timing?.done(parsed.success ? 'ok' : 'error');
     // No request was made with it, so nothing happened at Daraja: safe to try again.
     if (!parsed.success) throw new ProviderHttpError('not_sent', 'Daraja answered the token request without an access token');
     const lifetimeS = Number(parsed.data.expires_in ?? DEFAULT_LIFETIME_S);

@@ -12,7 +12,7 @@ import { ProviderHttpError, requestJson, type HttpFailureKind, type JsonResponse
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { kenyaTimestamp } from './mpesa-time.js';
 import { isDigits, isHttpUrl, readSettings, type Env } from './settings.js';
-import type { CallbackInput, ParsedCallback, Provider, ProviderStatus, PushRequest, PushResult } from './types.js';
+import type { CallbackInput, ParsedCallback, Provider, ProviderStatus, PushRequest, PushResult, RequestTimer } from './types.js';
 
 export const DARAJA_TRANSACTION_TYPES = ['CustomerPayBillOnline', 'CustomerBuyGoodsOnline'] as const;
 export type DarajaTransactionType = (typeof DARAJA_TRANSACTION_TYPES)[number];
@@ -163,6 +163,10 @@ export class DarajaProvider implements Provider {
 
   parseCallback(input: CallbackInput): ParsedCallback {
     return parseStkCallback(input.body);
+  }
+
+  timeRequests(timer: RequestTimer): void {
+    this.tokens.timer = timer;
   }
 
   /** BusinessShortCode, Password and Timestamp, which the push and the query both carry. */

@@ -29,6 +29,13 @@ export class ProviderHttpError extends Error {
   }
 }
 
+/** How a request to a provider ended, for the latency metrics: answered, or why not. */
+export type ProviderCallOutcome = 'ok' | 'refused' | HttpFailureKind | 'error';
+
+export function failureOutcome(error: unknown): ProviderCallOutcome {
+  return error instanceof ProviderHttpError ? error.kind : 'error';
+}
+
 export interface JsonRequest {
   method: 'GET' | 'POST';
   url: string;

@@ -3,6 +3,7 @@
  * wire format into these few shapes; everything else in the relay is provider-agnostic.
  */
 import type { FailureCode } from '../api/schemas.js';
+import type { ProviderCallOutcome } from './http.js';
 
 /** What a provider says about a payment, mapped to our vocabulary. */
 export type ProviderStatus = (
@@ -61,6 +62,9 @@ export type ParsedCallback =
   /** Not a callback of this provider, or it failed verification (challenge, signature). */
   | { kind: 'reject'; reason: string; status?: 400 | 401 | 403 };
 
+/** Starts timing one request an adapter makes on its own behalf; the relay records it in its metrics. */
+export type RequestTimer = (operation: 'token') => { done(outcome: ProviderCallOutcome): unknown; failed(error: unknown): unknown };
+
 export interface Provider {
   readonly name: string;
   /** Whether a callback proves itself (a signature); if not, a final claim is re-checked by query. */
@@ -78,6 +82,11 @@ export interface Provider {
    * `{ received: true }` with 200.
    */
   callbackAnswer?(verdict: string): { status: number; body: unknown };
+  /**
+   * Hands the adapter the relay's timer for the requests it makes on its own behalf (Daraja's
+   * OAuth token); pushes and queries are timed by the relay around the calls above.
+   */
+  timeRequests?(timer: RequestTimer): void;
   /** Stops timers and connections the adapter holds. */
   close?(): void;
 }

@@ -6,7 +6,7 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
 
   // Counts only (no ids, phones or secrets); keep it off the public internet like /readyz.
   app.get('/metrics', { schema: { hide: true }, logLevel: 'warn' }, async (_request, reply) =>
-    reply.header('content-type', app.metrics.registry.contentType).send(await app.metrics.registry.metrics()),
+    reply.header('content-type', app.metrics.registry.contentType).send(await app.metrics.render()),
   );
 
   app.get('/readyz', { schema: { hide: true }, logLevel: 'warn' }, async (_request, reply) => {

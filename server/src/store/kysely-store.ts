@@ -5,6 +5,7 @@
  */
 import { Kysely, sql, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
+import type { PaymentStatus } from '../api/schemas.js';
 import { KeyedLock, Semaphore } from '../payments/keyed-lock.js';
 import { transition } from '../payments/state-machine.js';
 import { toView } from '../payments/view.js';
@@ -29,6 +30,7 @@ import type {
   PaymentPatch,
   PaymentRecord,
   PaymentStore,
+  StoreCounts,
   UpdateResult,
   WebhookDelivery,
 } from './types.js';
@@ -383,6 +385,43 @@ export class KyselyPaymentStore implements PaymentStore {
       body: r.body,
       receivedAt: Number(r.received_at),
     }));
+  }
+
+  async countsForMetrics(overdueBefore: number): Promise<StoreCounts> {
+    const [payments, checks, webhooks] = await Promise.all([
+      // A scan of the (provider, status) index alone, never of the table.
+      this.db
+        .selectFrom('payments')
+        .select((eb) => ['provider', 'status', eb.fn.countAll<number | string>().as('count')])
+        .groupBy(['provider', 'status'])
+        .execute(),
+      // Only open payments have a due time (a final one's is cleared), so the next_check_at index
+      // walks the backlog and nothing else; likewise undelivered webhooks for next_attempt_at.
+      // `>= 0` rather than `is not null`: a range, which SQLite's planner serves from the index.
+      this.db
+        .selectFrom('payments')
+        .select((eb) => [
+          eb.fn.countAll<number | string>().as('waiting'),
+          eb.fn.countAll<number | string>().filterWhere('next_check_at', '<', overdueBefore).as('overdue'),
+        ])
+        .where('next_check_at', '>=', 0)
+        .where('status', 'in', NON_TERMINAL)
+        .executeTakeFirstOrThrow(),
+      this.db
+        .selectFrom('webhook_outbox')
+        .select((eb) => [
+          eb.fn.countAll<number | string>().as('waiting'),
+          eb.fn.countAll<number | string>().filterWhere('next_attempt_at', '<', overdueBefore).as('overdue'),
+        ])
+        .where('next_attempt_at', '>=', 0)
+        .where('delivered_at', 'is', null)
+        .executeTakeFirstOrThrow(),
+    ]);
+    return {
+      payments: payments.map((row) => ({ provider: row.provider, status: row.status as PaymentStatus, count: Number(row.count) })),
+      checks: { waiting: Number(checks.waiting), overdue: Number(checks.overdue) },
+      webhooks: { waiting: Number(webhooks.waiting), overdue: Number(webhooks.overdue) },
+    };
   }
 
   async withLock<T>(key: string, work: () => Promise<T>): Promise<T> {

@@ -181,6 +181,29 @@ describe.each(backends)('$name store', (backend) => {
     if (stores.length > 1) await stores[1]!.close();
   });
 
+  it('counts payments by provider and status, and the due checks and webhooks with those overdue, for /metrics', async () => {
+    expect(await store.countsForMetrics(t0)).toEqual({ payments: [], checks: { waiting: 0, overdue: 0 }, webhooks: { waiting: 0, overdue: 0 } });
+    const overdue = (await store.createPayment(newPayment({ nextCheckAt: t0 - 60_000 }), t0 - 90_000)).payment;
+    await store.createPayment(newPayment({ nextCheckAt: t0 + 5_000 }), t0);
+    await store.createPayment(newPayment({ provider: 'daraja' }), t0);
+    const paid = (await store.createPayment(newPayment({ nextCheckAt: t0 + 5_000 }), t0)).payment;
+    await store.updatePayment(paid.id, { status: 'succeeded', nextCheckAt: null }, 'callback', t0 - 40_000);
+    const failed = (await store.createPayment(newPayment({ nextCheckAt: t0 + 5_000 }), t0)).payment;
+    await store.updatePayment(failed.id, { status: 'failed', failureCode: 'cancelled', nextCheckAt: null }, 'callback', t0);
+    await store.updatePayment(overdue.id, { status: 'awaiting_customer' }, 'push', t0);
+    // The failed payment's webhook was given up; the paid one's is due since t0 - 40 s.
+    const [given] = await store.webhookDeliveries(failed.id);
+    await store.recordWebhookFailure(given!.eventId, 1, null, 'merchant has no webhook URL');
+
+    const counts = await store.countsForMetrics(t0 - 30_000);
+    const byKey = Object.fromEntries(counts.payments.map((row) => [`${row.provider}/${row.status}`, row.count]));
+    expect(byKey).toEqual({ 'sandbox/pending': 1, 'sandbox/awaiting_customer': 1, 'sandbox/succeeded': 1, 'sandbox/failed': 1, 'daraja/pending': 1 });
+    expect(counts.checks).toEqual({ waiting: 2, overdue: 1 });
+    expect(counts.webhooks).toEqual({ waiting: 1, overdue: 1 });
+    await store.markWebhookDelivered((await store.webhookDeliveries(paid.id))[0]!.eventId, t0);
+    expect((await store.countsForMetrics(t0 - 30_000)).webhooks).toEqual({ waiting: 0, overdue: 0 });
+  });
+
   it('keeps the first value of a setting', async () => {
     expect(await store.getOrSetSetting('callback_token', 'first')).toBe('first');
     expect(await store.getOrSetSetting('callback_token', 'second')).toBe('first');

@@ -109,6 +109,16 @@ export interface PaymentListQuery {
   after?: { createdAt: number; id: string };
 }
 
+/** What `/metrics` reports about the store, counted when it is scraped. */
+export interface StoreCounts {
+  /** Every payment stored, by provider and status. */
+  payments: { provider: string; status: PaymentStatus; count: number }[];
+  /** Open payments with a status check scheduled (the reconciler's backlog), and those overdue. */
+  checks: { waiting: number; overdue: number };
+  /** Merchant webhooks still to be attempted (not delivered, not given up), and those overdue. */
+  webhooks: { waiting: number; overdue: number };
+}
+
 export interface PaymentStore {
   /** Creates the schema if needed. */
   init(): Promise<void>;
@@ -151,6 +161,11 @@ export interface PaymentStore {
   webhookDeliveries(paymentId: string): Promise<WebhookDelivery[]>;
   recordCallback(callback: CallbackRecord): Promise<void>;
   callbacksFor(paymentId: string): Promise<CallbackRecord[]>;
+  /**
+   * The figures of `/metrics`, each from one indexed query: payments by provider and status, and
+   * the due work (status checks, webhooks) with how much of it was due before `overdueBefore`.
+   */
+  countsForMetrics(overdueBefore: number): Promise<StoreCounts>;
   /** Returns the stored value, storing `value` first if there was none (first writer wins). */
   getOrSetSetting(key: string, value: string): Promise<string>;
   /**
