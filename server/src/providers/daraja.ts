@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { parseStkCallback } from './daraja-callback.js';
 import { DarajaTokens } from './daraja-token.js';
-import { ProviderHttpError, requestJson, type HttpFailureKind, type JsonResponse } from './http.js';
+import { ProviderHttpError, requestJson, settingsProblem, type HttpFailureKind, type JsonResponse } from './http.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { kenyaTimestamp } from './mpesa-time.js';
 import { isDigits, isHttpUrl, readSettings, type Env } from './settings.js';
@@ -163,6 +163,23 @@ export class DarajaProvider implements Provider {
 
   parseCallback(input: CallbackInput): ParsedCallback {
     return parseStkCallback(input.body);
+  }
+
+  /**
+   * An access token proves the consumer key and secret and the base URL; a cached one counts, so
+   * checks cost Daraja one request per token lifetime. The shortcode and passkey are proven only
+   * by a push, or by a query about a real one: a query about a made-up id can fail with
+   * 500.001.1001, which means both "wrong credentials" and "still processing".
+   */
+  async checkSettings(): Promise<string | undefined> {
+    try {
+      await this.tokens.get();
+      return undefined;
+    } catch (error) {
+      // Whatever Daraja's status, a refused token request is refused credentials.
+      if (error instanceof ProviderHttpError && error.kind === 'refused') return `${error.message}: check DARAJA_CONSUMER_KEY and DARAJA_CONSUMER_SECRET`;
+      return settingsProblem(error, 'Daraja refused the consumer key and secret', this.options.baseUrl);
+    }
   }
 
   timeRequests(timer: RequestTimer): void {

@@ -36,6 +36,22 @@ export function failureOutcome(error: unknown): ProviderCallOutcome {
   return error instanceof ProviderHttpError ? error.kind : 'error';
 }
 
+/**
+ * What a failed settings check (`Provider.checkSettings`) says about the settings: `refusal` when
+ * the provider refused the credentials (401/403), the error when nothing answered at the base URL,
+ * undefined when the provider is only having trouble. Other refusals (400, 404 for the made-up id
+ * a check asks about) mean the credentials got through.
+ */
+export function settingsProblem(error: unknown, refusal: string, baseUrl: string): string | undefined {
+  if (!(error instanceof ProviderHttpError)) return `the check failed unexpectedly (${error instanceof Error ? error.name : typeof error})`;
+  if (error.kind === 'refused' && (error.status === 401 || error.status === 403)) return `${refusal} (HTTP ${error.status})`;
+  if (error.kind === 'not_sent') return `nothing answers at ${baseUrl}: ${error.message}`;
+  return undefined;
+}
+
+/** A reference no payment has, for settings checks that ask about one. */
+export const SETTINGS_CHECK_REF = 'STKPAYREADYZ';
+
 export interface JsonRequest {
   method: 'GET' | 'POST';
   url: string;

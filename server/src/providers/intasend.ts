@@ -13,7 +13,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { ProviderHttpError, requestJson } from './http.js';
+import { ProviderHttpError, requestJson, SETTINGS_CHECK_REF, settingsProblem } from './http.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { isHttpUrl, readSettings, type Env, type SettingSpec } from './settings.js';
 import type { CallbackInput, ParsedCallback, Provider, ProviderStatus, PushRequest, PushResult } from './types.js';
@@ -236,6 +236,23 @@ export class IntaSendProvider implements Provider {
       throw new ProviderHttpError('indeterminate', `${this.label}'s status answer is not about invoice ${providerRef}`, answer.status);
     }
     return statusOfInvoice(invoice);
+  }
+
+  /**
+   * A status query about an invoice nobody has: refused (401/403) when the credentials it carries
+   * are wrong, "not found" when they are right. For KulmiPay that proves the secret key; IntaSend's
+   * status endpoint takes the publishable key only, and no documented call proves its secret key
+   * without sending a prompt: a push refused for it names INTASEND_SECRET_KEY. The webhook
+   * challenge is proven by the first webhook.
+   */
+  async checkSettings(): Promise<string | undefined> {
+    const key = this.name === 'intasend' ? 'INTASEND_PUBLISHABLE_KEY' : 'KULMIPAY_SECRET_KEY';
+    try {
+      await this.queryStatus(SETTINGS_CHECK_REF);
+      return undefined;
+    } catch (error) {
+      return settingsProblem(error, `${this.label} refused ${key}`, this.baseUrl);
+    }
   }
 
   parseCallback(input: CallbackInput): ParsedCallback {

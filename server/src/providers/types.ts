@@ -83,6 +83,14 @@ export interface Provider {
    */
   callbackAnswer?(verdict: string): { status: number; body: unknown };
   /**
+   * Proves the provider's settings by its cheapest authenticated call that sends no prompt.
+   * Resolves with undefined when they work, or with a plain reason (never a secret) when they
+   * cannot: credentials refused, nothing answering at the base URL. Trouble on the provider's side
+   * (5xx, timeout, throttling) resolves undefined: it says nothing about the settings. Without it
+   * (the sandbox) there is nothing to check.
+   */
+  checkSettings?(): Promise<string | undefined>;
+  /**
    * Hands the adapter the relay's timer for the requests it makes on its own behalf (Daraja's
    * OAuth token); pushes and queries are timed by the relay around the calls above.
    */

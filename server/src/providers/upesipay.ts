@@ -16,7 +16,7 @@
  */
 import { z } from 'zod';
 import { normalizePhone, toLocalPhone } from '../phone.js';
-import { ProviderHttpError, requestJson, type JsonResponse } from './http.js';
+import { ProviderHttpError, requestJson, SETTINGS_CHECK_REF, settingsProblem, type JsonResponse } from './http.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { isDigits, isHttpUrl, readSettings, type Env } from './settings.js';
 import type { CallbackInput, ParsedCallback, Provider, ProviderStatus, PushRequest, PushResult } from './types.js';
@@ -140,6 +140,19 @@ export class UpesiPayProvider implements Provider {
       default:
         // An answer we do not know is no answer: ask again later rather than guess a final state.
         return { status: 'pending' };
+    }
+  }
+
+  /**
+   * A status query about a reference nobody has: refused (401) with a wrong token, "not found"
+   * with the right one. The channel id is proven only by a push (one refused for it says so).
+   */
+  async checkSettings(): Promise<string | undefined> {
+    try {
+      await this.queryStatus(SETTINGS_CHECK_REF);
+      return undefined;
+    } catch (error) {
+      return settingsProblem(error, 'UpesiPay refused UPESIPAY_AUTH_TOKEN', this.baseUrl);
     }
   }
 

@@ -2,29 +2,38 @@ import { get } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoMerchant } from '../app.js';
+import type { Merchant } from '../merchants.js';
 import { darajaFromEnv } from '../providers/daraja.js';
+import { providerFromEnv } from '../providers/index.js';
 import { SandboxProvider } from '../providers/sandbox.js';
+import type { Provider } from '../providers/types.js';
 import { startDarajaDouble, type DarajaDouble } from '../testing/doubles/daraja.js';
+import type { HttpDouble } from '../testing/doubles/http-double.js';
+import { startIntaSendDouble } from '../testing/doubles/intasend.js';
+import { startUpesiPayDouble } from '../testing/doubles/upesipay.js';
 import { metricValue } from '../testing/prometheus.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import { until } from '../testing/until.js';
 
 const DARAJA_KEYS = { consumerKey: 'ck-health-tests', consumerSecret: 'cs-health-never-shown-5d1e', shortcode: '174379', passkey: 'pk-health-never-shown-bfb279f9aa9bdbcf158e97dd71a467cd2e0c8' };
-const darajaEnv = (url: string) => ({
+const darajaEnv = (url: string, secret = DARAJA_KEYS.consumerSecret) => ({
   DARAJA_BASE_URL: url,
   DARAJA_CONSUMER_KEY: DARAJA_KEYS.consumerKey,
-  DARAJA_CONSUMER_SECRET: DARAJA_KEYS.consumerSecret,
+  DARAJA_CONSUMER_SECRET: secret,
   DARAJA_SHORTCODE: DARAJA_KEYS.shortcode,
   DARAJA_PASSKEY: DARAJA_KEYS.passkey,
 });
 
 let relay: StartedRelay | undefined;
 let double: DarajaDouble | undefined;
+let otherDouble: HttpDouble | undefined;
 afterEach(async () => {
   await relay?.close();
   await double?.close();
+  await otherDouble?.close();
   relay = undefined;
   double = undefined;
+  otherDouble = undefined;
 });
 
 /** A base URL on 127.0.0.1 where nothing listens (a port just freed). */
@@ -108,5 +117,91 @@ describe('GET /metrics', () => {
     expect(metricValue(text, 'stk_pay_provider_request_duration_seconds_bucket', { provider: 'daraja', operation: 'push', outcome: 'ok', le: '+Inf' })).toBe(2);
     expect(metricValue(text, 'stk_pay_payments', { provider: 'daraja', status: 'succeeded' })).toBe(1);
     expect(metricValue(text, 'stk_pay_payments', { provider: 'daraja', status: 'failed' })).toBe(1);
+  });
+});
+
+function merchantOn(id: string, provider: Provider): Merchant {
+  return { id, name: id, publishableKeys: [`pk_test_${id}_0001`], secretKeys: [`sk_test_${id}_0123456789abcdef`], allowedOrigins: [], provider, amount: { min: 1, max: 150_000 } };
+}
+
+async function readyz(r: StartedRelay) {
+  const response = await r.app.inject({ method: 'GET', url: '/readyz' });
+  return { status: response.statusCode, body: response.json() as { ok: boolean; reason?: string; providers?: string[] } };
+}
+
+/** A provider double, and settings for its adapter with the right credentials or a wrong one. */
+const aggregators = {
+  async intasend() {
+    const keys = { publishableKey: 'ISPubKey_test_readyz01', secretKey: 'ISSecretKey_test_readyz01', challenge: 'readyz-challenge-01' };
+    const d = await startIntaSendDouble({ flavour: 'intasend', ...keys });
+    const env = (publishableKey: string) => ({ INTASEND_BASE_URL: d.url, INTASEND_PUBLISHABLE_KEY: publishableKey, INTASEND_SECRET_KEY: keys.secretKey, INTASEND_WEBHOOK_CHALLENGE: keys.challenge });
+    return { double: d, good: env(keys.publishableKey), wrong: env('ISPubKey_test_wrong99'), setting: 'INTASEND_PUBLISHABLE_KEY', wrongValue: 'ISPubKey_test_wrong99' };
+  },
+  async kulmipay() {
+    const keys = { publishableKey: 'ISPubKey_test_readyz02', secretKey: 'ISSecretKey_test_readyz02', challenge: 'readyz-challenge-02' };
+    const d = await startIntaSendDouble({ flavour: 'kulmipay', ...keys });
+    const env = (secretKey: string) => ({ KULMIPAY_BASE_URL: d.url, KULMIPAY_SECRET_KEY: secretKey, KULMIPAY_WEBHOOK_CHALLENGE: keys.challenge });
+    return { double: d, good: env(keys.secretKey), wrong: env('ISSecretKey_test_wrong99'), setting: 'KULMIPAY_SECRET_KEY', wrongValue: 'ISSecretKey_test_wrong99' };
+  },
+  async upesipay() {
+    const d = await startUpesiPayDouble({ authToken: 'readyz-upesi-token-03', channelId: 2133 });
+    const env = (authToken: string) => ({ UPESIPAY_BASE_URL: d.url, UPESIPAY_AUTH_TOKEN: authToken, UPESIPAY_CHANNEL_ID: '2133' });
+    return { double: d, good: env('readyz-upesi-token-03'), wrong: env('wrong-upesi-token-99'), setting: 'UPESIPAY_AUTH_TOKEN', wrongValue: 'wrong-upesi-token-99' };
+  },
+};
+
+describe('GET /readyz', () => {
+  it('is ready with working Daraja credentials, and asks Daraja for a token once for many polls', async () => {
+    double = await startDarajaDouble(DARAJA_KEYS);
+    relay = await startRelay({ merchants: [demoMerchant(darajaFromEnv(darajaEnv(double.url)))] });
+    for (let i = 0; i < 5; i++) expect(await readyz(relay)).toEqual({ status: 200, body: { ok: true, providers: ['daraja'] } });
+    expect(double.tokensIssued).toBe(1);
+    // The token it fetched serves the payments too.
+    const id = await pay(relay, '0708374149');
+    const r = relay;
+    await until(async () => (await statusOf(r, id)) === 'awaiting_customer', 'push accepted');
+    expect(double.tokensIssued).toBe(1);
+  });
+
+  it('answers 503 naming Daraja and the merchant when Daraja refuses the consumer key and secret, never the secret', async () => {
+    double = await startDarajaDouble(DARAJA_KEYS);
+    relay = await startRelay({ merchants: [demoMerchant(darajaFromEnv(darajaEnv(double.url, 'cs-wrong-secret-77')))] });
+    const { status, body } = await readyz(relay);
+    expect(status).toBe(503);
+    expect(body.reason).toMatch(/^provider daraja \(merchant demo\): Daraja refused the consumer key and secret \(HTTP 400\): check DARAJA_CONSUMER_KEY and DARAJA_CONSUMER_SECRET$/);
+    expect(JSON.stringify(body)).not.toContain('cs-wrong-secret-77');
+    expect(metricValue(await scrape(relay), 'stk_pay_provider_request_duration_seconds_count', { provider: 'daraja', operation: 'token', outcome: 'refused' })).toBe(1);
+  });
+
+  it('answers 503 when nothing answers at the provider base URL', async () => {
+    relay = await startRelay({ merchants: [demoMerchant(darajaFromEnv(darajaEnv(await nobodyListening())))] });
+    const { status, body } = await readyz(relay);
+    expect(status).toBe(503);
+    expect(body.reason).toMatch(/^provider daraja \(merchant demo\): .*could not connect \(ECONNREFUSED\)/);
+  });
+
+  it.each(Object.keys(aggregators) as (keyof typeof aggregators)[])(
+    'checks %s credentials with a status query that sends no prompt: ready when right, 503 naming the merchant and setting when wrong',
+    async (name) => {
+      const setup = await aggregators[name]();
+      otherDouble = setup.double;
+      relay = await startRelay({ merchants: [merchantOn('shop', providerFromEnv(name, setup.good))] });
+      expect(await readyz(relay)).toEqual({ status: 200, body: { ok: true, providers: [name] } });
+      await relay.close();
+
+      relay = await startRelay({ merchants: [merchantOn('shop', providerFromEnv(name, setup.good)), merchantOn('other', providerFromEnv(name, setup.wrong))] });
+      const { status, body } = await readyz(relay);
+      expect(status).toBe(503);
+      expect(body.reason).toMatch(new RegExp(`^provider ${name} \\(merchant other\\): .* refused ${setup.setting} \\(HTTP 401\\)$`));
+      expect(JSON.stringify(body)).not.toContain(setup.wrongValue);
+      expect(setup.double.prompts ?? 0).toBe(0);
+    },
+  );
+
+  it('answers 503 naming the store when the store does not answer', async () => {
+    relay = await startRelay();
+    expect((await readyz(relay)).status).toBe(200);
+    await relay.app.store.close();
+    expect(await readyz(relay)).toEqual({ status: 503, body: { ok: false, reason: 'the store (database) does not answer' } });
   });
 });

@@ -1,5 +1,6 @@
-/** Liveness and readiness for load balancers and orchestrators. */
+/** Liveness, readiness and metrics, for load balancers, orchestrators and Prometheus. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { Readiness } from '../readiness.js';
 
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/healthz', { schema: { hide: true }, logLevel: 'warn' }, async () => ({ ok: true }));
@@ -9,13 +10,11 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
     reply.header('content-type', app.metrics.registry.contentType).send(await app.metrics.render()),
   );
 
+  const readiness = new Readiness({ store: app.store, merchants: app.merchants, log: app.log });
   app.get('/readyz', { schema: { hide: true }, logLevel: 'warn' }, async (_request, reply) => {
     if (app.draining) return reply.code(503).send({ ok: false, reason: 'shutting down' });
-    try {
-      await app.store.ping();
-    } catch {
-      return reply.code(503).send({ ok: false, reason: 'store unavailable' });
-    }
-    return { ok: true, providers: app.merchants.providers().map((provider) => provider.name) };
+    const verdict = await readiness.check();
+    if (!verdict.ready) return reply.code(503).send({ ok: false, reason: verdict.reason });
+    return { ok: true, providers: verdict.providers };
   });
 };

@@ -1,0 +1,83 @@
+/**
+ * What `GET /readyz` checks: the store answers, and each configured provider's settings work
+ * (`Provider.checkSettings`, a real authenticated call). Provider verdicts are kept for a while, so
+ * a load balancer polling every second costs a provider one call per `cacheMs`, and polls that
+ * arrive together share one call. A check slower than `timeoutMs` does not hold the answer up: it
+ * counts as no news until it finishes.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { MerchantRegistry } from './merchants.js';
+import type { Provider } from './providers/types.js';
+import type { PaymentStore } from './store/types.js';
+
+export type ReadinessVerdict = { ready: true; providers: string[] } | { ready: false; reason: string };
+
+export interface ReadinessOptions {
+  store: Pick<PaymentStore, 'ping'>;
+  merchants: MerchantRegistry;
+  log: FastifyBaseLogger;
+  cacheMs?: number;
+  timeoutMs?: number;
+  now?: () => number;
+}
+
+interface CachedCheck {
+  at: number;
+  problem: Promise<string | undefined>;
+}
+
+export class Readiness {
+  private readonly checks = new Map<Provider, CachedCheck>();
+  private readonly cacheMs: number;
+  private readonly timeoutMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: ReadinessOptions) {
+    this.cacheMs = options.cacheMs ?? 30_000;
+    this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  async check(): Promise<ReadinessVerdict> {
+    try {
+      await this.options.store.ping();
+    } catch (error) {
+      // The driver's words go to the log only: they can name hosts and users.
+      this.options.log.warn({ err: error }, 'readiness: the store does not answer');
+      return { ready: false, reason: 'the store (database) does not answer' };
+    }
+    const providers = this.options.merchants.providers();
+    const problems = await Promise.all(providers.map((provider) => this.providerProblem(provider)));
+    const reasons = providers.flatMap((provider, i) => {
+      const problem = problems[i];
+      if (problem === undefined) return [];
+      const merchants = this.options.merchants.merchants.filter((merchant) => merchant.provider === provider).map((merchant) => merchant.id);
+      return [`provider ${provider.name} (merchant ${merchants.join(', ')}): ${problem}`];
+    });
+    if (reasons.length > 0) return { ready: false, reason: reasons.join('; ') };
+    return { ready: true, providers: [...new Set(providers.map((provider) => provider.name))] };
+  }
+
+  private async providerProblem(provider: Provider): Promise<string | undefined> {
+    if (!provider.checkSettings) return undefined;
+    let cached = this.checks.get(provider);
+    if (!cached || this.now() - cached.at >= this.cacheMs) {
+      const problem = provider.checkSettings().catch((error: unknown) => {
+        this.options.log.warn({ err: error, provider: provider.name }, 'readiness: provider settings check failed');
+        return 'the settings check failed unexpectedly';
+      });
+      cached = { at: this.now(), problem };
+      this.checks.set(provider, cached);
+      void problem.then((found) => {
+        if (found) this.options.log.warn({ provider: provider.name, problem: found }, 'readiness: provider settings not usable');
+      });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, this.timeoutMs, undefined)));
+    try {
+      return await Promise.race([cached.problem, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
