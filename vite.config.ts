@@ -33,8 +33,9 @@ function gzipSizeReport(): Plugin {
 }
 
 /**
- * Minifies the widget's stylesheet (one template literal without interpolations, given to
- * `unsafeCSS`): the bundler leaves template text alone, comments and indentation included.
+ * Minifies the widget's stylesheet (the template literal, without interpolations, that
+ * `stk-pay.styles.ts` exports): the bundler leaves template text alone, comments and indentation
+ * included.
  */
 function minifyLitCss(): Plugin {
   const minify = (text: string) =>
@@ -50,7 +51,7 @@ function minifyLitCss(): Plugin {
     apply: 'build',
     transform(code, id) {
       if (!id.endsWith('.styles.ts')) return null;
-      return code.replace(/\bunsafeCSS\(`([^`$]*)`/g, (_all, text: string) => `unsafeCSS(\`${minify(text)}\``);
+      return code.replace(/\bexport default `([^`$]*)`/g, (_all, text: string) => `export default \`${minify(text)}\``);
     },
   };
 }

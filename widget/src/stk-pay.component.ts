@@ -1,4 +1,4 @@
-import { LitElement, html, nothing, type PropertyDeclarations, type PropertyValues } from 'lit';
+import { html, nothing } from 'lit/html.js';
 import { normalizePhone, type PhoneResult } from '@stk-pay/server/phone';
 import type { PaymentView } from '@stk-pay/server/schemas';
 import { emit } from './events.js';
@@ -6,6 +6,7 @@ import { forgetOpenPayment, openPaymentKey, readOpenPayment, saveOpenPayment } f
 import { clock, statusLines, type Phase, type Refusal } from './messages.js';
 import { createPayment, isTerminal, newIdempotencyKey, watchPayment, type NewPayment, type Watch } from './relay-client.js';
 import { STRINGS, en, languageOf, type Strings } from './strings.js';
+import { ReactiveElement, type PropertyDeclaration, type PropertyValues } from './reactive-element.js';
 import styles from './stk-pay.styles.js';
 
 /** The relay this script came from: a classic script's `src` (read now, `document.currentScript` is
@@ -40,10 +41,10 @@ type PhoneProblem = Extract<PhoneResult, { ok: false }>['reason'];
  * @cssproperty --stk-pay-font - Font family.
  * @cssproperty --stk-pay-spacing - Space inside the card and between its pieces.
  */
-export class StkPay extends LitElement {
+export class StkPay extends ReactiveElement {
   static override styles = styles;
 
-  static override properties: PropertyDeclarations = {
+  static override properties: Record<string, PropertyDeclaration> = {
     amount: { type: Number },
     reference: {},
     description: {},

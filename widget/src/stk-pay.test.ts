@@ -1,6 +1,7 @@
 /// <reference types="mocha" />
 import { aTimeout, expect, waitUntil } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
+import type { StkPay } from './stk-pay.component.js';
 import { en } from './strings.js';
 import {
   CANCELLED,
@@ -12,6 +13,7 @@ import {
   payWith,
   phoneField,
   recordEvents,
+  relayUrl,
   shownText,
   signCheckoutToken,
   slowRelayUrl,
@@ -184,6 +186,24 @@ describe('<stk-pay> form and attributes', () => {
     expect(part(el, 'amount').innerText).to.contain('INV-10');
     expect(part(el, 'amount').innerText).to.contain('Three mangoes');
     expect(button(el).textContent?.trim()).to.equal('Lipa KES 300');
+  });
+
+  it('keeps the properties a page set before the script defined the element', async () => {
+    // The registered class (the built script's, in the bundle group) under a tag of this test's own.
+    const Registered = customElements.get('stk-pay') as typeof StkPay;
+    const el = document.createElement('stk-pay-defined-late') as StkPay;
+    Object.assign(el, { amount: 1250, publishableKey: 'pk_test_demo', relay: relayUrl, disabled: true });
+    document.body.append(el);
+    try {
+      customElements.define('stk-pay-defined-late', class extends Registered {});
+      await el.updateComplete;
+
+      expect(part(el, 'amount').innerText).to.contain('KES 1,250');
+      expect(button(el).disabled).to.equal(true);
+      expect(el.hasAttribute('disabled')).to.equal(true);
+    } finally {
+      el.remove();
+    }
   });
 
   it('shows the checkout but starts nothing while disabled, and works once enabled', async () => {
