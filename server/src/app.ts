@@ -6,11 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
 import sseModule, { type SSEPluginOptions } from '@fastify/sse';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { MemoryStatusBus } from './bus/memory.js';
+import { registerDocs } from './docs.js';
 import { PgStatusBus } from './bus/postgres.js';
 import type { StatusBus } from './bus/types.js';
 import { registerErrorHandling } from './http-errors.js';
@@ -214,20 +214,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(sse, { heartbeatInterval: options.heartbeatMs ?? 15_000 });
   await app.register(rateLimit, { global: false });
 
-  // OpenAPI from the zod schemas, served at GET /docs.
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'stk-pay relay', version: '1', description: 'M-Pesa STK push checkout: payments, live status, merchant API.' },
-      components: {
-        securitySchemes: {
-          publishableKey: { type: 'apiKey', in: 'header', name: 'X-Publishable-Key' },
-          secretKey: { type: 'http', scheme: 'bearer', description: 'The merchant secret key, sk_…' },
-        },
-      },
-    },
-    transform: jsonSchemaTransform,
-  });
-  app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
+  await registerDocs(app);
 
   await app.register(healthRoutes);
   await app.register(paymentRoutes, { rateLimits: options.rateLimits ?? DEFAULT_RATE_LIMITS });

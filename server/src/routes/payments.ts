@@ -97,7 +97,7 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
         summary: 'Create a payment: sends the M-Pesa PIN prompt to the phone',
         headers: createHeadersSchema,
         body: createPaymentBodySchema,
-        response: { 201: paymentSchema, 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 409: errorBodySchema },
+        response: { 201: paymentSchema, 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 409: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema },
       },
     },
     async (request, reply) => {
