@@ -2,7 +2,7 @@
  * `buildApp(options)`: the whole relay, ready for `listen()` or `inject()`. It never listens
  * itself; the CLI (`cli.ts`) does.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
@@ -99,6 +99,9 @@ declare module 'fastify' {
 // the SSE route hook app-wide); its typings describe the ESM shape instead.
 const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>;
 
+/** An incoming X-Request-Id we keep: short, and nothing a log reader could be fooled by. */
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
 const DEFAULT_WIDGET_FILE = fileURLToPath(new URL('../../widget/dist/stk-pay.js', import.meta.url));
 
 /**
@@ -135,6 +138,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
               }),
             },
           },
+    // A caller's (or its proxy's) X-Request-Id when it is short and plain, so one id follows a
+    // request across systems; otherwise our own. Never an arbitrary string in our logs.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
     bodyLimit: options.bodyLimit ?? 16 * 1024,
     // Load balancers and proxies in front of the relay set X-Forwarded-*.
     trustProxy: options.trustProxy ?? 'loopback, linklocal, uniquelocal',
@@ -144,6 +153,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
 
   const store =
     options.store ??
@@ -207,8 +219,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(cors, {
     origin: (origin, callback) => callback(null, origin === undefined || merchants.isKnownOrigin(origin)),
     methods: ['GET', 'POST'],
-    allowedHeaders: ['content-type', 'x-publishable-key', 'idempotency-key', 'last-event-id'],
-    exposedHeaders: ['retry-after', 'idempotent-replayed'],
+    allowedHeaders: ['content-type', 'x-publishable-key', 'idempotency-key', 'last-event-id', 'x-request-id'],
+    exposedHeaders: ['retry-after', 'idempotent-replayed', 'x-request-id'],
     maxAge: 600,
   });
   await app.register(sse, { heartbeatInterval: options.heartbeatMs ?? 15_000 });

@@ -26,8 +26,11 @@ export interface CallbackHandlerDeps {
 export class CallbackHandler {
   constructor(private readonly deps: CallbackHandlerDeps) {}
 
-  /** Applies a provider callback. Never throws for the provider's sake: the verdict says what happened. */
-  async handle(instances: Provider[], input: CallbackInput): Promise<CallbackVerdict> {
+  /**
+   * Applies a provider callback. Never throws for the provider's sake: the verdict says what
+   * happened. `log` is the callback request's, so its lines carry the request id.
+   */
+  async handle(instances: Provider[], input: CallbackInput, log: FastifyBaseLogger = this.deps.log): Promise<CallbackVerdict> {
     // Several merchants may use one provider with their own keys: the instance whose
     // verification (challenge, signature) accepts the callback reads it.
     let provider = instances[0]!;
@@ -38,21 +41,24 @@ export class CallbackHandler {
       if (attempt.kind === 'status') [provider, parsed] = [candidate, attempt];
     }
     const receivedAt = this.deps.now();
-    const record = (providerRef: string | null, paymentId: string | null, verdict: string) =>
-      this.deps.store.recordCallback({ provider: provider.name, providerRef, paymentId, verdict, body: input.rawBody.slice(0, 16_384), receivedAt });
+    const record = async (providerRef: string | null, paymentId: string | null, verdict: string) => {
+      await this.deps.store.recordCallback({ provider: provider.name, providerRef, paymentId, verdict, body: input.rawBody.slice(0, 16_384), receivedAt });
+      if (paymentId !== null) log.info({ paymentId, provider: provider.name, verdict }, 'provider callback handled');
+    };
 
     if (parsed.kind === 'reject') {
       await record(null, null, `rejected: ${parsed.reason}`);
-      this.deps.log.warn({ provider: provider.name, reason: parsed.reason }, 'callback refused');
+      log.warn({ provider: provider.name, reason: parsed.reason }, 'callback refused');
       return parsed.status === 401 || parsed.status === 403 ? 'forbidden' : 'rejected';
     }
     const found = await this.findCallbackPayment(provider, parsed);
     if (!found) {
       await record(parsed.providerRef, null, 'unknown_payment');
-      this.deps.log.warn({ provider: provider.name, providerRef: parsed.providerRef }, 'callback for a payment this relay never made');
+      log.warn({ provider: provider.name, providerRef: parsed.providerRef }, 'callback for a payment this relay never made');
       return 'unknown_payment';
     }
     const { payment, attached } = found;
+    log.info({ paymentId: payment.id, provider: provider.name, providerRef: parsed.providerRef, claims: parsed.update.status, matchedBy: attached ? 'id or phone and amount' : 'reference' }, 'provider callback received');
     // The payment's own merchant's instance answers the status query (its keys made the push).
     provider = this.deps.merchants.byId(payment.merchantId)?.provider ?? provider;
     if (isTerminal(payment.status)) {
@@ -70,13 +76,13 @@ export class CallbackHandler {
     let update = parsed.update;
     if (update.status === 'succeeded' && update.amount !== undefined && update.amount !== payment.amount) {
       await record(parsed.providerRef, payment.id, `rejected: amount ${update.amount} is not ${payment.amount}`);
-      this.deps.log.warn({ paymentId: payment.id }, 'callback amount does not match the payment; asking the provider');
+      log.warn({ paymentId: payment.id }, 'callback amount does not match the payment; asking the provider');
       await this.deps.checkNow(payment);
       return 'rejected';
     }
     if (update.status !== 'pending' && (!provider.signedCallbacks || attached)) {
       // Anyone can POST an unsigned body: only the provider's own status answer makes it final.
-      const confirmed = await this.deps.updater.safeQuery(provider, payment.providerRef ?? parsed.providerRef);
+      const confirmed = await this.deps.updater.safeQuery(provider, payment.providerRef ?? parsed.providerRef, payment.id, 'callback confirmation');
       const sameRequest = !attached || confirmsIdentity(confirmed, payment);
       if (confirmed === undefined || confirmed.status !== update.status || !sameRequest) {
         await record(parsed.providerRef, payment.id, `unconfirmed: query says ${confirmed?.status ?? 'nothing'}`);

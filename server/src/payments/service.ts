@@ -11,6 +11,7 @@ import type { RelayMetrics } from '../metrics.js';
 import { RelayError } from '../errors.js';
 import type { Merchant, MerchantRegistry } from '../merchants.js';
 import type { CallbackInput, Provider, ProviderStatus } from '../providers/types.js';
+import { maskPhone } from '../phone.js';
 import { ProviderHttpError } from '../providers/http.js';
 import type { PaymentRecord, PaymentStore } from '../store/types.js';
 import { checkAbuse, type AbuseLimits } from './abuse.js';
@@ -84,9 +85,10 @@ export class PaymentService {
 
   /**
    * Stores the payment and starts the push in the background; a replayed key returns the stored
-   * one. New payments pass the abuse rules first, one at a time per phone.
+   * one. New payments pass the abuse rules first, one at a time per phone. `log` is the request's,
+   * so the payment's first lines carry its request id.
    */
-  async create(merchant: Merchant, input: CreatePaymentInput): Promise<{ payment: PaymentRecord; replayed: boolean }> {
+  async create(merchant: Merchant, input: CreatePaymentInput, log: FastifyBaseLogger = this.deps.log): Promise<{ payment: PaymentRecord; replayed: boolean }> {
     const requestHash = createHash('sha256')
       .update(JSON.stringify([input.amount, input.phone, input.reference, input.description]))
       .digest('hex');
@@ -95,12 +97,13 @@ export class PaymentService {
       const existing = await this.deps.store.findByIdempotencyKey(merchant.id, input.idempotencyKey);
       if (existing && existing.requestHash !== requestHash) throw new RelayError('RELAY_ERR_IDEMPOTENCY_CONFLICT');
       if (!existing) return undefined;
+      log.info({ paymentId: existing.id, merchant: merchant.id }, 'payment replayed for a repeated Idempotency-Key');
       // The retry of a request whose relay died before sending the prompt sends it now (once:
       // claimPush lets one caller through).
-      if (existing.pushState === 'queued') this.track(this.push(merchant, existing));
+      if (existing.pushState === 'queued') this.track(this.push(merchant, existing, log));
       return { payment: existing, replayed: true };
     };
-    if (merchant.provider.abuseProtection === false) return (await replay()) ?? this.insert(merchant, input, requestHash);
+    if (merchant.provider.abuseProtection === false) return (await replay()) ?? this.insert(merchant, input, requestHash, log);
     // One request per phone at a time across every instance, so two at once cannot both pass
     // the "one open prompt per phone" rule.
     return this.deps.store.withLock(`phone:${merchant.id}:${input.phone}`, async () => {
@@ -114,11 +117,11 @@ export class PaymentService {
         this.deps.store.failureTimes(merchant.id, now - limits.failureWindowMs),
       ]);
       checkAbuse({ amount: input.amount, now }, recent, failures, limits);
-      return this.insert(merchant, input, requestHash);
+      return this.insert(merchant, input, requestHash, log);
     });
   }
 
-  private async insert(merchant: Merchant, input: CreatePaymentInput, requestHash: string): Promise<{ payment: PaymentRecord; replayed: boolean }> {
+  private async insert(merchant: Merchant, input: CreatePaymentInput, requestHash: string, log: FastifyBaseLogger): Promise<{ payment: PaymentRecord; replayed: boolean }> {
     const result = await this.deps.store.createPayment(
       {
         id: newPaymentId(),
@@ -137,11 +140,14 @@ export class PaymentService {
     );
     if (result.kind === 'existing') {
       if (result.payment.requestHash !== requestHash) throw new RelayError('RELAY_ERR_IDEMPOTENCY_CONFLICT');
+      log.info({ paymentId: result.payment.id, merchant: merchant.id }, 'payment replayed for a repeated Idempotency-Key');
       return { payment: result.payment, replayed: true };
     }
     this.deps.metrics.paymentsCreated.inc({ merchant: merchant.id, provider: merchant.provider.name });
+    const { payment } = result;
+    log.info({ paymentId: payment.id, merchant: merchant.id, provider: payment.provider, amount: payment.amount, phone: maskPhone(payment.phone) }, 'payment created');
     crashPoint('after_store');
-    this.track(this.push(merchant, result.payment));
+    this.track(this.push(merchant, payment, log));
     return { payment: result.payment, replayed: false };
   }
 
@@ -151,8 +157,8 @@ export class PaymentService {
   }
 
   /** Applies a provider callback. Never throws for the provider's sake: the verdict says what happened. */
-  handleCallback(instances: Provider[], input: CallbackInput): Promise<CallbackVerdict> {
-    return this.callbacks.handle(instances, input);
+  handleCallback(instances: Provider[], input: CallbackInput, log?: FastifyBaseLogger): Promise<CallbackVerdict> {
+    return this.callbacks.handle(instances, input, log);
   }
 
   /** One reconciler pass: query the provider for every payment whose check is due. */
@@ -174,7 +180,7 @@ export class PaymentService {
       return;
     }
     if (payment.providerRef !== null) {
-      const status = await this.updater.safeQuery(merchant.provider, payment.providerRef);
+      const status = await this.updater.safeQuery(merchant.provider, payment.providerRef, payment.id, 'reconciliation');
       if (status && status.status !== 'pending' && (await this.updater.apply(payment, status, 'query'))) return;
     } else {
       // The push left but its answer was lost: only a callback can tell now.
@@ -195,7 +201,7 @@ export class PaymentService {
   private async resumeLostPush(merchant: Merchant, payment: PaymentRecord): Promise<void> {
     if (this.now() - payment.createdAt < PUSH_TOO_LATE_MS) {
       this.deps.log.warn({ paymentId: payment.id }, 'sending a push lost in a restart');
-      await this.push(merchant, payment);
+      await this.push(merchant, payment, this.deps.log);
       return;
     }
     if (await this.deps.store.claimPush(payment.id, this.now(), this.now())) {
@@ -208,11 +214,12 @@ export class PaymentService {
     }
   }
 
-  private async push(merchant: Merchant, payment: PaymentRecord): Promise<void> {
-    const log = this.deps.log.child({ paymentId: payment.id, provider: merchant.provider.name });
+  private async push(merchant: Merchant, payment: PaymentRecord, requestLog: FastifyBaseLogger): Promise<void> {
+    const log = requestLog.child({ paymentId: payment.id, provider: merchant.provider.name });
     // Committed before the request leaves: after a crash from here on, this payment is never pushed
     // again, and it is due for a status check. Whoever claims it first sends it; nobody else does.
     if (!(await this.deps.store.claimPush(payment.id, this.now(), this.now() + this.deps.schedule.promptWindowMs))) return;
+    log.info('push claimed; sending it to the provider');
     for (let attempt = 0; ; attempt++) {
       const timer = this.deps.metrics.providerTimer(merchant.provider.name, 'push');
       try {
@@ -224,33 +231,34 @@ export class PaymentService {
           description: payment.description,
           callbackUrl: this.deps.callbackUrl(merchant.provider),
         });
-        timer.done(result.kind === 'accepted' ? 'ok' : 'refused');
+        const latencyMs = timer.done(result.kind === 'accepted' ? 'ok' : 'refused');
         if (result.kind === 'refused') {
-          log.info({ code: result.code }, 'provider refused the push');
+          log.info({ code: result.code, latencyMs }, 'provider refused the push');
           await this.updater.apply(payment, { status: 'failed', code: result.code, message: result.message }, 'push', { pushState: 'refused' });
           return;
         }
+        log.info({ providerRef: result.providerRef, latencyMs }, 'provider accepted the push');
         crashPoint('after_push_accepted');
         await this.updater.apply(payment, { status: 'pending' }, 'push', { providerRef: result.providerRef });
         return;
       } catch (error) {
-        timer.failed(error);
+        const latencyMs = timer.failed(error);
         const failure = error instanceof ProviderHttpError ? error : new ProviderHttpError('indeterminate', String(error));
         const definitelyNotActedOn = failure.kind === 'not_sent' || failure.kind === 'throttled';
         if (definitelyNotActedOn && attempt < PUSH_RETRIES.length) {
           // The provider did not act on it: sending again cannot make a second prompt.
           const wait = Math.min(Math.max(PUSH_RETRIES[attempt]!, failure.retryAfterMs ?? 0), 10_000);
-          log.warn({ kind: failure.kind, waitMs: wait }, 'push not accepted; trying again');
+          log.warn({ kind: failure.kind, latencyMs, waitMs: wait }, 'push not accepted; trying again');
           await new Promise((resolve) => setTimeout(resolve, wait * (0.8 + 0.4 * Math.random())));
           continue;
         }
         if (failure.kind === 'indeterminate') {
           // It may have reached the phone: never send again; a callback or a status query decides.
-          log.error({ reason: failure.message }, 'push outcome unknown; waiting for a callback or a status query');
+          log.error({ reason: failure.message, latencyMs }, 'push outcome unknown; waiting for a callback or a status query');
           if (failure.providerRef) await this.deps.store.updatePayment(payment.id, { providerRef: failure.providerRef }, 'push', this.now());
           return;
         }
-        log.warn({ kind: failure.kind, reason: failure.message }, 'push failed; no prompt was sent');
+        log.warn({ kind: failure.kind, reason: failure.message, latencyMs }, 'push failed; no prompt was sent');
         const outcome: ProviderStatus =
           failure.kind === 'not_sent'
             ? { status: 'failed', code: 'provider_error', message: `could not reach the provider: ${failure.message}` }

@@ -8,6 +8,7 @@ import type { StatusBus } from '../bus/types.js';
 import { crashPoint } from '../crash-points.js';
 import type { RelayMetrics } from '../metrics.js';
 import type { Provider, ProviderStatus } from '../providers/types.js';
+import { webhookEventId } from '../store/rows.js';
 import type { PaymentPatch, PaymentRecord, PaymentStore } from '../store/types.js';
 import { isTerminal } from './state-machine.js';
 
@@ -50,24 +51,31 @@ export class PaymentUpdater {
     if (result.kind === 'updated' && result.event) {
       if (source === 'callback' && isTerminal(result.payment.status)) crashPoint('after_callback_commit');
       await this.deps.bus.publish({ paymentId: payment.id, seq: result.event.seq });
-      this.deps.log.info({ paymentId: payment.id, status: result.payment.status, source }, 'payment status changed');
-      if (isTerminal(result.payment.status)) {
-        this.deps.metrics.paymentsFinished.inc({ provider: payment.provider, status: result.payment.status, failure_code: result.payment.failureCode ?? '' });
+      const { status: to, failureCode } = result.payment;
+      this.deps.log.info({ paymentId: payment.id, from: result.previousStatus, to, source, ...(failureCode ? { failureCode } : {}) }, 'payment status changed');
+      if (isTerminal(to)) {
+        this.deps.metrics.paymentsFinished.inc({ provider: payment.provider, status: to, failure_code: failureCode ?? '' });
+        // The store queued it in the same transaction as the change.
+        this.deps.log.info({ paymentId: payment.id, eventId: webhookEventId(result.payment) }, 'merchant webhook queued');
       }
       return true;
     }
     return false;
   }
 
-  async safeQuery(provider: Provider, providerRef: string): Promise<ProviderStatus | undefined> {
+  /**
+   * Asks the provider about a payment's request (`purpose`: a reconciliation check, or confirming
+   * a callback); undefined when it gave no answer.
+   */
+  async safeQuery(provider: Provider, providerRef: string, paymentId: string, purpose: 'reconciliation' | 'callback confirmation'): Promise<ProviderStatus | undefined> {
     const timer = this.deps.metrics.providerTimer(provider.name, 'query');
+    const about = { paymentId, provider: provider.name, purpose };
     try {
       const status = await provider.queryStatus(providerRef);
-      timer.done('ok');
+      this.deps.log.info({ ...about, answer: status.status, latencyMs: timer.done('ok') }, 'status query answered');
       return status;
     } catch (error) {
-      timer.failed(error);
-      this.deps.log.warn({ err: error, provider: provider.name }, 'status query failed; will ask again');
+      this.deps.log.warn({ ...about, err: error, latencyMs: timer.failed(error) }, 'status query failed; will ask again');
       return undefined;
     }
   }

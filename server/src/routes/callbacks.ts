@@ -30,7 +30,7 @@ export const callbackRoutes: FastifyPluginAsyncZod = async (app) => {
         headers: request.headers,
         body: request.body,
         rawBody: request.rawBody ?? JSON.stringify(request.body ?? null),
-      });
+      }, request.log);
       app.metrics.callbacks.inc({ provider: provider.name, verdict });
       if (provider.callbackAnswer) {
         const answer = provider.callbackAnswer(verdict);

@@ -113,7 +113,7 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
         ...terms,
         phone: phone.msisdn,
         idempotencyKey: request.headers['idempotency-key'] ?? null,
-      });
+      }, request.log);
       // A replay returns the payment as stored now (read by the service), not as first created.
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(201).send(toView(payment));

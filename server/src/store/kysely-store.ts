@@ -248,7 +248,7 @@ export class KyselyPaymentStore implements PaymentStore {
           .onConflict((oc) => oc.doNothing())
           .execute();
       }
-      return { kind: 'updated', payment: next, event };
+      return { kind: 'updated', payment: next, event, previousStatus: current.status };
     });
   }
 

@@ -91,9 +91,9 @@ describe.each(backends)('$name store', (backend) => {
   it('moves through the state machine with increasing seq, and never changes a terminal payment', async () => {
     const { payment } = await store.createPayment(newPayment(), t0);
     const awaiting = await store.updatePayment(payment.id, { status: 'awaiting_customer', providerRef: 'ref-1' }, 'push', t0 + 1);
-    expect(awaiting).toMatchObject({ kind: 'updated', payment: { status: 'awaiting_customer', seq: 2, providerRef: 'ref-1' } });
+    expect(awaiting).toMatchObject({ kind: 'updated', previousStatus: 'pending', payment: { status: 'awaiting_customer', seq: 2, providerRef: 'ref-1' } });
     const paid = await store.updatePayment(payment.id, { status: 'succeeded', receipt: 'RCPT000001' }, 'callback', t0 + 2);
-    expect(paid).toMatchObject({ kind: 'updated', payment: { status: 'succeeded', seq: 3, receipt: 'RCPT000001' } });
+    expect(paid).toMatchObject({ kind: 'updated', previousStatus: 'awaiting_customer', payment: { status: 'succeeded', seq: 3, receipt: 'RCPT000001' } });
     const late = await store.updatePayment(payment.id, { status: 'failed', failureCode: 'cancelled' }, 'callback', t0 + 3);
     expect(late).toMatchObject({ kind: 'unchanged', reason: 'already succeeded' });
     expect((await store.getPayment(payment.id))?.status).toBe('succeeded');

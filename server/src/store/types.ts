@@ -84,7 +84,8 @@ export type CreateResult =
   | { kind: 'existing'; payment: PaymentRecord };
 
 export type UpdateResult =
-  | { kind: 'updated'; payment: PaymentRecord; event: PaymentEventRecord | null }
+  /** `previousStatus`: the status before, as read inside the transaction (for the log's from → to). */
+  | { kind: 'updated'; payment: PaymentRecord; event: PaymentEventRecord | null; previousStatus: PaymentStatus }
   | { kind: 'unchanged'; payment: PaymentRecord; reason: string }
   | { kind: 'missing' };
 

@@ -57,7 +57,9 @@ export class WebhookDeliverer {
     const merchant = this.merchants.byId(delivery.merchantId);
     const payment = await this.store.getPayment(delivery.paymentId);
     if (!merchant?.webhookUrl || !payment) {
-      await this.store.recordWebhookFailure(delivery.eventId, delivery.attempts, null, merchant ? 'merchant has no webhook URL' : 'merchant no longer configured');
+      const reason = merchant ? 'merchant has no webhook URL' : 'merchant no longer configured';
+      await this.store.recordWebhookFailure(delivery.eventId, delivery.attempts, null, reason);
+      log.info({ reason }, 'merchant webhook not sent');
       return;
     }
     const event: WebhookEvent = {
