@@ -89,7 +89,7 @@ describe.skipIf(!pgReady)('two relay instances on one PostgreSQL database', () =
       await waitForEvent(checkout.page, 'stk-pay-success', 10_000);
 
       // B took the callback (the sandbox on A posts to A's PUBLIC_URL, which is B).
-      expect(b.output()).toMatch(new RegExp(`"paymentId":"${id}","status":"succeeded","source":"callback"`));
+      expect(b.output()).toMatch(new RegExp(`"paymentId":"${id}","from":"awaiting_customer","to":"succeeded","source":"callback"`));
       expect(a.output()).not.toMatch(/"source":"callback"/);
       const onB = await getPayment(b.url, id);
       expect(onB.status).toBe('succeeded');
