@@ -241,6 +241,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reconciler.start();
     webhooks.start();
   });
+  // Once closing, every answer closes its connection: a keep-alive client (a load balancer, a
+  // provider's callback sender) would otherwise hold the server open until it hung up.
+  app.addHook('onSend', async (_request, reply) => {
+    if (app.draining) reply.header('connection', 'close');
+  });
   app.addHook('preClose', async () => {
     app.draining = true;
     await Promise.all([reconciler.stop(), webhooks.stop()]);
