@@ -1,78 +1,67 @@
 /**
- * Relay benchmarks. Prints throughput of the hot paths against a baseline measured in the same
- * run on the same app (GET /healthz, which does no work), so the figures are ratios that survive
- * a noisy shared machine; then the same on PostgreSQL when one answers (STK_PAY_TEST_DATABASE_URL
- * or 127.0.0.1:5432/test). Bounded in count and time; loopback only.
+ * `pnpm bench`: every benchmark under bench/, one table. Each figure comes with a baseline
+ * measured in the same run on the same machine, and their ratio; timings are never asserted in
+ * tests (the machine is shared and noisy). The table and the machine's description replace the
+ * measured part of bench/RESULTS.md.
+ *
+ * `pnpm bench size throughput sse browser` runs only the named ones (all by default).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildApp, type AppOptions } from '../server/src/app.js';
-import { dropSchema, freshSchema, postgresUnavailable, TEST_DATABASE_URL } from '../server/src/testing/postgres.js';
+import { browserLatency } from './browser-latency.js';
+import { repoRoot } from './lib/processes.js';
+import { describeMachine, markdownTable, table, type Row } from './lib/results.js';
+import { sseScale } from './sse-scale.js';
+import { throughput } from './throughput.js';
+import { widgetSize } from './widget-size.js';
 
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2000);
+const BENCHMARKS: Record<string, { title: string; run: () => Row[] | Promise<Row[]> }> = {
+  size: { title: 'Widget size against the anchors', run: widgetSize },
+  throughput: { title: 'Relay throughput (autocannon)', run: throughput },
+  sse: { title: 'SSE scale', run: sseScale },
+  browser: { title: 'Callback to widget, in Chromium', run: browserLatency },
+};
 
-async function timeIt(label: string, count: number, work: (i: number) => Promise<void>): Promise<number> {
-  // Warm up, then measure.
-  for (let i = 0; i < Math.min(100, count); i++) await work(-1 - i);
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) await work(i);
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const perSecond = count / seconds;
-  console.log(`  ${label.padEnd(42)} ${perSecond.toFixed(0).padStart(8)} req/s  (${((seconds / count) * 1e6).toFixed(0)} µs each)`);
-  return perSecond;
-}
-
-/** One store's figures, printed: the baseline, creating a payment, reading one. */
-async function benchStore(name: string, storeOptions: Partial<AppOptions>): Promise<void> {
-  console.log(name);
-  // A customer who never answers: the benchmark measures the relay, not the sandbox's timers.
-  // Limits off: this measures the work of a payment, not the limiter's refusals.
-  const app = await buildApp({ dbPath: ':memory:', sandboxDelayMs: 3_600_000, logger: false, demoPage: false, rateLimits: { perIp: 1e9, perKey: 1e9 }, ...storeOptions });
-  await app.ready();
-  try {
-    const baseline = await timeIt('GET /healthz (baseline)', ROUNDS, async () => {
-      await app.inject({ method: 'GET', url: '/healthz' });
-    });
-    const ids: string[] = [];
-    const create = await timeIt('POST /v1/payments (store + push)', ROUNDS, async (i) => {
-      const response = await app.inject({
-        method: 'POST',
-        url: '/v1/payments',
-        headers: { 'x-publishable-key': 'pk_test_demo', 'idempotency-key': `bench-key-${i}-${Date.now()}` },
-        payload: { amount: 100 + (Math.abs(i) % 50), phone: '0708374149', reference: `INV-${i}` },
-      });
-      if (response.statusCode !== 201) throw new Error(`create failed: ${response.statusCode} ${response.body}`);
-      ids.push(response.json().id);
-    });
-    await app.payments.settle();
-    const read = await timeIt('GET /v1/payments/:id', ROUNDS, async (i) => {
-      await app.inject({ method: 'GET', url: `/v1/payments/${ids[Math.abs(i) % ids.length]}` });
-    });
-    console.log(`  create costs ${(baseline / create).toFixed(1)}× the baseline; read costs ${(baseline / read).toFixed(1)}×\n`);
-  } finally {
-    await app.close();
-  }
-}
+const RESULTS = join(repoRoot, 'bench', 'RESULTS.md');
+const START = '<!-- measured: written by pnpm bench -->';
+const END = '<!-- end of measured -->';
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'stk-pay-bench-'));
-  try {
-    await benchStore('SQLite (WAL, synchronous=FULL)', { dbPath: join(dir, 'bench.sqlite') });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  const asked = process.argv.slice(2).filter((arg) => arg !== '--');
+  const unknown = asked.filter((name) => !(name in BENCHMARKS));
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(BENCHMARKS).join(', ')}`);
+    process.exit(2);
   }
-  const unavailable = await postgresUnavailable();
-  if (unavailable) {
-    console.log(`PostgreSQL: skipped (${unavailable})`);
-    return;
+  const names = asked.length > 0 ? asked : Object.keys(BENCHMARKS);
+  const machine = describeMachine();
+  const started = new Date();
+  console.log(machine.join('\n'));
+  const rows: Row[] = [];
+  for (const name of names) {
+    const benchmark = BENCHMARKS[name]!;
+    console.log(`\n${benchmark.title}`);
+    const t0 = Date.now();
+    rows.push(...(await benchmark.run()));
+    console.log(`  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   }
-  const schema = freshSchema();
-  try {
-    await benchStore('PostgreSQL (LISTEN/NOTIFY bus)', { databaseUrl: TEST_DATABASE_URL, postgresSchema: schema });
-  } finally {
-    await dropSchema(schema);
-  }
+  console.log(`\n${table(rows)}\n`);
+
+  const measured = [
+    START,
+    `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`pnpm bench${asked.length > 0 ? ` ${names.join(' ')}` : ''}\` on:`,
+    '',
+    ...machine.map((line) => `- ${line}`),
+    '',
+    markdownTable(rows),
+    END,
+  ].join('\n');
+  let text = readFileSync(RESULTS, 'utf8');
+  const from = text.indexOf(START);
+  const to = text.indexOf(END);
+  text = from >= 0 && to > from ? text.slice(0, from) + measured + text.slice(to + END.length) : `${text.trimEnd()}\n\n${measured}\n`;
+  writeFileSync(RESULTS, text);
+  console.log(`written to ${RESULTS}`);
 }
 
 await main();

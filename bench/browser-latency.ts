@@ -1,0 +1,138 @@
+/**
+ * In the browser: the time from the provider's callback to the widget showing the result, over 50
+ * payments in headless Chromium (Debian's, driven by playwright-core). Each payment is made as a
+ * customer makes it on the relay's demo page (a fresh tab, phone typed, Pay pressed); once the
+ * widget waits for the customer, the Daraja double sends the success callback, and the page notes
+ * the first frame after the widget rendered "paid". Baseline, same run: a bare page following a
+ * bare @fastify/sse stream with EventSource, showing its final event the same way.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { startDarajaDouble } from '../server/src/testing/doubles/daraja.js';
+import { startBare, startRelay, type ServerProcess } from './lib/processes.js';
+import { percentile, type Row } from './lib/results.js';
+import { clock } from './lib/sse-clients.js';
+
+const PAYMENTS = Number(process.env['BENCH_BROWSER_PAYMENTS'] ?? 50);
+const CHROMIUM = process.env['CHROMIUM_PATH'] || '/usr/bin/chromium';
+const DARAJA = { consumerKey: 'bench-consumer-key', consumerSecret: 'bench-consumer-secret', shortcode: '174379', passkey: 'bench-passkey' };
+
+function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+interface WidgetWindow {
+  waiting: Promise<void>;
+  shown: Promise<number>;
+}
+
+async function relayLatencies(browser: Browser): Promise<number[]> {
+  const double = await startDarajaDouble({ ...DARAJA, delayMs: 'on-demand' });
+  const dir = mkdtempSync(join(tmpdir(), 'stk-pay-bench-browser-'));
+  let relay: ServerProcess | undefined;
+  try {
+    relay = await startRelay({
+      STK_PAY_DB: join(dir, 'bench.sqlite'),
+      STK_PAY_PROVIDER: 'daraja',
+      DARAJA_BASE_URL: double.url,
+      DARAJA_CONSUMER_KEY: DARAJA.consumerKey,
+      DARAJA_CONSUMER_SECRET: DARAJA.consumerSecret,
+      DARAJA_SHORTCODE: DARAJA.shortcode,
+      DARAJA_PASSKEY: DARAJA.passkey,
+    });
+    const latencies: number[] = [];
+    for (let i = 0; i < PAYMENTS; i++) {
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.addInitScript(() => {
+          const w = window as unknown as WidgetWindow;
+          let waiting!: () => void;
+          w.waiting = new Promise((resolve) => (waiting = resolve));
+          w.shown = new Promise((resolve) => {
+            addEventListener('stk-pay-status', (event) => {
+              if ((event as CustomEvent<{ status: string }>).detail.status === 'awaiting_customer') waiting();
+            });
+            addEventListener('stk-pay-success', async (event) => {
+              await (event.target as HTMLElement & { updateComplete: Promise<unknown> }).updateComplete;
+              requestAnimationFrame(() => resolve(performance.timeOrigin + performance.now()));
+            });
+          });
+        });
+        await page.goto(relay.url);
+        const phone = `07${String(40_000_000 + i)}`;
+        await page.getByLabel(/phone/i).fill(phone);
+        await page.getByRole('button', { name: /pay/i }).click();
+        await page.evaluate(() => (window as unknown as WidgetWindow).waiting);
+        const { sentAt, status } = await double.answer(`254${phone.slice(1)}`);
+        if (status !== 200) throw new Error(`callback ${i} answered ${status}`);
+        const shownAt = await page.evaluate(() => (window as unknown as WidgetWindow).shown);
+        latencies.push(shownAt - sentAt);
+      } finally {
+        await context.close();
+      }
+    }
+    return latencies.sort((a, b) => a - b);
+  } finally {
+    await relay?.stop();
+    await double.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function bareLatencies(browser: Browser): Promise<number[]> {
+  const bare = await startBare();
+  try {
+    const latencies: number[] = [];
+    for (let i = 0; i < PAYMENTS; i++) {
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(`${bare.url}/page`);
+        await page.evaluate((n) => {
+          (window as unknown as { follow(n: number): void }).follow(n);
+          return (window as unknown as { opened: Promise<void> }).opened;
+        }, i);
+        const sentAt = clock();
+        await (await fetch(`${bare.url}/streams/${i}/notify`, { method: 'POST' })).body?.cancel();
+        const shownAt = await page.evaluate(() => (window as unknown as { shown: Promise<number> }).shown);
+        latencies.push(shownAt - sentAt);
+      } finally {
+        await context.close();
+      }
+    }
+    return latencies.sort((a, b) => a - b);
+  } finally {
+    await bare.stop();
+  }
+}
+
+export async function browserLatency(): Promise<Row[]> {
+  const browser = await launch();
+  try {
+    const baseline = await bareLatencies(browser);
+    const ours = await relayLatencies(browser);
+    return [50, 95].map((p) => {
+      const value = percentile(ours, p);
+      const base = percentile(baseline, p);
+      return {
+        section: 'browser',
+        figure: `callback → widget shows the result, p${p} (${PAYMENTS} payments, Chromium)`,
+        value,
+        baselineName: 'bare EventSource page',
+        baseline: base,
+        unit: 'ms',
+        ratio: value / base,
+        goal: 'reported',
+      };
+    });
+  } finally {
+    await browser.close();
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The servers a benchmark measures, each in a process of its own as an operator runs it: the relay
+ * (`node server/dist/cli.js`, configured only through its documented environment variables) and
+ * the bare Fastify baseline (`bare-server.ts`). The benchmark's load comes from another process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cliPath = join(repoRoot, 'server', 'dist', 'cli.js');
+const barePath = join(repoRoot, 'bench', 'bare-server.mjs');
+
+export interface ServerProcess {
+  readonly url: string;
+  readonly pid: number;
+  /** Resident memory of the process now, from /proc (bytes). */
+  rssBytes(): number;
+  /** The last lines it printed, for error messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = address !== null && typeof address === 'object' ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export function rssOf(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+async function launch(args: string[], env: Record<string, string>, port: number): Promise<ServerProcess> {
+  // Logs go to a pipe the benchmark drains and drops: both servers pay for their log lines alike.
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let tail = '';
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString('utf8')).slice(-4_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited (${child.exitCode}):\n${tail}`);
+    try {
+      if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) })).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${args.join(' ')} did not answer /healthz within 30 s:\n${tail}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const pid = child.pid!;
+  return {
+    url,
+    pid,
+    rssBytes: () => rssOf(pid),
+    output: () => tail,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * The relay as `pnpm start` runs it, with `env` as its settings. `BENCH_RELAY_NODE_ARGS` (e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`) go to its node command, to see where its time goes.
+ */
+export async function startRelay(env: Record<string, string>): Promise<ServerProcess> {
+  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run \`pnpm run build\` first`);
+  const nodeArgs = (process.env['BENCH_RELAY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  return launch([...nodeArgs, cliPath], env, await freePort());
+}
+
+/** The bare Fastify baseline (same Fastify, logger and SSE plugin settings as the relay; plain JS, no loader, as the relay's build). */
+export async function startBare(env: Record<string, string> = {}): Promise<ServerProcess> {
+  return launch([barePath], env, await freePort());
+}

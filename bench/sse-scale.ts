@@ -1,0 +1,188 @@
+/**
+ * SSE scale: 10,000 payment streams held open on the relay (as `pnpm start` runs it, on SQLite,
+ * with the Daraja adapter talking to the Daraja double over loopback), against a bare
+ * @fastify/sse route measured the same way in the same run (`bare-server.mjs`).
+ *
+ * 1. Memory: the server's resident memory before and after opening 10,000 streams, per stream.
+ * 2. Latency with those streams open: 2,500 more streams are opened, then their payments are
+ *    answered at a steady 500 callbacks a second (the double POSTs Daraja's callback; the relay
+ *    confirms it by status query, commits, and sends the event). Time from the callback leaving
+ *    the "provider" to its event at the client, p50 and p99. Open streams never drop below 10,000.
+ *    The bare route's figure is the same path with no work: a POST that sends one event down a
+ *    held stream.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDarajaDouble } from '../server/src/testing/doubles/daraja.js';
+import { startBare, startRelay, type ServerProcess } from './lib/processes.js';
+import { percentile, type Row } from './lib/results.js';
+import { atSteadyRate, clock, openStreams, type Stream } from './lib/sse-clients.js';
+
+const HELD = Number(process.env['BENCH_SSE_STREAMS'] ?? 10_000);
+const ANSWERED = Number(process.env['BENCH_SSE_ANSWERED'] ?? 2_500);
+const PER_SECOND = 500;
+/** The bare route takes about 12 KB a stream here; the goal is no more than it. */
+export const GOAL_P99_MS = 20;
+
+const DARAJA = { consumerKey: 'bench-consumer-key', consumerSecret: 'bench-consumer-secret', shortcode: '174379', passkey: 'bench-passkey' };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Median of three readings a moment apart (RSS moves as the collector runs). */
+async function settledRss(server: ServerProcess): Promise<number> {
+  await sleep(1_000);
+  const readings: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    readings.push(server.rssBytes());
+    await sleep(300);
+  }
+  return readings.sort((a, b) => a - b)[1]!;
+}
+
+interface Figures {
+  bytesPerStream: number;
+  latencies: number[];
+}
+
+async function waitFinished(streams: Stream[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (streams.some((stream) => stream.finishedAt === undefined)) {
+    if (Date.now() > deadline) throw new Error(`${streams.filter((s) => s.finishedAt === undefined).length} streams never heard their final event`);
+    await sleep(50);
+  }
+}
+
+/** The same measurement on any server: `streamUrl(i)` opens stream i; `finish(i)` sends its final event and says when it was sent. */
+async function measure(server: ServerProcess, streamUrl: (i: number) => string, finish: (i: number) => Promise<number>): Promise<Figures> {
+  const before = await settledRss(server);
+  const held = await openStreams(Array.from({ length: HELD }, (_, i) => streamUrl(i)));
+  const after = await settledRss(server);
+  const answered = await openStreams(Array.from({ length: ANSWERED }, (_, i) => streamUrl(HELD + i)));
+  const sentAt: number[] = [];
+  await atSteadyRate(ANSWERED, PER_SECOND, async (i) => {
+    sentAt[i] = await finish(HELD + i);
+  });
+  await waitFinished(answered, 30_000);
+  const latencies = answered.map((stream, i) => stream.finishedAt! - sentAt[i]!).sort((a, b) => a - b);
+  for (const stream of [...held, ...answered]) stream.close();
+  return { bytesPerStream: (after - before) / HELD, latencies };
+}
+
+async function bare(): Promise<Figures> {
+  const server = await startBare();
+  try {
+    return await measure(
+      server,
+      (i) => `${server.url}/streams/${i}`,
+      async (i) => {
+        const sentAt = clock();
+        const response = await fetch(`${server.url}/streams/${i}/notify`, { method: 'POST' });
+        await response.body?.cancel();
+        return sentAt;
+      },
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
+const phoneOf = (i: number) => `07${String(30_000_000 + i)}`;
+const canonical = (i: number) => `254${phoneOf(i).slice(1)}`;
+
+/** Creates `count` payments, `atOnce` at a time; their ids in order. */
+async function createPayments(url: string, count: number, atOnce = 20): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i += atOnce) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(atOnce, count - i) }, async (_, j) => {
+        const response = await fetch(`${url}/v1/payments`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-publishable-key': 'pk_test_demo' },
+          body: JSON.stringify({ amount: 100, phone: phoneOf(i + j), reference: `SSE-${i + j}` }),
+        });
+        const body = (await response.json()) as { id?: string };
+        if (response.status !== 201 || !body.id) throw new Error(`payment ${i + j}: ${response.status} ${JSON.stringify(body)}`);
+        return body.id;
+      }),
+    );
+    ids.push(...batch);
+  }
+  return ids;
+}
+
+async function relay(): Promise<Figures> {
+  const double = await startDarajaDouble({ ...DARAJA, delayMs: 'on-demand' });
+  const dir = mkdtempSync(join(tmpdir(), 'stk-pay-bench-sse-'));
+  let server: ServerProcess | undefined;
+  try {
+    server = await startRelay({
+      STK_PAY_DB: join(dir, 'bench.sqlite'),
+      STK_PAY_PROVIDER: 'daraja',
+      DARAJA_BASE_URL: double.url,
+      DARAJA_CONSUMER_KEY: DARAJA.consumerKey,
+      DARAJA_CONSUMER_SECRET: DARAJA.consumerSecret,
+      DARAJA_SHORTCODE: DARAJA.shortcode,
+      DARAJA_PASSKEY: DARAJA.passkey,
+      RATE_LIMIT_PER_KEY: '1000000000',
+    });
+    const url = server.url;
+    const total = HELD + ANSWERED;
+    const ids = await createPayments(url, total);
+    const deadline = Date.now() + 120_000;
+    while (double.prompts < total) {
+      if (Date.now() > deadline) throw new Error(`only ${double.prompts} of ${total} pushes reached the double`);
+      await sleep(100);
+    }
+    console.log(`  ${total} payments waiting for their customers`);
+    return await measure(
+      server,
+      (i) => `${url}/v1/payments/${ids[i]}/events`,
+      async (i) => {
+        const { sentAt, status } = await double.answer(canonical(i));
+        if (status !== 200) throw new Error(`callback for payment ${i} answered ${status}`);
+        return sentAt;
+      },
+    );
+  } finally {
+    await server?.stop();
+    await double.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function sseScale(): Promise<Row[]> {
+  const baseline = await bare();
+  const ours = await relay();
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+  console.log(`  memory per stream: relay ${kb(ours.bytesPerStream)}, bare ${kb(baseline.bytesPerStream)}`);
+  const rows: Row[] = [
+    {
+      section: 'SSE scale',
+      figure: `memory per open stream (${HELD.toLocaleString('en')} open)`,
+      value: ours.bytesPerStream,
+      baselineName: 'bare @fastify/sse route',
+      baseline: baseline.bytesPerStream,
+      unit: 'KB',
+      ratio: ours.bytesPerStream / baseline.bytesPerStream,
+      goal: '≤ the bare route',
+      met: ours.bytesPerStream <= baseline.bytesPerStream,
+    },
+  ];
+  for (const p of [50, 99]) {
+    const value = percentile(ours.latencies, p);
+    const base = percentile(baseline.latencies, p);
+    rows.push({
+      section: 'SSE scale',
+      figure: `callback → event at the client, p${p} (${PER_SECOND}/s, ≥ ${HELD.toLocaleString('en')} streams open)`,
+      value,
+      baselineName: 'bare POST → event',
+      baseline: base,
+      unit: 'ms',
+      ratio: value / base,
+      goal: p === 99 ? `< ${GOAL_P99_MS} ms` : 'reported',
+      ...(p === 99 ? { met: value < GOAL_P99_MS } : {}),
+    });
+  }
+  return rows;
+}

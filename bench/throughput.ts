@@ -1,0 +1,136 @@
+/**
+ * Relay throughput: `POST /v1/payments` on the relay as `pnpm start` runs it (sandbox provider,
+ * SQLite; then PostgreSQL when one answers), against a bare Fastify JSON route set up the same way
+ * (`bare-server.mjs`), each loaded by autocannon from this process on this machine's two cores.
+ * Every request carries a distinct phone number and idempotency key; the relay runs with its abuse
+ * rules on (`SANDBOX_ABUSE_RULES=on`) and its per-key and per-IP limits raised through its settings,
+ * never switched off. The sandbox customer never answers during the run (`SANDBOX_DELAY_MS`), so
+ * the figure is the work of taking a payment: validation, rules, the durable insert, the push and
+ * its recorded answer, the log lines, and the reconciler's status checks that follow.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { createSchema, dropSchema, freshSchema, postgresUnavailable, TEST_DATABASE_URL } from '../server/src/testing/postgres.js';
+import { startBare, startRelay, type ServerProcess } from './lib/processes.js';
+import type { Row } from './lib/results.js';
+
+const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 10);
+const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 10);
+/** At least 40 % of bare Fastify on SQLite. */
+export const GOAL_SHARE = 0.4;
+
+/** Distinct Kenyan mobile numbers, clear of the sandbox's test numbers (0700000001–0700000008). */
+let nextPhone = 0;
+const phone = () => `07${String(20_000_000 + (nextPhone++ % 70_000_000)).padStart(8, '0')}`;
+
+interface Load {
+  perSecond: number;
+  non2xx: number;
+  errors: number;
+  p99Ms: number;
+}
+
+/** autocannon against `path` for `seconds`, each request with a fresh phone number and key. */
+function load(url: string, path: string, seconds: number): Promise<Load> {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url,
+        connections: CONNECTIONS,
+        duration: seconds,
+        requests: [
+          {
+            method: 'POST',
+            path,
+            setupRequest: (request) => {
+              const number = phone();
+              return {
+                ...request,
+                headers: { 'content-type': 'application/json', 'x-publishable-key': 'pk_test_demo', 'idempotency-key': `bench-${process.pid}-${number}-${nextPhone}` },
+                body: JSON.stringify({ amount: 100 + (nextPhone % 900), phone: number, reference: `INV-${nextPhone}` }),
+              };
+            },
+          },
+        ],
+      },
+      (error, result) => {
+        if (error) reject(error);
+        else resolve({ perSecond: result.requests.average, non2xx: result.non2xx, errors: result.errors, p99Ms: result.latency.p99 });
+      },
+    );
+  });
+}
+
+/** A short warm-up, then the measured run. */
+async function measure(server: ServerProcess, path: string): Promise<Load> {
+  await load(server.url, path, 2);
+  const result = await load(server.url, path, DURATION_S);
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${path}: ${result.non2xx} answers were not 2xx and ${result.errors} requests failed; the server said:\n${server.output()}`);
+  }
+  return result;
+}
+
+const RELAY_SETTINGS = {
+  SANDBOX_DELAY_MS: '600000',
+  SANDBOX_ABUSE_RULES: 'on',
+  RATE_LIMIT_PER_KEY: '1000000000',
+  RATE_LIMIT_PER_IP: '1000000000',
+};
+
+async function oneStore(label: string, relaySettings: Record<string, string>): Promise<Row> {
+  const bare = await startBare();
+  let baseline: Load;
+  try {
+    baseline = await measure(bare, '/json');
+  } finally {
+    await bare.stop();
+  }
+  const relay = await startRelay({ ...RELAY_SETTINGS, ...relaySettings });
+  let ours: Load;
+  try {
+    ours = await measure(relay, '/v1/payments');
+  } finally {
+    await relay.stop();
+  }
+  const share = ours.perSecond / baseline.perSecond;
+  const sqlite = label === 'SQLite';
+  console.log(`  ${label}: ${ours.perSecond.toFixed(0)} payments/s (p99 ${ours.p99Ms} ms) against bare Fastify ${baseline.perSecond.toFixed(0)} req/s (p99 ${baseline.p99Ms} ms)`);
+  return {
+    section: 'throughput',
+    figure: `POST /v1/payments, sandbox, ${label}`,
+    value: ours.perSecond,
+    baselineName: 'bare Fastify JSON route',
+    baseline: baseline.perSecond,
+    unit: 'req/s',
+    ratio: share,
+    goal: sqlite ? `≥ ${GOAL_SHARE * 100} % of bare` : 'reported',
+    ...(sqlite ? { met: share >= GOAL_SHARE } : {}),
+  };
+}
+
+export async function throughput(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'stk-pay-bench-'));
+  try {
+    rows.push(await oneStore('SQLite', { STK_PAY_DB: join(dir, 'bench.sqlite') }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const unavailable = await postgresUnavailable();
+  if (unavailable) {
+    console.log(`  PostgreSQL: skipped (${unavailable})`);
+    return rows;
+  }
+  const schema = freshSchema();
+  try {
+    // The relay creates its tables on start; the search path puts them in a schema of the run's own.
+    await createSchema(schema);
+    rows.push(await oneStore('PostgreSQL', { DATABASE_URL: `${TEST_DATABASE_URL}?options=-c%20search_path%3D${schema}` }));
+  } finally {
+    await dropSchema(schema);
+  }
+  return rows;
+}
