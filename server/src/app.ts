@@ -63,6 +63,8 @@ export interface AppOptions {
   trustProxy?: boolean | string;
   /** How often the reconciler looks for due status checks. */
   reconcileTickMs?: number;
+  /** Status queries per second at most (`RECONCILE_MAX_PER_SECOND`); see DEFAULT_RECONCILE_MAX_PER_SECOND. */
+  reconcileMaxPerSecond?: number;
   /** How often the webhook outbox is looked at, and its retry policy. */
   webhookTickMs?: number;
   webhookRetry?: Partial<WebhookRetryPolicy>;
@@ -101,6 +103,14 @@ const sse = sseModule as unknown as FastifyPluginAsync<SSEPluginOptions>;
 
 /** An incoming X-Request-Id we keep: short, and nothing a log reader could be fooled by. */
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Status queries a relay instance sends per second at most. Callbacks are the fast path; queries
+ * are the safety net. Unbounded, 12,500 open payments (a status check every 5 s each in the
+ * prompt window) kept the relay's CPU busy with checks and held callbacks up by a second (the SSE
+ * benchmark), and would run into the providers' own limits (Daraja's spike arrest).
+ */
+export const DEFAULT_RECONCILE_MAX_PER_SECOND = 20;
 
 const DEFAULT_WIDGET_FILE = fileURLToPath(new URL('../../widget/dist/stk-pay.js', import.meta.url));
 
@@ -195,9 +205,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     metrics,
     log: app.log,
   });
-  const reconciler = new Poller('reconciler', () => payments.checkDue(), options.reconcileTickMs ?? 1_000, app.log);
+  const reconciler = new Poller(
+    'reconciler',
+    (limit) => payments.checkDue(limit),
+    { tickMs: options.reconcileTickMs ?? 1_000, maxPerSecond: options.reconcileMaxPerSecond ?? DEFAULT_RECONCILE_MAX_PER_SECOND },
+    app.log,
+  );
   const deliverer = new WebhookDeliverer(store, merchants, { ...DEFAULT_WEBHOOK_RETRY, ...options.webhookRetry }, app.log, metrics);
-  const webhooks = new Poller('webhooks', () => deliverer.deliverDue(), options.webhookTickMs ?? 1_000, app.log);
+  const webhooks = new Poller('webhooks', () => deliverer.deliverDue(), { tickMs: options.webhookTickMs ?? 1_000 }, app.log);
 
   app.decorate('store', store);
   app.decorate('bus', bus);

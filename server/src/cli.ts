@@ -34,6 +34,7 @@ async function main(): Promise<void> {
       perKey: config.RATE_LIMIT_PER_KEY,
       exemptIps: config.RATE_LIMIT_EXEMPT_IPS?.split(',').map((ip) => ip.trim()).filter(Boolean) ?? DEFAULT_RATE_LIMITS.exemptIps,
     },
+    reconcileMaxPerSecond: config.RECONCILE_MAX_PER_SECOND,
     logger: { level: config.LOG_LEVEL },
   });
 

@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       RATE_LIMIT_PER_IP: 60,
       RATE_LIMIT_PER_KEY: 600,
       SANDBOX_ABUSE_RULES: 'off',
+      RECONCILE_MAX_PER_SECOND: 20,
     });
   });
 
@@ -28,6 +29,7 @@ describe('loadConfig', () => {
     [{ RATE_LIMIT_PER_KEY: '0' }, /^RATE_LIMIT_PER_KEY must be at least 1 request per minute/],
     [{ RATE_LIMIT_PER_IP: 'lots' }, /^RATE_LIMIT_PER_IP must be a number of requests per minute/],
     [{ SANDBOX_ABUSE_RULES: 'yes' }, /^SANDBOX_ABUSE_RULES must be on or off/],
+    [{ RECONCILE_MAX_PER_SECOND: '0' }, /^RECONCILE_MAX_PER_SECOND must be more than 0 status queries per second/],
   ])('stops with one line naming the variable: %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -36,6 +36,7 @@ const envSchema = z.object({
     .optional(),
   RATE_LIMIT_PER_IP: perMinute.default(60),
   RATE_LIMIT_PER_KEY: perMinute.default(600),
+  RECONCILE_MAX_PER_SECOND: z.coerce.number({ error: 'a number of status queries per second' }).positive('more than 0 status queries per second').default(20),
   SANDBOX_ABUSE_RULES: z.enum(['on', 'off'], { error: 'on or off' }).default('off'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'fatal, error, warn, info, debug, trace or silent' }).default('info'),
 });
