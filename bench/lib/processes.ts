@@ -12,12 +12,19 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cliPath = join(repoRoot, 'server', 'dist', 'cli.js');
 const barePath = join(repoRoot, 'bench', 'bare-server.mjs');
+/** Both servers run with it: SIGUSR2 collects garbage (see `collectGarbage()`). */
+const GC_ON_SIGNAL = ['--expose-gc', '--import', join(repoRoot, 'bench', 'lib', 'gc-on-signal.mjs')];
 
 export interface ServerProcess {
   readonly url: string;
+  readonly port: number;
   readonly pid: number;
   /** Resident memory of the process now, from /proc (bytes). */
   rssBytes(): number;
+  /** CPU time the process has used so far (user + system, ms), from /proc. */
+  cpuMs(): number;
+  /** Asks the process for a full garbage collection (it runs it at its next turn). */
+  collectGarbage(): void;
   /** The last lines it printed, for error messages. */
   output(): string;
   stop(): Promise<void>;
@@ -39,6 +46,12 @@ export function rssOf(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!match) throw new Error(`no VmRSS for process ${pid}`);
   return Number(match[1]) * 1024;
+}
+
+/** utime + stime of a process, in ms (clock ticks of 10 ms). */
+export function cpuOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function launch(args: string[], env: Record<string, string>, port: number): Promise<ServerProcess> {
@@ -72,8 +85,11 @@ async function launch(args: string[], env: Record<string, string>, port: number)
   const pid = child.pid!;
   return {
     url,
+    port,
     pid,
     rssBytes: () => rssOf(pid),
+    cpuMs: () => cpuOf(pid),
+    collectGarbage: () => process.kill(pid, 'SIGUSR2'),
     output: () => tail,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -90,13 +106,13 @@ async function launch(args: string[], env: Record<string, string>, port: number)
  * The relay as `pnpm start` runs it, with `env` as its settings. `BENCH_RELAY_NODE_ARGS` (e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof`) go to its node command, to see where its time goes.
  */
-export async function startRelay(env: Record<string, string>): Promise<ServerProcess> {
+export async function startRelay(env: Record<string, string>, port?: number): Promise<ServerProcess> {
   if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run \`pnpm run build\` first`);
   const nodeArgs = (process.env['BENCH_RELAY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-  return launch([...nodeArgs, cliPath], env, await freePort());
+  return launch([...GC_ON_SIGNAL, ...nodeArgs, cliPath], env, port ?? (await freePort()));
 }
 
 /** The bare Fastify baseline (same Fastify, logger and SSE plugin settings as the relay; plain JS, no loader, as the relay's build). */
 export async function startBare(env: Record<string, string> = {}): Promise<ServerProcess> {
-  return launch([barePath], env, await freePort());
+  return launch([...GC_ON_SIGNAL, barePath], env, await freePort());
 }
