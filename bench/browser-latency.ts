@@ -10,14 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { startDarajaDouble } from '../server/src/testing/doubles/daraja.js';
+import { darajaRelaySettings, startOnDemandDaraja } from './lib/daraja-rig.js';
 import { startBare, startRelay, type ServerProcess } from './lib/processes.js';
 import { percentile, type Row } from './lib/results.js';
 import { clock } from './lib/sse-clients.js';
 
 const PAYMENTS = Number(process.env['BENCH_BROWSER_PAYMENTS'] ?? 50);
 const CHROMIUM = process.env['CHROMIUM_PATH'] || '/usr/bin/chromium';
-const DARAJA = { consumerKey: 'bench-consumer-key', consumerSecret: 'bench-consumer-secret', shortcode: '174379', passkey: 'bench-passkey' };
 
 function launch(): Promise<Browser> {
   return chromium.launch({
@@ -33,19 +32,11 @@ interface WidgetWindow {
 }
 
 async function relayLatencies(browser: Browser): Promise<number[]> {
-  const double = await startDarajaDouble({ ...DARAJA, delayMs: 'on-demand' });
+  const double = await startOnDemandDaraja();
   const dir = mkdtempSync(join(tmpdir(), 'stk-pay-bench-browser-'));
   let relay: ServerProcess | undefined;
   try {
-    relay = await startRelay({
-      STK_PAY_DB: join(dir, 'bench.sqlite'),
-      STK_PAY_PROVIDER: 'daraja',
-      DARAJA_BASE_URL: double.url,
-      DARAJA_CONSUMER_KEY: DARAJA.consumerKey,
-      DARAJA_CONSUMER_SECRET: DARAJA.consumerSecret,
-      DARAJA_SHORTCODE: DARAJA.shortcode,
-      DARAJA_PASSKEY: DARAJA.passkey,
-    });
+    relay = await startRelay(darajaRelaySettings(double, join(dir, 'bench.sqlite')));
     const latencies: number[] = [];
     for (let i = 0; i < PAYMENTS; i++) {
       const context = await browser.newContext();

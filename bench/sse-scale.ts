@@ -14,7 +14,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDarajaDouble } from '../server/src/testing/doubles/daraja.js';
+import { darajaRelaySettings, startOnDemandDaraja } from './lib/daraja-rig.js';
 import { startBare, startRelay, type ServerProcess } from './lib/processes.js';
 import { percentile, type Row } from './lib/results.js';
 import { atSteadyRate, clock, openStreams, type Stream } from './lib/sse-clients.js';
@@ -25,7 +25,6 @@ const PER_SECOND = 500;
 /** The bare route takes about 12 KB a stream here; the goal is no more than it. */
 export const GOAL_P99_MS = 20;
 
-const DARAJA = { consumerKey: 'bench-consumer-key', consumerSecret: 'bench-consumer-secret', shortcode: '174379', passkey: 'bench-passkey' };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -119,18 +118,9 @@ async function createPayments(url: string, count: number, atOnce = 20): Promise<
 }
 
 async function relay(): Promise<Figures> {
-  const double = await startDarajaDouble({ ...DARAJA, delayMs: 'on-demand' });
+  const double = await startOnDemandDaraja();
   const dir = mkdtempSync(join(tmpdir(), 'stk-pay-bench-sse-'));
-  const settings = {
-    STK_PAY_DB: join(dir, 'bench.sqlite'),
-    STK_PAY_PROVIDER: 'daraja',
-    DARAJA_BASE_URL: double.url,
-    DARAJA_CONSUMER_KEY: DARAJA.consumerKey,
-    DARAJA_CONSUMER_SECRET: DARAJA.consumerSecret,
-    DARAJA_SHORTCODE: DARAJA.shortcode,
-    DARAJA_PASSKEY: DARAJA.passkey,
-    RATE_LIMIT_PER_KEY: '1000000000',
-  };
+  const settings = darajaRelaySettings(double, join(dir, 'bench.sqlite'));
   let server: ServerProcess | undefined;
   try {
     server = await startRelay(settings);

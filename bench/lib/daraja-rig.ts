@@ -1,0 +1,26 @@
+/**
+ * The provider for benchmarks that time callbacks: the Daraja double with an on-demand customer
+ * (the benchmark says when each one answers), and the settings that point the relay's unchanged
+ * Daraja adapter at it.
+ */
+import { startDarajaDouble, type DarajaDouble } from '../../server/src/testing/doubles/daraja.js';
+
+const DARAJA = { consumerKey: 'bench-consumer-key', consumerSecret: 'bench-consumer-secret', shortcode: '174379', passkey: 'bench-passkey' };
+
+export function startOnDemandDaraja(): Promise<DarajaDouble> {
+  return startDarajaDouble({ ...DARAJA, delayMs: 'on-demand' });
+}
+
+/** Relay settings: the Daraja adapter talking to `double`, the database at `dbPath`. */
+export function darajaRelaySettings(double: DarajaDouble, dbPath: string): Record<string, string> {
+  return {
+    STK_PAY_DB: dbPath,
+    STK_PAY_PROVIDER: 'daraja',
+    DARAJA_BASE_URL: double.url,
+    DARAJA_CONSUMER_KEY: DARAJA.consumerKey,
+    DARAJA_CONSUMER_SECRET: DARAJA.consumerSecret,
+    DARAJA_SHORTCODE: DARAJA.shortcode,
+    DARAJA_PASSKEY: DARAJA.passkey,
+    RATE_LIMIT_PER_KEY: '1000000000',
+  };
+}
