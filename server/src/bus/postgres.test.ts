@@ -34,7 +34,12 @@ describe.skipIf(!pgReady)('PostgreSQL LISTEN/NOTIFY status bus', () => {
     const reading = await readSse(`${a.url}/v1/payments/${id}/events`, { timeoutMs: 8_000 });
     expect(reading.ended).toBe(true);
     expect(JSON.parse(reading.messages.at(-1)!.data)).toMatchObject({ id, status: 'succeeded' });
-    const callbacks = await b.app.store.callbacksFor(id);
+    // B records the callback's verdict once it has applied it: a moment after the stream heard.
+    let callbacks = await b.app.store.callbacksFor(id);
+    for (let i = 0; i < 100 && callbacks.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      callbacks = await b.app.store.callbacksFor(id);
+    }
     expect(callbacks.map((c) => c.verdict)).toEqual(['applied']);
   });
 });
