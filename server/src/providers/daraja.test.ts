@@ -4,6 +4,7 @@ import { ConfigError } from '../config.js';
 import { startDarajaDouble, type DarajaDouble, type DarajaDoubleOptions } from '../testing/doubles/daraja.js';
 import { FAILURE_NUMBERS } from '../testing/doubles/http-double.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
+import { recordedVerdicts } from '../testing/until.js';
 import { darajaFromEnv } from './daraja.js';
 import { providerFromEnv } from './index.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
@@ -96,7 +97,7 @@ describe('Daraja M-Pesa Express through the real relay', () => {
     expect(Math.abs(parseKenyaTimestamp(timestamp)! - Date.now())).toBeLessThan(60_000);
     // No merchant reference: the tail of our id stands in for it.
     expect(push?.['AccountReference']).toBe(id.slice(-12));
-    expect((await relay.app.store.callbacksFor(id)).map((c) => c.verdict)).toEqual(['applied']);
+    expect(await recordedVerdicts(relay.app.store, id, 1)).toEqual(['applied']);
   });
 
   it('a wrong passkey is refused by Daraja: no prompt, the payment fails as rejected', async () => {
@@ -189,7 +190,7 @@ describe('Daraja M-Pesa Express through the real relay', () => {
     const id = await create(relay, { phone: TWICE });
     expect((await waitFinal(relay, id)).status).toBe('succeeded');
     await new Promise((resolve) => setTimeout(resolve, 400));
-    expect((await relay.app.store.callbacksFor(id)).map((c) => c.verdict)).toEqual(['applied', 'duplicate: already succeeded']);
+    expect(await recordedVerdicts(relay.app.store, id, 2)).toEqual(['applied', 'duplicate: already succeeded']);
     expect((await relay.app.store.eventsAfter(id, 0)).filter((e) => e.status === 'succeeded')).toHaveLength(1);
   });
 
@@ -243,6 +244,7 @@ describe('Daraja M-Pesa Express through the real relay', () => {
     expect((await waitFinal(relay, id)).status).toBe('succeeded');
     const failedId = await create(relay, { phone: '0700000001' });
     expect((await waitFinal(relay, failedId)).status).toBe('failed');
+    await recordedVerdicts(relay.app.store, id, 1);
     const [callback] = await relay.app.store.callbacksFor(id);
     const answer = await relay.app.inject({
       method: 'POST',

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { sandboxReceipt } from './sandbox.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
+import { recordedVerdicts } from '../testing/until.js';
 
 let relay: StartedRelay | undefined;
 afterEach(async () => {
@@ -38,8 +39,7 @@ describe('sandbox provider outcomes, through the real callback route', () => {
     expect(payment.status).toBe(status);
     if (code) expect(payment.failure.code).toBe(code);
     else expect(payment.receipt).toMatch(/^[A-Z0-9]{10}$/);
-    const callbacks = await relay.app.store.callbacksFor(payment.id);
-    expect(callbacks.map((c) => c.verdict)).toEqual(['applied']);
+    expect(await recordedVerdicts(relay.app.store, payment.id, 1)).toEqual(['applied']);
   });
 
   it('0700000005 sends no callback: the status query finds it paid', async () => {
@@ -57,7 +57,7 @@ describe('sandbox provider outcomes, through the real callback route', () => {
     const payment = await payAndWait(relay, '0700000006');
     expect(payment.status).toBe('succeeded');
     await new Promise((resolve) => setTimeout(resolve, 400));
-    const verdicts = (await relay.app.store.callbacksFor(payment.id)).map((c) => c.verdict);
+    const verdicts = await recordedVerdicts(relay.app.store, payment.id, 2);
     expect(verdicts).toEqual(['applied', 'duplicate: already succeeded']);
     const events = await relay.app.store.eventsAfter(payment.id, 0);
     expect(events.filter((e) => e.status === 'succeeded')).toHaveLength(1);

@@ -4,6 +4,7 @@ import { ConfigError } from '../config.js';
 import { FAILURE_NUMBERS, startHttpDouble } from '../testing/doubles/http-double.js';
 import { startUpesiPayDouble } from '../testing/doubles/upesipay.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
+import { recordedVerdicts } from '../testing/until.js';
 import { ProviderHttpError } from './http.js';
 import { providerFromEnv } from './index.js';
 import type { PushRequest } from './types.js';
@@ -64,7 +65,7 @@ async function view(r: StartedRelay, id: string) {
 const settled = (r: StartedRelay, id: string, timeoutMs = 5_000) =>
   until(() => view(r, id), (payment) => payment.status === 'succeeded' || payment.status === 'failed', timeoutMs);
 
-const verdicts = async (r: StartedRelay, id: string) => (await r.app.store.callbacksFor(id)).map((c) => c.verdict);
+const verdicts = (r: StartedRelay, id: string, atLeast = 0) => recordedVerdicts(r.app.store, id, atLeast);
 
 const postCallback = (r: StartedRelay, body: unknown) =>
   r.app.inject({ method: 'POST', url: `/v1/callbacks/upesipay/${CALLBACK_TOKEN}`, payload: body as object });
@@ -117,7 +118,7 @@ describe('UpesiPay behind a real relay', () => {
     expect(payment).toMatchObject({ status: 'succeeded', receipt: tx.receipt });
     expect(upesi.pushes).toHaveLength(1);
     expect(upesi.prompts).toBe(1);
-    expect(await verdicts(relay, id)).toEqual(['applied']);
+    expect(await verdicts(relay, id, 1)).toEqual(['applied']);
     // The callback has no `reference`; UpesiPay's status query also takes the M-Pesa code.
     expect(upesi.statusQueries).toContain(tx.receipt);
   });
@@ -142,7 +143,7 @@ describe('UpesiPay behind a real relay', () => {
       expect((await view(relay, id)).receipt).toBeUndefined();
     }
     // The payment without a reference was matched by ExternalReference, then not confirmed.
-    expect(await verdicts(relay, lostAnswer)).toEqual(['unconfirmed: query says nothing']);
+    expect(await verdicts(relay, lostAnswer, 1)).toEqual(['unconfirmed: query says nothing']);
   });
 
   it('a success callback with another amount is refused', async () => {
@@ -154,7 +155,7 @@ describe('UpesiPay behind a real relay', () => {
     expect(response.statusCode).toBe(400);
     expect(response.json().verdict).toBe('rejected');
     expect((await view(relay, id)).status).toBe('pending');
-    expect(await verdicts(relay, id)).toEqual(['rejected: amount 1 is not 250']);
+    expect(await verdicts(relay, id, 1)).toEqual(['rejected: amount 1 is not 250']);
   });
 
   it('a push UpesiPay refuses fails with our own words: neither its text nor the auth token reaches a view or a callback answer', async () => {
@@ -179,7 +180,7 @@ describe('UpesiPay callbacks, matched by ExternalReference', () => {
     const { upesi, relay } = await start({ promptWindowMs: 2_000 });
     const id = await pay(relay, '0708374149');
     await until(() => upesi.callbacks.length, (n) => n >= 1);
-    expect(await verdicts(relay, id)).toEqual(['applied']);
+    expect(await verdicts(relay, id, 1)).toEqual(['applied']);
     expect(await view(relay, id)).toMatchObject({ status: 'succeeded', receipt: upesi.transactions[0]?.receipt });
   });
 
@@ -187,7 +188,7 @@ describe('UpesiPay callbacks, matched by ExternalReference', () => {
     const { upesi, relay } = await start({ promptWindowMs: 2_000 });
     const id = await pay(relay, '0700000006');
     await until(() => upesi.callbacks.length, (n) => n >= 2);
-    expect(await verdicts(relay, id)).toEqual(['applied', 'duplicate: already succeeded']);
+    expect(await verdicts(relay, id, 2)).toEqual(['applied', 'duplicate: already succeeded']);
     expect((await relay.app.store.eventsAfter(id, 0)).filter((e) => e.status === 'succeeded')).toHaveLength(1);
   });
 

@@ -6,3 +6,17 @@ export async function until(check: () => Promise<boolean> | boolean, what = 'con
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/**
+ * The verdicts recorded for a payment's callbacks, once there are at least `atLeast` (a callback's
+ * verdict is recorded just after the status change it made, which a test may have seen first).
+ */
+export async function recordedVerdicts(
+  store: { callbacksFor(paymentId: string): Promise<{ verdict: string }[]> },
+  paymentId: string,
+  atLeast: number,
+): Promise<string[]> {
+  let verdicts: string[] = [];
+  await until(async () => (verdicts = (await store.callbacksFor(paymentId)).map((c) => c.verdict)).length >= atLeast, `${atLeast} callback verdicts`);
+  return verdicts;
+}
