@@ -146,6 +146,9 @@ class DurableSqliteDriver extends SqliteDriver implements Driver {
   }
 
   override async destroy(): Promise<void> {
+    // Closing the database checkpoints the WAL; a commit still waiting for its flush gets it
+    // first, so no caller is left with an fsync on a closed file.
+    await this.flusher.flushed();
     await super.destroy();
     this.flusher.close();
   }
