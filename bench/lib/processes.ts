@@ -112,7 +112,11 @@ export async function startRelay(env: Record<string, string>, port?: number): Pr
   return launch([...GC_ON_SIGNAL, ...nodeArgs, cliPath], env, port ?? (await freePort()));
 }
 
-/** The bare Fastify baseline (same Fastify, logger and SSE plugin settings as the relay; plain JS, no loader, as the relay's build). */
+/**
+ * The bare Fastify baseline (same Fastify, logger and SSE plugin settings as the relay; plain JS,
+ * no loader, as the relay's build). `BENCH_BARE_NODE_ARGS` go to its node command, as
+ * `BENCH_RELAY_NODE_ARGS` to the relay's (e.g. `--heapsnapshot-signal=SIGPWR` to compare heaps).
+ */
 export async function startBare(env: Record<string, string> = {}): Promise<ServerProcess> {
-  return launch([...GC_ON_SIGNAL, barePath], env, await freePort());
+  return launch([...GC_ON_SIGNAL, ...(process.env['BENCH_BARE_NODE_ARGS'] ?? '').split(' ').filter(Boolean), barePath], env, await freePort());
 }
