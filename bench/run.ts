@@ -4,7 +4,8 @@
  * tests (the machine is shared and noisy). The table and the machine's description replace the
  * measured part of bench/RESULTS.md.
  *
- * `pnpm bench size throughput sse browser` runs only the named ones (all by default).
+ * `pnpm bench size throughput sse browser` runs only the named ones (all by default), and prints
+ * their table without writing bench/RESULTS.md.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,10 +47,14 @@ async function main(): Promise<void> {
     console.log(`  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   }
   console.log(`\n${table(rows)}\n`);
+  if (asked.length > 0) {
+    console.log('(a partial run: bench/RESULTS.md is written by a run of every benchmark only)');
+    return;
+  }
 
   const measured = [
     START,
-    `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`pnpm bench${asked.length > 0 ? ` ${names.join(' ')}` : ''}\` on:`,
+    `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`pnpm bench\` on:`,
     '',
     ...machine.map((line) => `- ${line}`),
     '',
