@@ -200,15 +200,23 @@ export async function openSqliteStore(path: string): Promise<KyselyPaymentStore>
  * nothing pending, a call does not wait at all.
  */
 function durableCalls(store: KyselyPaymentStore, flusher: WalFlusher): KyselyPaymentStore {
+  // One wrapper per method, made at its first call, not one per call.
+  const wrappers = new Map<PropertyKey, (...args: unknown[]) => Promise<unknown>>();
   return new Proxy(store, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== 'function' || property === 'constructor') return value;
-      return async (...args: unknown[]) => {
-        const result: unknown = await (value as (...a: unknown[]) => unknown).apply(target, args);
-        if (flusher.pending) await flusher.flushed();
-        return result;
-      };
+      let wrapper = wrappers.get(property);
+      if (wrapper === undefined) {
+        const method = value as (...args: unknown[]) => unknown;
+        wrapper = async (...args: unknown[]) => {
+          const result = await method.apply(target, args);
+          if (flusher.pending) await flusher.flushed();
+          return result;
+        };
+        wrappers.set(property, wrapper);
+      }
+      return wrapper;
     },
   });
 }
