@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDarajaDouble, type DarajaDouble } from '../server/src/testing/doubles/daraja.js';
+import { darajaSettings, startDarajaDouble, type DarajaDouble } from '../server/src/testing/doubles/daraja.js';
 import { readSse } from '../server/src/testing/sse-client.js';
 import { RECEIPT_PATTERN, waitForTerminal } from './support/api.js';
 import { startMerchantHooks, type MerchantHooks } from './support/merchant-hooks.js';
@@ -48,7 +48,7 @@ async function crashingRelay(crashAt: string, customerDelayMs: number): Promise<
           secretKeys: ['${SHOP_SECRET_KEY}'],
           provider: {
             name: 'daraja',
-            settings: { DARAJA_BASE_URL: double.url, DARAJA_CONSUMER_KEY: DARAJA.consumerKey, DARAJA_CONSUMER_SECRET: DARAJA.consumerSecret, DARAJA_SHORTCODE: DARAJA.shortcode, DARAJA_PASSKEY: DARAJA.passkey },
+            settings: darajaSettings(double.url, DARAJA),
           },
           webhookUrl: hooks.url,
         },

@@ -3,7 +3,7 @@
  * (the benchmark says when each one answers), and the settings that point the relay's unchanged
  * Daraja adapter at it.
  */
-import { startDarajaDouble, type DarajaDouble } from '../../server/src/testing/doubles/daraja.js';
+import { darajaSettings, startDarajaDouble, type DarajaDouble } from '../../server/src/testing/doubles/daraja.js';
 
 const DARAJA = { consumerKey: 'bench-consumer-key', consumerSecret: 'bench-consumer-secret', shortcode: '174379', passkey: 'bench-passkey' };
 
@@ -16,11 +16,7 @@ export function darajaRelaySettings(double: DarajaDouble, dbPath: string): Recor
   return {
     STK_PAY_DB: dbPath,
     STK_PAY_PROVIDER: 'daraja',
-    DARAJA_BASE_URL: double.url,
-    DARAJA_CONSUMER_KEY: DARAJA.consumerKey,
-    DARAJA_CONSUMER_SECRET: DARAJA.consumerSecret,
-    DARAJA_SHORTCODE: DARAJA.shortcode,
-    DARAJA_PASSKEY: DARAJA.passkey,
+    ...darajaSettings(double.url, DARAJA),
     RATE_LIMIT_PER_KEY: '1000000000',
   };
 }

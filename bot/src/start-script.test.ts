@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { freePort } from './testing/free-port.js';
+import { freePort } from '../../server/src/testing/free-port.js';
 import { BOT_TOKEN, TelegramDouble } from './testing/telegram-double.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

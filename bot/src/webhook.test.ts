@@ -3,7 +3,7 @@
  * that carry that token in `X-Telegram-Bot-Api-Secret-Token`.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './testing/free-port.js';
+import { freePort } from '../../server/src/testing/free-port.js';
 import { startHarness, type Harness } from './testing/harness.js';
 
 const SECRET = 'the-right-secret_42';

@@ -11,7 +11,7 @@ import type { Merchant } from './merchants.js';
 import { darajaFromEnv } from './providers/daraja.js';
 import { SandboxProvider } from './providers/sandbox.js';
 import type { Provider } from './providers/types.js';
-import { startDarajaDouble, type DarajaDouble } from './testing/doubles/daraja.js';
+import { darajaSettings, startDarajaDouble, type DarajaDouble } from './testing/doubles/daraja.js';
 import { startRelay, type StartedRelay, type StartRelayOptions } from './testing/start-relay.js';
 import { until } from './testing/until.js';
 
@@ -148,13 +148,7 @@ describe("a payment's life in the logs, by its id", () => {
 
   it('tells a Daraja payment end to end, with no phone number, Daraja secret, merchant secret or callback token in any line', async () => {
     double = await startDarajaDouble({ ...DARAJA, delayMs: 50 });
-    const provider = darajaFromEnv({
-      DARAJA_BASE_URL: double.url,
-      DARAJA_CONSUMER_KEY: DARAJA.consumerKey,
-      DARAJA_CONSUMER_SECRET: DARAJA.consumerSecret,
-      DARAJA_SHORTCODE: DARAJA.shortcode,
-      DARAJA_PASSKEY: DARAJA.passkey,
-    });
+    const provider = darajaFromEnv(darajaSettings(double.url, DARAJA));
     const { relay: r, logs, text } = await relayWithLogs(provider, { checkSchedule: { promptWindowMs: 60_000 }, logger: { level: 'trace' } });
     const { id } = await pay(r, '0708374149');
     await settled(r, id);

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Merchant } from './merchants.js';
 import { providerFromEnv, type ProviderName } from './providers/index.js';
-import { startDarajaDouble } from './testing/doubles/daraja.js';
+import { darajaSettings, startDarajaDouble } from './testing/doubles/daraja.js';
 import { startIntaSendDouble } from './testing/doubles/intasend.js';
 import { startUpesiPayDouble } from './testing/doubles/upesipay.js';
 import { readSse } from './testing/sse-client.js';
@@ -59,7 +59,7 @@ const setups: Record<Exclude<ProviderName, 'sandbox'>, () => Promise<Setup>> = {
     const secrets = { consumerKey: 'HYGIENEconsumerKey004', consumerSecret: 'HYGIENEconsumerSecret004', shortcode: '174379', passkey: 'HYGIENEpasskey004bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919' };
     const double = await startDarajaDouble({ ...secrets, delayMs: 50 });
     return {
-      settings: { DARAJA_BASE_URL: double.url, DARAJA_CONSUMER_KEY: secrets.consumerKey, DARAJA_CONSUMER_SECRET: secrets.consumerSecret, DARAJA_SHORTCODE: secrets.shortcode, DARAJA_PASSKEY: secrets.passkey },
+      settings: darajaSettings(double.url, secrets),
       secrets: [secrets.consumerKey, secrets.consumerSecret, secrets.passkey],
       close: () => double.close(),
     };

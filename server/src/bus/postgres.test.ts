@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dropSchema, freshSchema, requirePostgres, TEST_DATABASE_URL } from '../testing/postgres.js';
 import { readSse } from '../testing/sse-client.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
+import { recordedVerdicts } from '../testing/until.js';
 import { PgStatusBus } from './postgres.js';
 
 const pgReady = await requirePostgres();
@@ -35,11 +36,6 @@ describe.skipIf(!pgReady)('PostgreSQL LISTEN/NOTIFY status bus', () => {
     expect(reading.ended).toBe(true);
     expect(JSON.parse(reading.messages.at(-1)!.data)).toMatchObject({ id, status: 'succeeded' });
     // B records the callback's verdict once it has applied it: a moment after the stream heard.
-    let callbacks = await b.app.store.callbacksFor(id);
-    for (let i = 0; i < 100 && callbacks.length === 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      callbacks = await b.app.store.callbacksFor(id);
-    }
-    expect(callbacks.map((c) => c.verdict)).toEqual(['applied']);
+    expect(await recordedVerdicts(b.app.store, id, 1)).toEqual(['applied']);
   });
 });

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoMerchant } from '../app.js';
 import { ConfigError } from '../config.js';
-import { startDarajaDouble, type DarajaDouble, type DarajaDoubleOptions } from '../testing/doubles/daraja.js';
+import { darajaSettings, startDarajaDouble, type DarajaDouble, type DarajaDoubleOptions } from '../testing/doubles/daraja.js';
 import { FAILURE_NUMBERS } from '../testing/doubles/http-double.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
-import { recordedVerdicts } from '../testing/until.js';
+import { recordedVerdicts, until } from '../testing/until.js';
 import { darajaFromEnv } from './daraja.js';
 import { providerFromEnv } from './index.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
@@ -32,14 +32,7 @@ afterEach(async () => {
 });
 
 function envFor(url: string, extra: Env = {}): Env {
-  return {
-    DARAJA_BASE_URL: url,
-    DARAJA_CONSUMER_KEY: KEYS.consumerKey,
-    DARAJA_CONSUMER_SECRET: KEYS.consumerSecret,
-    DARAJA_SHORTCODE: KEYS.shortcode,
-    DARAJA_PASSKEY: KEYS.passkey,
-    ...extra,
-  };
+  return { ...darajaSettings(url, KEYS), ...extra };
 }
 
 /**
@@ -173,7 +166,7 @@ describe('Daraja M-Pesa Express through the real relay', () => {
   it('with an on-demand customer the payment waits for the customer, and succeeds by the callback answer() sends', async () => {
     const { double, relay } = await start({ delayMs: 'on-demand' }, {}, 100);
     const id = await create(relay, { phone: PAID, amount: 320 });
-    for (let i = 0; i < 100 && (await view(relay, id)).status !== 'awaiting_customer'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(async () => (await view(relay, id)).status === 'awaiting_customer', 'push answered');
     // Status checks in the meantime hear "being processed".
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await view(relay, id)).status).toBe('awaiting_customer');

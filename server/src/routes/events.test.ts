@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readSse } from '../testing/sse-client.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
+import { until } from '../testing/until.js';
 
 let relay: StartedRelay | undefined;
 afterEach(async () => {
@@ -62,7 +63,7 @@ describe('GET /v1/payments/:id/events', () => {
     relay = await startRelay({ sandboxDelayMs: 60_000, heartbeatMs: 100 });
     const { id } = await pay(relay.url, '0708374149');
     // The push is answered in the background: once it is, nothing changes for a minute.
-    for (let i = 0; i < 100 && (await relay.app.store.getPayment(id))?.status !== 'awaiting_customer'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await until(async () => (await relay!.app.store.getPayment(id))?.status === 'awaiting_customer', 'push answered');
     const reading = await readSse(`${relay.url}/v1/payments/${id}/events`, { until: (r) => r.comments.length >= 2, timeoutMs: 5_000 });
     expect(reading.comments.length).toBeGreaterThanOrEqual(2);
     expect(reading.messages).toHaveLength(1);

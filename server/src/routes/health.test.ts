@@ -7,7 +7,7 @@ import { darajaFromEnv } from '../providers/daraja.js';
 import { providerFromEnv } from '../providers/index.js';
 import { SandboxProvider } from '../providers/sandbox.js';
 import type { Provider } from '../providers/types.js';
-import { startDarajaDouble, type DarajaDouble } from '../testing/doubles/daraja.js';
+import { darajaSettings, startDarajaDouble, type DarajaDouble } from '../testing/doubles/daraja.js';
 import type { HttpDouble } from '../testing/doubles/http-double.js';
 import { startIntaSendDouble } from '../testing/doubles/intasend.js';
 import { startUpesiPayDouble } from '../testing/doubles/upesipay.js';
@@ -16,13 +16,7 @@ import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import { until } from '../testing/until.js';
 
 const DARAJA_KEYS = { consumerKey: 'ck-health-tests', consumerSecret: 'cs-health-never-shown-5d1e', shortcode: '174379', passkey: 'pk-health-never-shown-bfb279f9aa9bdbcf158e97dd71a467cd2e0c8' };
-const darajaEnv = (url: string, secret = DARAJA_KEYS.consumerSecret) => ({
-  DARAJA_BASE_URL: url,
-  DARAJA_CONSUMER_KEY: DARAJA_KEYS.consumerKey,
-  DARAJA_CONSUMER_SECRET: secret,
-  DARAJA_SHORTCODE: DARAJA_KEYS.shortcode,
-  DARAJA_PASSKEY: DARAJA_KEYS.passkey,
-});
+const darajaEnv = (url: string, secret = DARAJA_KEYS.consumerSecret) => darajaSettings(url, { ...DARAJA_KEYS, consumerSecret: secret });
 
 let relay: StartedRelay | undefined;
 let double: DarajaDouble | undefined;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
+import { until } from '../testing/until.js';
 
 let relay: StartedRelay | undefined;
 afterEach(async () => {
@@ -88,13 +89,10 @@ describe('site routes', () => {
     relay = await startRelay({ sandboxDelayMs: 50 });
     const created = await relay.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 250, phone: '0700000001' } });
     const id = created.json().id as string;
-    for (let i = 0; i < 100 && (await relay.app.store.getPayment(id))?.status !== 'failed'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(async () => (await relay!.app.store.getPayment(id))?.status === 'failed', 'payment failed');
     // The callback's own count follows its status change by a moment.
     let response = await relay.app.inject({ method: 'GET', url: '/metrics' });
-    for (let i = 0; i < 100 && !response.body.includes('verdict="applied"'); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      response = await relay.app.inject({ method: 'GET', url: '/metrics' });
-    }
+    await until(async () => (response = await relay!.app.inject({ method: 'GET', url: '/metrics' })).body.includes('verdict="applied"'), 'callback counted');
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/text\/plain/);
     expect(response.body).toMatch(/stk_pay_payments_created_total\{merchant="demo",provider="sandbox"\} 1/);

@@ -75,6 +75,17 @@ function receiptFor(checkoutRequestId: string): string {
   return `S${createHash('sha256').update(checkoutRequestId).digest('hex').slice(0, 9).toUpperCase()}`;
 }
 
+/** The relay's settings for its Daraja adapter to talk to the double at `url` with `keys`. */
+export function darajaSettings(url: string, keys: Pick<DarajaDoubleOptions, 'consumerKey' | 'consumerSecret' | 'shortcode' | 'passkey'>): Record<string, string> {
+  return {
+    DARAJA_BASE_URL: url,
+    DARAJA_CONSUMER_KEY: keys.consumerKey,
+    DARAJA_CONSUMER_SECRET: keys.consumerSecret,
+    DARAJA_SHORTCODE: keys.shortcode,
+    DARAJA_PASSKEY: keys.passkey,
+  };
+}
+
 export async function startDarajaDouble(options: DarajaDoubleOptions): Promise<DarajaDouble> {
   const onDemand = options.delayMs === 'on-demand';
   const delayMs = options.delayMs === 'on-demand' ? 0 : (options.delayMs ?? 150);
