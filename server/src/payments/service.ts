@@ -72,7 +72,14 @@ export class PaymentService {
 
   constructor(private readonly deps: PaymentServiceDeps) {
     this.now = deps.now ?? Date.now;
-    this.updater = new PaymentUpdater({ store: deps.store, bus: deps.bus, metrics: deps.metrics, log: deps.log, now: this.now });
+    this.updater = new PaymentUpdater({
+      store: deps.store,
+      bus: deps.bus,
+      metrics: deps.metrics,
+      log: deps.log,
+      now: this.now,
+      sendsWebhooks: (merchantId) => deps.merchants.byId(merchantId)?.webhookUrl !== undefined,
+    });
     this.callbacks = new CallbackHandler({
       store: deps.store,
       merchants: deps.merchants,

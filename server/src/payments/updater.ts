@@ -18,6 +18,8 @@ export interface PaymentUpdaterDeps {
   metrics: RelayMetrics;
   log: FastifyBaseLogger;
   now: () => number;
+  /** Whether the merchant has a webhook URL: a terminal change queues a webhook only then. */
+  sendsWebhooks: (merchantId: string) => boolean;
 }
 
 export class PaymentUpdater {
@@ -47,7 +49,8 @@ export class PaymentUpdater {
       patch.failureCode = status.code;
       patch.failureMessage = status.message;
     }
-    const result = await this.deps.store.updatePayment(payment.id, patch, source, this.deps.now());
+    const webhook = this.deps.sendsWebhooks(payment.merchantId);
+    const result = await this.deps.store.updatePayment(payment.id, patch, source, this.deps.now(), { webhook });
     if (result.kind === 'updated' && result.event) {
       if (source === 'callback' && isTerminal(result.payment.status)) crashPoint('after_callback_commit');
       await this.deps.bus.publish({ paymentId: payment.id, seq: result.event.seq });
@@ -56,7 +59,7 @@ export class PaymentUpdater {
       if (isTerminal(to)) {
         this.deps.metrics.paymentsFinished.inc({ provider: payment.provider, status: to, failure_code: failureCode ?? '' });
         // The store queued it in the same transaction as the change.
-        this.deps.log.info({ paymentId: payment.id, eventId: webhookEventId(result.payment) }, 'merchant webhook queued');
+        if (webhook) this.deps.log.info({ paymentId: payment.id, eventId: webhookEventId(result.payment) }, 'merchant webhook queued');
       }
       return true;
     }

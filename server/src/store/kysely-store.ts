@@ -202,6 +202,7 @@ export class KyselyPaymentStore implements PaymentStore {
     patch: PaymentPatch,
     source: string,
     now: number,
+    options: { webhook?: boolean } = {},
   ): Promise<UpdateResult> {
     return this.db.transaction().execute(async (trx) => {
       let query = trx.selectFrom('payments').selectAll().where('id', '=', id);
@@ -241,7 +242,7 @@ export class KyselyPaymentStore implements PaymentStore {
         .where('id', '=', id)
         .execute();
       const event = statusChanges ? await this.insertEvent(trx, next, source, now) : null;
-      if (event && TERMINAL.includes(next.status)) {
+      if (event && TERMINAL.includes(next.status) && options.webhook !== false) {
         await trx
           .insertInto('webhook_outbox')
           .values({ event_id: webhookEventId(next), merchant_id: next.merchantId, payment_id: next.id, attempts: 0, next_attempt_at: now, delivered_at: null, last_error: null, created_at: now })

@@ -115,6 +115,14 @@ describe.each(backends)('$name store', (backend) => {
     expect(await store.webhookDeliveries(payment.id)).toHaveLength(1);
   });
 
+  it('finishes a payment without a webhook when told the merchant has no webhook URL', async () => {
+    const { payment } = await store.createPayment(newPayment(), t0);
+    await store.updatePayment(payment.id, { status: 'awaiting_customer' }, 'push', t0, { webhook: false });
+    const result = await store.updatePayment(payment.id, { status: 'succeeded', receipt: 'A' }, 'callback', t0 + 1, { webhook: false });
+    expect(result).toMatchObject({ kind: 'updated', payment: { status: 'succeeded' } });
+    expect(await store.webhookDeliveries(payment.id)).toEqual([]);
+  });
+
   it('lets exactly one caller claim a push', async () => {
     const { payment } = await store.createPayment(newPayment(), t0);
     const claims = await Promise.all(Array.from({ length: 6 }, () => store.claimPush(payment.id, t0, t0 + 5_000)));

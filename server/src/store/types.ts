@@ -140,9 +140,10 @@ export interface PaymentStore {
   /**
    * Applies `patch` atomically. A status change is checked against the state machine; an allowed
    * one bumps `seq` and writes an event (committed before anyone is told); a terminal one also
-   * puts the merchant's webhook in the outbox, in the same transaction.
+   * puts the merchant's webhook in the outbox, in the same transaction, unless `webhook` is false
+   * (the merchant has no webhook URL: nothing would ever be sent).
    */
-  updatePayment(id: string, patch: PaymentPatch, source: string, now: number): Promise<UpdateResult>;
+  updatePayment(id: string, patch: PaymentPatch, source: string, now: number, options?: { webhook?: boolean }): Promise<UpdateResult>;
   /** Events with seq > afterSeq, oldest first. */
   eventsAfter(paymentId: string, afterSeq: number): Promise<PaymentEventRecord[]>;
   latestEvent(paymentId: string): Promise<PaymentEventRecord | undefined>;
