@@ -4,7 +4,7 @@
  * the bare Fastify baseline (`bare-server.ts`). The benchmark's load comes from another process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../server/src/testing/free-port.js';
@@ -43,7 +43,7 @@ export function cpuOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-async function launch(args: string[], env: Record<string, string>, port: number): Promise<ServerProcess> {
+async function launch(args: string[], env: Record<string, string>, port: number, keepLogIn?: string): Promise<ServerProcess> {
   // Logs go to a pipe the benchmark drains and drops: both servers pay for their log lines alike.
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: repoRoot,
@@ -56,6 +56,11 @@ async function launch(args: string[], env: Record<string, string>, port: number)
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  if (keepLogIn) {
+    const file = createWriteStream(keepLogIn, { flags: 'a' });
+    child.stdout?.on('data', (chunk: Buffer) => file.write(chunk));
+    child.once('exit', () => file.end());
+  }
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -93,12 +98,13 @@ async function launch(args: string[], env: Record<string, string>, port: number)
 
 /**
  * The relay as `pnpm start` runs it, with `env` as its settings. `BENCH_RELAY_NODE_ARGS` (e.g.
- * `--cpu-prof --cpu-prof-dir=/tmp/prof`) go to its node command, to see where its time goes.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`) go to its node command, to see where its time goes;
+ * `BENCH_RELAY_LOG=<file>` appends its log lines to that file (otherwise they are dropped).
  */
 export async function startRelay(env: Record<string, string>, port?: number): Promise<ServerProcess> {
   if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run \`pnpm run build\` first`);
   const nodeArgs = (process.env['BENCH_RELAY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-  return launch([...GC_ON_SIGNAL, ...nodeArgs, cliPath], env, port ?? (await freePort()));
+  return launch([...GC_ON_SIGNAL, ...nodeArgs, cliPath], env, port ?? (await freePort()), process.env['BENCH_RELAY_LOG'] || undefined);
 }
 
 /**
