@@ -23,7 +23,7 @@ import { SandboxProvider } from './providers/sandbox.js';
 import type { Provider } from './providers/types.js';
 import { Poller } from './poller.js';
 import { callbackRoutes } from './routes/callbacks.js';
-import { eventRoutes } from './routes/events.js';
+import { eventRoutes, type OpenStream } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { DEFAULT_RATE_LIMITS, paymentRoutes } from './routes/payments.js';
 import { siteRoutes } from './routes/site.js';
@@ -88,7 +88,7 @@ declare module 'fastify' {
     metrics: RelayMetrics;
     callbackToken: string;
     /** Closers of the open SSE streams, so shutdown can end them. */
-    sseStreams: Set<() => Promise<void>>;
+    sseStreams: Set<OpenStream>;
     /** True once shutdown has begun. */
     draining: boolean;
   }
@@ -220,7 +220,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('payments', payments);
   app.decorate('metrics', metrics);
   app.decorate('callbackToken', callbackToken);
-  app.decorate('sseStreams', new Set<() => Promise<void>>());
+  app.decorate('sseStreams', new Set<OpenStream>());
   app.decorate('draining', false);
 
   // Fastify's own JSON parser (prototype-poisoning checks kept), keeping the raw text for
@@ -232,7 +232,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(cors, {
-    origin: (origin, callback) => callback(null, origin === undefined || merchants.isKnownOrigin(origin)),
+    // No CORS headers for a request without Origin (the bot, a merchant's server, curl): they mean
+    // nothing there, and an event stream keeps its headers in memory for as long as it is open.
+    // The relay's own origin check (routes) decides what such a request may do.
+    origin: (origin, callback) => callback(null, origin !== undefined && merchants.isKnownOrigin(origin)),
     methods: ['GET', 'POST'],
     allowedHeaders: ['content-type', 'x-publishable-key', 'idempotency-key', 'last-event-id', 'x-request-id'],
     exposedHeaders: ['retry-after', 'idempotent-replayed', 'x-request-id'],
@@ -264,7 +267,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('preClose', async () => {
     app.draining = true;
     await Promise.all([reconciler.stop(), webhooks.stop()]);
-    await Promise.all([...app.sseStreams].map((handOver) => handOver()));
+    await Promise.all([...app.sseStreams].map((stream) => stream.handOver()));
   });
   app.addHook('onClose', async () => {
     await payments.settle();

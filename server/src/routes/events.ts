@@ -4,19 +4,134 @@
  * as the event id; closed after a terminal state. Events come from the store, the bus only wakes
  * the stream, so a stream on any relay instance sees a change committed by any other.
  */
+import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PaymentStatus } from '../api/schemas.js';
+import type { StatusBus } from '../bus/types.js';
 import { RelayError } from '../errors.js';
+import type { RelayMetrics } from '../metrics.js';
 import { isTerminal } from '../payments/state-machine.js';
-import type { PaymentEventRecord } from '../store/types.js';
+import type { PaymentEventRecord, PaymentStore } from '../store/types.js';
 
 /** Tells EventSource how soon to reconnect after a drop. */
 const RECONNECT_MS = 2_000;
 /** After a shutdown hand-over: the next instance is up already. */
 const HANDOVER_RECONNECT_MS = 250;
 
+/** An open stream, as the relay's shutdown sees it. */
+export interface OpenStream {
+  /** Tells the client to come back soon (to another instance), then closes. */
+  handOver(): Promise<void>;
+}
+
+interface StreamContext {
+  store: PaymentStore;
+  bus: StatusBus;
+  metrics: RelayMetrics;
+  streams: Set<OpenStream>;
+}
+
+/**
+ * One client's stream of one payment. Its state is this one object (thousands are held open at
+ * once, so no closure per step): what was sent last, and the flush in progress.
+ */
+class PaymentStream implements OpenStream {
+  private lastSent: number | null;
+  private first = true;
+  private finished = false;
+  /** The flush in progress; `again` asks it to read once more when it is done. */
+  private flushing: Promise<void> | undefined;
+  private again = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly context: StreamContext,
+    private readonly paymentId: string,
+    private readonly reply: FastifyReply,
+    private readonly log: FastifyBaseLogger,
+    resumeFrom: number | null,
+  ) {
+    this.lastSent = resumeFrom;
+    this.unsubscribe = context.bus.subscribe(paymentId, this.wake);
+    context.streams.add(this);
+    context.metrics.openStreams.inc();
+    reply.sse.onClose(this.closed);
+  }
+
+  /** The bus says the payment has a new event. */
+  private readonly wake = (): void => {
+    void this.flush();
+  };
+
+  private readonly closed = (): void => {
+    this.context.metrics.openStreams.dec();
+    this.detach();
+  };
+
+  /** Sends every event not sent yet, one flush at a time, so events go out in order and never twice. */
+  flush(): Promise<void> {
+    if (this.flushing) {
+      this.again = true;
+      return this.flushing;
+    }
+    this.flushing = this.drain().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        await this.sendNew();
+      } while (this.again && !this.finished);
+      if (this.finished) this.close();
+    } catch (error) {
+      this.log.warn({ err: error }, 'SSE stream failed; the client will reconnect');
+      this.close();
+    }
+  }
+
+  private async sendNew(): Promise<void> {
+    const { sse } = this.reply;
+    if (this.finished || !sse.isConnected) return;
+    const { store } = this.context;
+    const events =
+      this.lastSent === null
+        ? [await store.latestEvent(this.paymentId)].filter((event): event is PaymentEventRecord => event !== undefined)
+        : await store.eventsAfter(this.paymentId, this.lastSent);
+    for (const event of events) {
+      if (!sse.isConnected) return;
+      await sse.send({ id: String(event.seq), event: 'status', data: event.view, ...(this.first ? { retry: RECONNECT_MS } : {}) });
+      this.first = false;
+      this.lastSent = event.seq;
+      if (isTerminal(event.status as PaymentStatus)) this.finished = true;
+    }
+  }
+
+  private close(): void {
+    this.detach();
+    if (this.reply.sse.isConnected) this.reply.sse.close();
+  }
+
+  async handOver(): Promise<void> {
+    this.detach();
+    const { sse } = this.reply;
+    if (!sse.isConnected) return;
+    await sse.send({ event: 'reconnect', data: 'relay restarting', retry: HANDOVER_RECONNECT_MS }).catch(() => undefined);
+    if (sse.isConnected) sse.close();
+  }
+
+  private detach(): void {
+    this.unsubscribe();
+    this.context.streams.delete(this);
+  }
+}
+
 export const eventRoutes: FastifyPluginAsyncZod = async (app) => {
+  const context: StreamContext = { store: app.store, bus: app.bus, metrics: app.metrics, streams: app.sseStreams };
   app.get(
     '/v1/payments/:id/events',
     {
@@ -34,66 +149,12 @@ export const eventRoutes: FastifyPluginAsyncZod = async (app) => {
         throw new RelayError('RELAY_ERR_NOT_FOUND', { details: [{ field: 'id', message: 'no payment has this id' }] });
       }
       const resumeFrom = Number.parseInt(request.headers['last-event-id'] ?? '', 10);
-      let lastSent: number | null = Number.isSafeInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : null;
-      let finished = false;
-      let first = true;
       reply.sse.keepAlive();
-      app.metrics.openStreams.inc();
       // Commit the stream now: a resumed client with nothing new to hear must still get an open
       // text/event-stream, or EventSource gives up.
       reply.sse.sendHeaders();
-
-      const send = async (event: PaymentEventRecord) => {
-        await reply.sse.send({ id: String(event.seq), event: 'status', data: event.view, ...(first ? { retry: RECONNECT_MS } : {}) });
-        first = false;
-        lastSent = event.seq;
-        if (isTerminal(event.status as PaymentStatus)) finished = true;
-      };
-
-      // One flush at a time, so events go out in order and never twice.
-      let queue: Promise<void> = Promise.resolve();
-      const flush = () => {
-        queue = queue
-          .then(async () => {
-            if (finished || !reply.sse.isConnected) return;
-            const events =
-              lastSent === null
-                ? [await app.store.latestEvent(paymentId)].filter((e): e is PaymentEventRecord => e !== undefined)
-                : await app.store.eventsAfter(paymentId, lastSent);
-            for (const event of events) {
-              if (!reply.sse.isConnected) return;
-              await send(event);
-            }
-            if (finished) close();
-          })
-          .catch((error: unknown) => {
-            request.log.warn({ err: error }, 'SSE stream failed; the client will reconnect');
-            close();
-          });
-        return queue;
-      };
-
-      const unsubscribe = app.bus.subscribe(paymentId, () => void flush());
-      const close = () => {
-        unsubscribe();
-        app.sseStreams.delete(handOver);
-        if (reply.sse.isConnected) reply.sse.close();
-      };
-      // On shutdown: tell the client to come back soon (to another instance), then close.
-      const handOver = async () => {
-        unsubscribe();
-        app.sseStreams.delete(handOver);
-        if (!reply.sse.isConnected) return;
-        await reply.sse.send({ event: 'reconnect', data: 'relay restarting', retry: HANDOVER_RECONNECT_MS }).catch(() => undefined);
-        if (reply.sse.isConnected) reply.sse.close();
-      };
-      app.sseStreams.add(handOver);
-      reply.sse.onClose(() => {
-        app.metrics.openStreams.dec();
-        unsubscribe();
-        app.sseStreams.delete(handOver);
-      });
-      await flush();
+      const stream = new PaymentStream(context, paymentId, reply, request.log, Number.isSafeInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : null);
+      await stream.flush();
     },
   );
 };
