@@ -4,6 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import type { DestinationStream } from 'pino';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import sseModule, { type SSEPluginOptions } from '@fastify/sse';
@@ -75,8 +76,8 @@ export interface AppOptions {
   heartbeatMs?: number;
   bodyLimit?: number;
   logger?: boolean | { level: string };
-  /** Where log lines go (default stdout); tests capture them. */
-  logStream?: NodeJS.WritableStream;
+  /** Where log lines go (default stdout, written synchronously); tests capture them. */
+  logStream?: DestinationStream;
 }
 
 declare module 'fastify' {

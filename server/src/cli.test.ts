@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -27,5 +27,35 @@ describe('relay start-up with a bad setting', () => {
     expect(status).toBe(2);
     expect(stderr.split('\n')).toHaveLength(1);
     expect(stderr).toMatch(/UPESIPAY_AUTH_TOKEN/);
+  });
+});
+
+describe('relay logs', () => {
+  it('writes its JSON log lines to stdout, the last ones before it exits on SIGTERM included', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', cli], {
+      env: { PATH: process.env['PATH'] ?? '', PORT: '0', STK_PAY_DB: ':memory:' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const ready = await new Promise<string>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`the relay exited (${code}): ${stdout}`)));
+      child.stdout.on('data', () => {
+        const match = /stk-pay relay ready: (http:\/\/\S+)/.exec(stdout);
+        if (match) resolve(match[1]!);
+      });
+    });
+    expect((await fetch(`${ready}/v1/payments/pay_unknown`, { headers: { 'x-request-id': 'cli-log-check' } })).status).toBe(404);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const lines = stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { msg: string; reqId?: string });
+    const request = lines.filter((line) => line.reqId === 'cli-log-check').map((line) => line.msg);
+    expect([request[0], request.at(-1)]).toEqual(['incoming request', 'request completed']);
+    // The line written while closing, just before exit, made it out.
+    expect(lines.at(-1)?.msg).toBe('shutting down');
   });
 });
