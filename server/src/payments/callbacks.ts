@@ -41,8 +41,9 @@ export class CallbackHandler {
       if (attempt.kind === 'status') [provider, parsed] = [candidate, attempt];
     }
     const receivedAt = this.deps.now();
+    const body = input.rawBody.slice(0, 16_384);
     const record = async (providerRef: string | null, paymentId: string | null, verdict: string) => {
-      await this.deps.store.recordCallback({ provider: provider.name, providerRef, paymentId, verdict, body: input.rawBody.slice(0, 16_384), receivedAt });
+      await this.deps.store.recordCallback({ provider: provider.name, providerRef, paymentId, verdict, body, receivedAt });
       if (paymentId !== null) log.info({ paymentId, provider: provider.name, verdict }, 'provider callback handled');
     };
 
@@ -100,9 +101,11 @@ export class CallbackHandler {
       // The push's answer was lost; this callback, confirmed above, tells us the provider's reference.
       await this.deps.store.updatePayment(payment.id, { providerRef: parsed.providerRef }, 'callback', this.deps.now());
     }
-    const applied = await this.deps.updater.apply(payment, update, 'callback');
-    await record(parsed.providerRef, payment.id, applied ? 'applied' : update.status === 'pending' ? 'pending' : 'duplicate');
-    return applied ? 'applied' : update.status === 'pending' ? 'pending' : 'duplicate';
+    // Recorded in the change's own transaction: one commit, and one wait for the disk, not two.
+    const otherwise = update.status === 'pending' ? 'pending' : 'duplicate';
+    const applied = await this.deps.updater.apply(payment, update, 'callback', {}, { provider: provider.name, providerRef: parsed.providerRef, paymentId: payment.id, body, receivedAt, otherwise });
+    log.info({ paymentId: payment.id, provider: provider.name, verdict: applied ? 'applied' : otherwise }, 'provider callback handled');
+    return applied ? 'applied' : otherwise;
   }
 
   /**

@@ -9,7 +9,7 @@ import { crashPoint } from '../crash-points.js';
 import type { RelayMetrics } from '../metrics.js';
 import type { Provider, ProviderStatus } from '../providers/types.js';
 import { webhookEventId } from '../store/rows.js';
-import type { PaymentPatch, PaymentRecord, PaymentStore } from '../store/types.js';
+import type { CallbackToRecord, PaymentPatch, PaymentRecord, PaymentStore } from '../store/types.js';
 import { isTerminal } from './state-machine.js';
 
 export interface PaymentUpdaterDeps {
@@ -28,14 +28,16 @@ export class PaymentUpdater {
   /**
    * Applies a provider status (and extra fields). Returns whether a status change was committed.
    * `pending` from the provider means the prompt is out: the payment is awaiting the customer.
+   * `callback`, when a callback brought it, is recorded in the same transaction.
    */
-  async apply(payment: PaymentRecord, status: ProviderStatus, source: string, extra: PaymentPatch = {}): Promise<boolean> {
+  async apply(payment: PaymentRecord, status: ProviderStatus, source: string, extra: PaymentPatch = {}, callback?: CallbackToRecord): Promise<boolean> {
+    const options = { webhook: this.deps.sendsWebhooks(payment.merchantId), ...(callback ? { callback } : {}) };
     const patch: PaymentPatch = { ...extra };
     if (status.status === 'succeeded' && status.amount !== undefined && status.amount !== payment.amount) {
       // The provider says paid, but not this amount: neither paid nor failed on our word.
       const reason = `The provider reports KES ${status.amount} paid for a payment of KES ${payment.amount}.`;
       this.deps.log.error({ paymentId: payment.id, source }, 'provider reports another amount; the payment needs review');
-      await this.deps.store.updatePayment(payment.id, { ...extra, reviewReason: reason, nextCheckAt: null }, source, this.deps.now());
+      await this.deps.store.updatePayment(payment.id, { ...extra, reviewReason: reason, nextCheckAt: null }, source, this.deps.now(), options);
       return false;
     }
     if (status.status === 'pending') patch.status = 'awaiting_customer';
@@ -49,8 +51,7 @@ export class PaymentUpdater {
       patch.failureCode = status.code;
       patch.failureMessage = status.message;
     }
-    const webhook = this.deps.sendsWebhooks(payment.merchantId);
-    const result = await this.deps.store.updatePayment(payment.id, patch, source, this.deps.now(), { webhook });
+    const result = await this.deps.store.updatePayment(payment.id, patch, source, this.deps.now(), options);
     if (result.kind === 'updated' && result.event) {
       if (source === 'callback' && isTerminal(result.payment.status)) crashPoint('after_callback_commit');
       await this.deps.bus.publish({ paymentId: payment.id, seq: result.event.seq });
@@ -59,7 +60,7 @@ export class PaymentUpdater {
       if (isTerminal(to)) {
         this.deps.metrics.paymentsFinished.inc({ provider: payment.provider, status: to, failure_code: failureCode ?? '' });
         // The store queued it in the same transaction as the change.
-        if (webhook) this.deps.log.info({ paymentId: payment.id, eventId: webhookEventId(result.payment) }, 'merchant webhook queued');
+        if (options.webhook) this.deps.log.info({ paymentId: payment.id, eventId: webhookEventId(result.payment) }, 'merchant webhook queued');
       }
       return true;
     }

@@ -31,6 +31,7 @@ import type {
   PaymentRecord,
   PaymentStore,
   StoreCounts,
+  UpdateOptions,
   UpdateResult,
   WebhookDelivery,
 } from './types.js';
@@ -202,55 +203,66 @@ export class KyselyPaymentStore implements PaymentStore {
     patch: PaymentPatch,
     source: string,
     now: number,
-    options: { webhook?: boolean } = {},
+    options: UpdateOptions = {},
   ): Promise<UpdateResult> {
     return this.db.transaction().execute(async (trx) => {
-      let query = trx.selectFrom('payments').selectAll().where('id', '=', id);
-      if (this.rowLocks) query = query.forUpdate();
-      const row = await query.executeTakeFirst();
-      if (!row) return { kind: 'missing' };
-      const current = toRecord(row);
-      let statusChanges = false;
-      let statusPatch: Partial<PaymentRecord> = {};
-      if (patch.status !== undefined) {
-        const verdict = transition(current.status, patch.status);
-        if (verdict.kind === 'ignore') return { kind: 'unchanged', payment: current, reason: verdict.reason };
-        statusChanges = verdict.kind === 'apply';
+      const result = await this.updateIn(trx, id, patch, source, now, options.webhook !== false);
+      const { callback } = options;
+      if (callback) {
+        const { otherwise, ...record } = callback;
+        await this.insertCallback(trx, { ...record, verdict: result.kind === 'updated' && result.event ? 'applied' : otherwise });
       }
-      if (statusChanges) statusPatch = { status: patch.status!, seq: current.seq + 1 };
-      const next: PaymentRecord = {
-        ...current,
-        ...definedOnly(patch),
-        ...(statusChanges ? statusPatch : { status: current.status }),
-        updatedAt: now,
-      };
-      await trx
-        .updateTable('payments')
-        .set({
-          status: next.status,
-          provider_ref: next.providerRef,
-          push_state: next.pushState,
-          failure_code: next.failureCode,
-          failure_message: next.failureMessage,
-          receipt: next.receipt,
-          seq: next.seq,
-          next_check_at: next.nextCheckAt,
-          check_attempts: next.checkAttempts,
-          review_reason: next.reviewReason,
-          updated_at: now,
-        })
-        .where('id', '=', id)
-        .execute();
-      const event = statusChanges ? await this.insertEvent(trx, next, source, now) : null;
-      if (event && TERMINAL.includes(next.status) && options.webhook !== false) {
-        await trx
-          .insertInto('webhook_outbox')
-          .values({ event_id: webhookEventId(next), merchant_id: next.merchantId, payment_id: next.id, attempts: 0, next_attempt_at: now, delivered_at: null, last_error: null, created_at: now })
-          .onConflict((oc) => oc.doNothing())
-          .execute();
-      }
-      return { kind: 'updated', payment: next, event, previousStatus: current.status };
+      return result;
     });
+  }
+
+  /** `updatePayment`'s work, inside its transaction. */
+  private async updateIn(trx: Transaction<Database>, id: string, patch: PaymentPatch, source: string, now: number, webhook: boolean): Promise<UpdateResult> {
+    let query = trx.selectFrom('payments').selectAll().where('id', '=', id);
+    if (this.rowLocks) query = query.forUpdate();
+    const row = await query.executeTakeFirst();
+    if (!row) return { kind: 'missing' };
+    const current = toRecord(row);
+    let statusChanges = false;
+    let statusPatch: Partial<PaymentRecord> = {};
+    if (patch.status !== undefined) {
+      const verdict = transition(current.status, patch.status);
+      if (verdict.kind === 'ignore') return { kind: 'unchanged', payment: current, reason: verdict.reason };
+      statusChanges = verdict.kind === 'apply';
+    }
+    if (statusChanges) statusPatch = { status: patch.status!, seq: current.seq + 1 };
+    const next: PaymentRecord = {
+      ...current,
+      ...definedOnly(patch),
+      ...(statusChanges ? statusPatch : { status: current.status }),
+      updatedAt: now,
+    };
+    await trx
+      .updateTable('payments')
+      .set({
+        status: next.status,
+        provider_ref: next.providerRef,
+        push_state: next.pushState,
+        failure_code: next.failureCode,
+        failure_message: next.failureMessage,
+        receipt: next.receipt,
+        seq: next.seq,
+        next_check_at: next.nextCheckAt,
+        check_attempts: next.checkAttempts,
+        review_reason: next.reviewReason,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .execute();
+    const event = statusChanges ? await this.insertEvent(trx, next, source, now) : null;
+    if (event && TERMINAL.includes(next.status) && webhook) {
+      await trx
+        .insertInto('webhook_outbox')
+        .values({ event_id: webhookEventId(next), merchant_id: next.merchantId, payment_id: next.id, attempts: 0, next_attempt_at: now, delivered_at: null, last_error: null, created_at: now })
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    }
+    return { kind: 'updated', payment: next, event, previousStatus: current.status };
   }
 
   async eventsAfter(paymentId: string, afterSeq: number): Promise<PaymentEventRecord[]> {
@@ -358,7 +370,11 @@ export class KyselyPaymentStore implements PaymentStore {
   }
 
   async recordCallback(callback: CallbackRecord): Promise<void> {
-    await this.db
+    await this.insertCallback(this.db, callback);
+  }
+
+  private async insertCallback(db: Kysely<Database>, callback: CallbackRecord): Promise<void> {
+    await db
       .insertInto('provider_callbacks')
       .values({
         provider: callback.provider,

@@ -123,6 +123,18 @@ describe.each(backends)('$name store', (backend) => {
     expect(await store.webhookDeliveries(payment.id)).toEqual([]);
   });
 
+  it('records the callback that brought a change in the same update: applied when it changed the status, the given verdict when not', async () => {
+    const { payment } = await store.createPayment(newPayment(), t0);
+    await store.updatePayment(payment.id, { status: 'awaiting_customer' }, 'push', t0);
+    const callback = { provider: 'sandbox', providerRef: 'ref-9', paymentId: payment.id, body: '{"paid":true}', receivedAt: t0 + 1, otherwise: 'duplicate' };
+    await store.updatePayment(payment.id, { status: 'succeeded', receipt: 'A' }, 'callback', t0 + 1, { callback });
+    await store.updatePayment(payment.id, { status: 'succeeded', receipt: 'A' }, 'callback', t0 + 2, { callback: { ...callback, receivedAt: t0 + 2 } });
+    expect((await store.callbacksFor(payment.id)).map(({ verdict, receivedAt, body }) => ({ verdict, receivedAt, body }))).toEqual([
+      { verdict: 'applied', receivedAt: t0 + 1, body: '{"paid":true}' },
+      { verdict: 'duplicate', receivedAt: t0 + 2, body: '{"paid":true}' },
+    ]);
+  });
+
   it('lets exactly one caller claim a push', async () => {
     const { payment } = await store.createPayment(newPayment(), t0);
     const claims = await Promise.all(Array.from({ length: 6 }, () => store.claimPush(payment.id, t0, t0 + 5_000)));

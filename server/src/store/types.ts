@@ -78,6 +78,22 @@ export interface CallbackRecord {
   receivedAt: number;
 }
 
+/**
+ * A callback to record in the same transaction as the change it brought: its verdict is
+ * `applied` when a status change was committed, `otherwise` when not.
+ */
+export interface CallbackToRecord extends Omit<CallbackRecord, 'verdict'> {
+  otherwise: string;
+}
+
+/** What else `updatePayment` writes in its transaction. */
+export interface UpdateOptions {
+  /** Queue the merchant's webhook on a terminal change (default true); false when the merchant has no webhook URL. */
+  webhook?: boolean;
+  /** Record the callback that brought this change, with the verdict the change decides. */
+  callback?: CallbackToRecord;
+}
+
 export type CreateResult =
   | { kind: 'created'; payment: PaymentRecord }
   /** The same Idempotency-Key was seen before for this merchant. */
@@ -140,10 +156,10 @@ export interface PaymentStore {
   /**
    * Applies `patch` atomically. A status change is checked against the state machine; an allowed
    * one bumps `seq` and writes an event (committed before anyone is told); a terminal one also
-   * puts the merchant's webhook in the outbox, in the same transaction, unless `webhook` is false
-   * (the merchant has no webhook URL: nothing would ever be sent).
+   * puts the merchant's webhook in the outbox, in the same transaction (see `UpdateOptions`), which
+   * also records the callback that brought the change, when given: one commit for both.
    */
-  updatePayment(id: string, patch: PaymentPatch, source: string, now: number, options?: { webhook?: boolean }): Promise<UpdateResult>;
+  updatePayment(id: string, patch: PaymentPatch, source: string, now: number, options?: UpdateOptions): Promise<UpdateResult>;
   /** Events with seq > afterSeq, oldest first. */
   eventsAfter(paymentId: string, afterSeq: number): Promise<PaymentEventRecord[]>;
   latestEvent(paymentId: string): Promise<PaymentEventRecord | undefined>;
