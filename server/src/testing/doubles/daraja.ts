@@ -26,6 +26,8 @@ export interface DarajaDoubleOptions {
   tokenTtlSeconds?: number;
   /** How far the push timestamp may be from the double's clock. Default 5 minutes. */
   timestampSkewMs?: number;
+  /** Keep every request for `requests` (default true); benchmarks that send thousands do not. */
+  keepRequests?: boolean;
 }
 
 export interface DarajaRequestRecord {
@@ -195,6 +197,7 @@ export async function startDarajaDouble(options: DarajaDoubleOptions): Promise<D
 
   const double = await startHttpDouble((app) => {
     app.addHook('preHandler', async (request) => {
+      if (options.keepRequests === false) return;
       requests.push({
         method: request.method,
         path: request.url.split('?')[0] ?? request.url,
