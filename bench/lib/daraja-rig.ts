@@ -8,7 +8,7 @@ import { darajaSettings, startDarajaDouble, type DarajaDouble } from '../../serv
 const DARAJA = { consumerKey: 'bench-consumer-key', consumerSecret: 'bench-consumer-secret', shortcode: '174379', passkey: 'bench-passkey' };
 
 export function startOnDemandDaraja(): Promise<DarajaDouble> {
-  return startDarajaDouble({ ...DARAJA, delayMs: 'on-demand' });
+  return startDarajaDouble({ ...DARAJA, delayMs: 'on-demand', keepRequests: false });
 }
 
 /** Relay settings: the Daraja adapter talking to `double`, the database at `dbPath`. */

@@ -15,6 +15,14 @@ export interface Row {
   goal: string;
   /** Undefined where no goal is set (the figure is reported only). */
   met?: boolean;
+  /** When value and baseline are medians of repeated runs: each run's pair, in order. */
+  runs?: { value: number; baseline: number }[];
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -54,6 +62,13 @@ export function markdownTable(rows: Row[]): string {
     lines.push(
       `| ${row.section}: ${row.figure} | ${format(row.value, row.unit)} | ${row.baselineName} ${format(row.baseline, row.unit)} | ${Number.isFinite(row.ratio) ? `${row.ratio.toFixed(2)}×` : 'n/a'} | ${row.goal} | ${row.met === undefined ? '' : row.met ? 'met' : '**not met**'} |`,
     );
+  }
+  const repeated = rows.filter((row) => row.runs !== undefined && row.runs.length > 1);
+  if (repeated.length > 0) {
+    lines.push('', 'Figures marked "median of N runs": each run, ours / baseline:', '');
+    for (const row of repeated) {
+      lines.push(`- ${row.section}: ${row.figure}: ${row.runs!.map((run) => `${format(run.value, row.unit)} / ${format(run.baseline, row.unit)}`).join('; ')}`);
+    }
   }
   return lines.join('\n');
 }
