@@ -1,4 +1,4 @@
-import { mkdtempSync, openSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -51,5 +51,28 @@ describe('WAL group commit', () => {
     expect(reader.prepare('select count(*) as n from payments').get()).toEqual({ n: 40 });
     reader.close();
     await store.close();
+  });
+
+  it('checkpoints in a worker thread: the WAL reaches the database file with no checkpoint in the relay\'s commits', async () => {
+    const path = join(tempDir(), 'relay.sqlite');
+    const store = await openSqliteStore(path);
+    const sizeAfterStart = statSync(path).size;
+    const now = Date.now();
+    for (let i = 0; i < 150; i++) {
+      await store.createPayment(
+        { id: `pay_checkpoint_${i}`, merchantId: 'm1', amount: 100, phone: `2547120${String(i).padStart(5, '0')}`, reference: `INV-${i}`, description: 'x'.repeat(200), provider: 'sandbox', idempotencyKey: `key-${i}`, requestHash: 'h', nextCheckAt: now },
+        now,
+      );
+    }
+    // Far below the relay connection's own threshold (20,000 pages): only the worker copies them.
+    const deadline = Date.now() + 5_000;
+    while (statSync(path).size <= sizeAfterStart + 100 * 1024) {
+      if (Date.now() > deadline) throw new Error(`the database file stayed at ${statSync(path).size} bytes`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await store.close();
+    const reader = new BetterSqlite3(path, { readonly: true });
+    expect(reader.prepare('select count(*) as n from payments').get()).toEqual({ n: 150 });
+    reader.close();
   });
 });

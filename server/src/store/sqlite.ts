@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, SqliteDriver, type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, type SqliteDatabase } from 'kysely';
+import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 import { KyselyPaymentStore, type Database } from './kysely-store.js';
 
 const fsyncAsync = promisify(fsync);
@@ -136,6 +137,7 @@ class DurableSqliteDriver extends SqliteDriver implements Driver {
     config: ConstructorParameters<typeof SqliteDriver>[0],
     private readonly database: BetterSqlite3.Database,
     private readonly flusher: WalFlusher,
+    private readonly checkpointer: Checkpointer,
   ) {
     super(config);
   }
@@ -149,6 +151,7 @@ class DurableSqliteDriver extends SqliteDriver implements Driver {
     // Closing the database checkpoints the WAL; a commit still waiting for its flush gets it
     // first, so no caller is left with an fsync on a closed file.
     await this.flusher.flushed();
+    await this.checkpointer.stop();
     await super.destroy();
     this.flusher.close();
   }
@@ -158,12 +161,13 @@ class DurableSqliteDialect extends SqliteDialect {
   constructor(
     private readonly database: BetterSqlite3.Database,
     private readonly flusher: WalFlusher,
+    private readonly checkpointer: Checkpointer,
   ) {
     super({ database });
   }
 
   override createDriver(): Driver {
-    return new DurableSqliteDriver({ database: withStatementCache(this.database) }, this.database, this.flusher);
+    return new DurableSqliteDriver({ database: withStatementCache(this.database) }, this.database, this.flusher, this.checkpointer);
   }
 }
 
@@ -178,7 +182,8 @@ export async function openSqliteStore(path: string): Promise<KyselyPaymentStore>
   const database = new BetterSqlite3(path);
   database.pragma('journal_mode = WAL');
   // NORMAL: commits do not fsync; the WalFlusher does, for each write the store reports done.
-  // SQLite still syncs the WAL before each checkpoint and the database file after it.
+  // SQLite still syncs the WAL before each checkpoint and the database file after it (the
+  // checkpoints run in a worker thread: checkpointer.ts).
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
   // The WAL file exists from the first read on; make its directory entry durable once.
@@ -188,7 +193,9 @@ export async function openSqliteStore(path: string): Promise<KyselyPaymentStore>
   fsyncSync(directory);
   closeSync(directory);
   const flusher = new WalFlusher(walFd);
-  const store = new KyselyPaymentStore(new Kysely<Database>({ dialect: new DurableSqliteDialect(database, flusher) }), false);
+  // Checkpoints run in a worker thread, not inside the relay's commits (checkpointer.ts).
+  const checkpointer = startCheckpointer(resolve(path), database);
+  const store = new KyselyPaymentStore(new Kysely<Database>({ dialect: new DurableSqliteDialect(database, flusher, checkpointer) }), false);
   await store.init();
   return durableCalls(store, flusher);
 }
