@@ -4,6 +4,7 @@
  * when an instance goes away or reports itself draining.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenOnLoopback } from '../../server/src/testing/loopback.js';
 
 export interface Balancer {
   url: string;
@@ -40,14 +41,5 @@ export async function startBalancer(upstreams: string[]): Promise<Balancer> {
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => forward(incoming, Buffer.concat(chunks), outgoing, 0));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(server);
 }

@@ -1,25 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../testing/free-port.js';
+import { listenOnLoopback, type LoopbackServer } from '../testing/loopback.js';
 import { requestJson } from './http.js';
 
 /** A provider on 127.0.0.1 that answers each request with `handler`. */
-async function provider(handler: (request: IncomingMessage, body: string, response: ServerResponse) => void): Promise<{ url: string; close(): Promise<void> }> {
+async function provider(handler: (request: IncomingMessage, body: string, response: ServerResponse) => void): Promise<LoopbackServer> {
   const server: Server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', () => handler(request, body, response));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(server);
 }
 
 let open: { close(): Promise<void> } | undefined;
