@@ -8,8 +8,9 @@ export async function until(check: () => Promise<boolean> | boolean, what = 'con
 }
 
 /**
- * The verdicts recorded for a payment's callbacks, once there are at least `atLeast` (a callback's
- * verdict is recorded just after the status change it made, which a test may have seen first).
+ * The verdicts recorded for a payment's callbacks, once there are at least `atLeast`. An applied
+ * callback is recorded with its status change, but others (unconfirmed, duplicate) are recorded
+ * after a change that a test may have seen first.
  */
 export async function recordedVerdicts(
   store: { callbacksFor(paymentId: string): Promise<{ verdict: string }[]> },

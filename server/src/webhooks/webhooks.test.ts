@@ -4,6 +4,7 @@ import { demoMerchant } from '../app.js';
 import type { Merchant } from '../merchants.js';
 import { SandboxProvider } from '../providers/sandbox.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
+import { until } from '../testing/until.js';
 import { DEFAULT_WEBHOOK_RETRY, webhookRetryDelay } from './deliverer.js';
 import { signWebhook, verifyWebhook } from './signature.js';
 
@@ -44,14 +45,6 @@ const fast = { webhookTickMs: 20, webhookRetry: { firstRetryMs: 50, maxRetryMs: 
 async function payAndSettle(relay: StartedRelay, phone = '0708374149') {
   const created = await relay.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 250, phone, reference: 'INV-9' } });
   return created.json().id as string;
-}
-
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 let relay: StartedRelay | undefined;
