@@ -42,9 +42,10 @@ export class CallbackHandler {
     }
     const receivedAt = this.deps.now();
     const body = input.rawBody.slice(0, 16_384);
+    const handled = (paymentId: string, verdict: string) => log.info({ paymentId, provider: provider.name, verdict }, 'provider callback handled');
     const record = async (providerRef: string | null, paymentId: string | null, verdict: string) => {
       await this.deps.store.recordCallback({ provider: provider.name, providerRef, paymentId, verdict, body, receivedAt });
-      if (paymentId !== null) log.info({ paymentId, provider: provider.name, verdict }, 'provider callback handled');
+      if (paymentId !== null) handled(paymentId, verdict);
     };
 
     if (parsed.kind === 'reject') {
@@ -104,7 +105,7 @@ export class CallbackHandler {
     // Recorded in the change's own transaction: one commit, and one wait for the disk, not two.
     const otherwise = update.status === 'pending' ? 'pending' : 'duplicate';
     const applied = await this.deps.updater.apply(payment, update, 'callback', {}, { provider: provider.name, providerRef: parsed.providerRef, paymentId: payment.id, body, receivedAt, otherwise });
-    log.info({ paymentId: payment.id, provider: provider.name, verdict: applied ? 'applied' : otherwise }, 'provider callback handled');
+    handled(payment.id, applied ? 'applied' : otherwise);
     return applied ? 'applied' : otherwise;
   }
 
