@@ -16,6 +16,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { parseStkCallback, type StkCallbackBody } from './daraja-callback.js';
+import { requestJson } from './http.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { kenyaTimestamp } from './mpesa-time.js';
 import type { CallbackInput, ParsedCallback, Provider, ProviderStatus, PushRequest, PushResult } from './types.js';
@@ -49,19 +50,14 @@ export interface SandboxOptions {
   delayMs: number;
   /** Apply the relay's abuse rules as for a real provider (default false: developers repeat test numbers). */
   abuseProtection?: boolean;
-  /** Sends the callback; defaults to fetch. Errors are the relay's problem, as with a real provider. */
+  /** Sends the callback; defaults to a JSON POST. Errors are the relay's problem, as with a real provider. */
   post?: (url: string, body: unknown) => Promise<void>;
   now?: () => number;
 }
 
+/** The callback, on the provider adapters' own HTTP client; a refusal is an error like any other. */
 async function postJson(url: string, body: unknown): Promise<void> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  await response.body?.cancel();
+  await requestJson({ method: 'POST', url, body, timeoutMs: 10_000 });
 }
 
 /** `ws_CO_SBX_<push time, base36>_<scenario>_<random>`: everything the sandbox needs to answer later. */
