@@ -2,7 +2,9 @@ import { mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { KyselyPaymentStore, type Database } from './kysely-store.js';
 import { openSqliteStore, WalFlusher } from './sqlite.js';
 
 const dirs: string[] = [];
@@ -74,5 +76,29 @@ describe('WAL group commit', () => {
     const reader = new BetterSqlite3(path, { readonly: true });
     expect(reader.prepare('select count(*) as n from payments').get()).toEqual({ n: 150 });
     reader.close();
+  });
+});
+
+describe('prepared statements', () => {
+  it('the store writes its row limits into the SQL: a bound LIMIT makes SQLite prepare the statement again at every run', async () => {
+    const statements: string[] = [];
+    const db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }),
+      log: (event) => statements.push(event.query.sql),
+    });
+    const store = new KyselyPaymentStore(db, false);
+    await store.init();
+    const now = Date.now();
+    await store.recentForPhone('m1', '254711000001', now - 60_000, 20);
+    await store.listPayments({ merchantId: 'm1', limit: 10 });
+    await store.findUnreferenced('sandbox', '254711000001', 100, now - 60_000);
+    await store.latestEvent('pay_1');
+    await store.claimDueChecks(now, now + 60_000, 50);
+    await store.claimDueWebhooks(now, now + 60_000, 50);
+    const limited = statements.filter((text) => /\blimit\b/i.test(text));
+    expect(limited).toHaveLength(6);
+    expect(limited.filter((text) => /\blimit\s+\?/i.test(text))).toEqual([]);
+    await expect(store.recentForPhone('m1', '254711000001', now, 1.5)).rejects.toThrow(/whole number/);
+    await store.close();
   });
 });
