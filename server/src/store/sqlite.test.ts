@@ -24,7 +24,8 @@ describe('WAL group commit', () => {
     flusher.committed();
     const first = flusher.flushed();
     const alsoFirst = flusher.flushed();
-    // Committed while the first fsync may already be running: needs one of its own.
+    // Committed once the first fsync has begun: needs one of its own.
+    await new Promise((resolve) => setImmediate(resolve));
     flusher.committed();
     const second = flusher.flushed();
     await Promise.all([first, alsoFirst, second]);
@@ -79,12 +80,70 @@ describe('WAL group commit', () => {
   });
 });
 
+describe('the write batch', () => {
+  const newPayment = (i: number, reference: string) => ({
+    id: `pay_batch_${i}`,
+    merchantId: 'm1',
+    amount: 100,
+    phone: `2547130${String(i).padStart(5, '0')}`,
+    reference,
+    description: null,
+    provider: 'sandbox',
+    idempotencyKey: `batch-${i}`,
+    requestHash: 'h',
+    nextCheckAt: null,
+  });
+  /** A store on a file whose payments table runs `action` for payments with reference `reference`. */
+  async function storeWithTrigger(action: string, reference: string) {
+    const path = join(tempDir(), 'relay.sqlite');
+    await (await openSqliteStore(path)).close();
+    const raw = new BetterSqlite3(path);
+    raw.exec(`create trigger test_trigger before insert on payments when new.reference = '${reference}' begin select ${action}; end`);
+    raw.close();
+    return { path, store: await openSqliteStore(path) };
+  }
+  const idsOnDisk = (path: string) => {
+    const reader = new BetterSqlite3(path, { readonly: true });
+    const ids = (reader.prepare('select id from payments').all() as { id: string }[]).map((row) => row.id);
+    reader.close();
+    return new Set(ids);
+  };
+
+  it('a store transaction that fails is rolled back alone: the writes committed with it stay', async () => {
+    const { path, store } = await storeWithTrigger("raise(abort, 'refused by the test')", 'REFUSE');
+    const now = Date.now();
+    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => store.createPayment(newPayment(i, i === 10 ? 'REFUSE' : `INV-${i}`), now)));
+    expect(results.map((result) => result.status === 'fulfilled')).toEqual(Array.from({ length: 30 }, (_, i) => i !== 10));
+    await store.close();
+    const onDisk = idsOnDisk(path);
+    expect(onDisk.size).toBe(29);
+    expect(onDisk.has('pay_batch_10')).toBe(false);
+  });
+
+  it('when SQLite rolls back a whole batch, the calls in progress fail, every call that succeeded is on disk, and the store goes on', async () => {
+    const { path, store } = await storeWithTrigger("raise(rollback, 'the whole transaction, by the test')", 'ROLLBACK');
+    const now = Date.now();
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => store.createPayment(newPayment(i, i === 20 ? 'ROLLBACK' : `INV-${i}`), now)));
+    const succeeded = results.flatMap((result, i) => (result.status === 'fulfilled' ? [`pay_batch_${i}`] : []));
+    expect(results[20]?.status).toBe('rejected');
+    // The store goes on with a batch of its own.
+    expect((await store.createPayment(newPayment(99, 'INV-99'), now)).kind).toBe('created');
+    await store.close();
+    const onDisk = idsOnDisk(path);
+    for (const id of succeeded) expect(onDisk.has(id), id).toBe(true);
+    expect(onDisk.has('pay_batch_99')).toBe(true);
+    expect(onDisk.has('pay_batch_20')).toBe(false);
+  });
+});
+
 describe('prepared statements', () => {
   it('the store writes its row limits into the SQL: a bound LIMIT makes SQLite prepare the statement again at every run', async () => {
     const statements: string[] = [];
     const db = new Kysely<Database>({
       dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }),
-      log: (event) => statements.push(event.query.sql),
+      log: (event) => {
+        statements.push(event.query.sql);
+      },
     });
     const store = new KyselyPaymentStore(db, false);
     await store.init();
