@@ -10,6 +10,7 @@ import { KeyedLock, Semaphore } from '../payments/keyed-lock.js';
 import { transition } from '../payments/state-machine.js';
 import { toView } from '../payments/view.js';
 import { migrations } from './migrations.js';
+import { Precompiled, rowOfSlots } from './precompiled.js';
 import {
   NON_TERMINAL,
   TERMINAL,
@@ -17,9 +18,12 @@ import {
   toEvent,
   toRecord,
   webhookEventId,
+  type CallbacksTable,
   type Database,
   type PaymentEventsTable,
   type PaymentRow,
+  type PaymentsTable,
+  type WebhookOutboxTable,
 } from './rows.js';
 import type {
   CallbackRecord,
@@ -42,6 +46,57 @@ export { webhookEventId } from './rows.js';
 export class KyselyPaymentStore implements PaymentStore {
   private readonly localLocks = new KeyedLock();
   private readonly lockHolders: Semaphore;
+  /** The queries of creating a payment and of applying a change, compiled once (precompiled.ts). */
+  private readonly queries = {
+    byId: new Precompiled((p: { id: string }) => this.db.selectFrom('payments').selectAll().where('id', '=', p.id)),
+    byIdToUpdate: new Precompiled((p: { id: string }) => {
+      const query = this.db.selectFrom('payments').selectAll().where('id', '=', p.id);
+      return this.rowLocks ? query.forUpdate() : query;
+    }),
+    byIdempotencyKey: new Precompiled((p: { merchantId: string; key: string }) =>
+      this.db.selectFrom('payments').selectAll().where('merchant_id', '=', p.merchantId).where('idempotency_key', '=', p.key),
+    ),
+    failureTimes: new Precompiled((p: { merchantId: string; since: number }) =>
+      this.db.selectFrom('payments').select('updated_at').where('merchant_id', '=', p.merchantId).where('status', '=', 'failed').where('updated_at', '>=', p.since),
+    ),
+    insertPayment: new Precompiled((p: PaymentRow) =>
+      this.db
+        .insertInto('payments')
+        .values(rowOfSlots(PAYMENT_COLUMNS, p))
+        .onConflict((oc) => oc.doNothing()),
+    ),
+    insertEvent: new Precompiled((p: PaymentEventsTable) => this.db.insertInto('payment_events').values(rowOfSlots(EVENT_COLUMNS, p))),
+    claimPush: new Precompiled((p: { id: string; now: number; nextCheckAt: number }) =>
+      this.db.updateTable('payments').set({ push_state: 'sent', next_check_at: p.nextCheckAt, updated_at: p.now }).where('id', '=', p.id).where('push_state', '=', 'queued'),
+    ),
+    updatePayment: new Precompiled((p: Omit<PaymentsTable, 'merchant_id' | 'amount' | 'reference' | 'description' | 'phone' | 'provider' | 'idempotency_key' | 'request_hash' | 'created_at'>) =>
+      this.db
+        .updateTable('payments')
+        .set({
+          status: p.status,
+          provider_ref: p.provider_ref,
+          push_state: p.push_state,
+          failure_code: p.failure_code,
+          failure_message: p.failure_message,
+          receipt: p.receipt,
+          seq: p.seq,
+          next_check_at: p.next_check_at,
+          check_attempts: p.check_attempts,
+          review_reason: p.review_reason,
+          updated_at: p.updated_at,
+        })
+        .where('id', '=', p.id),
+    ),
+    queueWebhook: new Precompiled((p: WebhookOutboxTable) =>
+      this.db
+        .insertInto('webhook_outbox')
+        .values(rowOfSlots(OUTBOX_COLUMNS, p))
+        .onConflict((oc) => oc.doNothing()),
+    ),
+    insertCallback: new Precompiled((p: CallbacksTable) => this.db.insertInto('provider_callbacks').values(rowOfSlots(CALLBACK_COLUMNS, p))),
+  };
+  /** By row limit (it is written into the SQL). */
+  private readonly recentForPhoneQueries = new Map<number, Precompiled<{ merchantId: string; phone: string; since: number }, PaymentRow>>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -77,12 +132,7 @@ export class KyselyPaymentStore implements PaymentStore {
   async createPayment(payment: NewPayment, now: number): Promise<CreateResult> {
     return this.db.transaction().execute(async (trx) => {
       if (payment.idempotencyKey !== null) {
-        const existing = await trx
-          .selectFrom('payments')
-          .selectAll()
-          .where('merchant_id', '=', payment.merchantId)
-          .where('idempotency_key', '=', payment.idempotencyKey)
-          .executeTakeFirst();
+        const [existing] = (await this.queries.byIdempotencyKey.run(trx, { merchantId: payment.merchantId, key: payment.idempotencyKey })).rows;
         if (existing) return { kind: 'existing', payment: toRecord(existing) };
       }
       const row: PaymentRow = {
@@ -109,14 +159,10 @@ export class KyselyPaymentStore implements PaymentStore {
         updated_at: now,
       };
       // A concurrent request with the same key loses on the unique constraint and reads the winner.
-      const inserted = await trx.insertInto('payments').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
-        const winner = await trx
-          .selectFrom('payments')
-          .selectAll()
-          .where('merchant_id', '=', payment.merchantId)
-          .where('idempotency_key', '=', payment.idempotencyKey)
-          .executeTakeFirstOrThrow();
+      const inserted = await this.queries.insertPayment.run(trx, row);
+      if (Number(inserted.numAffectedRows ?? 0) === 0) {
+        const [winner] = (await this.queries.byIdempotencyKey.run(trx, { merchantId: payment.merchantId, key: payment.idempotencyKey! })).rows;
+        if (!winner) throw new Error(`payment ${payment.id} was neither stored nor found by its idempotency key`);
         return { kind: 'existing', payment: toRecord(winner) };
       }
       const record = toRecord(row);
@@ -126,36 +172,37 @@ export class KyselyPaymentStore implements PaymentStore {
   }
 
   async getPayment(id: string): Promise<PaymentRecord | undefined> {
-    const row = await this.db.selectFrom('payments').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await this.queries.byId.run(this.db, { id })).rows;
     return row ? toRecord(row) : undefined;
   }
 
   async recentForPhone(merchantId: string, phone: string, since: number, limit: number): Promise<PaymentRecord[]> {
-    const rows = await this.db
-      .selectFrom('payments')
-      .selectAll()
-      .where('merchant_id', '=', merchantId)
-      .where('phone', '=', phone)
-      .where('created_at', '>=', since)
-      .orderBy('created_at', 'desc')
-      .limit(literalLimit(limit))
-      .execute();
+    let query = this.recentForPhoneQueries.get(limit);
+    if (query === undefined) {
+      const rowLimit = literalLimit(limit);
+      query = new Precompiled((p: { merchantId: string; phone: string; since: number }) =>
+        this.db
+          .selectFrom('payments')
+          .selectAll()
+          .where('merchant_id', '=', p.merchantId)
+          .where('phone', '=', p.phone)
+          .where('created_at', '>=', p.since)
+          .orderBy('created_at', 'desc')
+          .limit(rowLimit),
+      );
+      this.recentForPhoneQueries.set(limit, query);
+    }
+    const { rows } = await query.run(this.db, { merchantId, phone, since });
     return rows.map(toRecord);
   }
 
   async failureTimes(merchantId: string, since: number): Promise<number[]> {
-    const rows = await this.db
-      .selectFrom('payments')
-      .select('updated_at')
-      .where('merchant_id', '=', merchantId)
-      .where('status', '=', 'failed')
-      .where('updated_at', '>=', since)
-      .execute();
+    const { rows } = await this.queries.failureTimes.run(this.db, { merchantId, since });
     return rows.map((row) => Number(row.updated_at));
   }
 
   async findByIdempotencyKey(merchantId: string, key: string): Promise<PaymentRecord | undefined> {
-    const row = await this.db.selectFrom('payments').selectAll().where('merchant_id', '=', merchantId).where('idempotency_key', '=', key).executeTakeFirst();
+    const [row] = (await this.queries.byIdempotencyKey.run(this.db, { merchantId, key })).rows;
     return row ? toRecord(row) : undefined;
   }
 
@@ -218,9 +265,7 @@ export class KyselyPaymentStore implements PaymentStore {
 
   /** `updatePayment`'s work, inside its transaction. */
   private async updateIn(trx: Transaction<Database>, id: string, patch: PaymentPatch, source: string, now: number, webhook: boolean): Promise<UpdateResult> {
-    let query = trx.selectFrom('payments').selectAll().where('id', '=', id);
-    if (this.rowLocks) query = query.forUpdate();
-    const row = await query.executeTakeFirst();
+    const [row] = (await this.queries.byIdToUpdate.run(trx, { id })).rows;
     if (!row) return { kind: 'missing' };
     const current = toRecord(row);
     let statusChanges = false;
@@ -237,30 +282,32 @@ export class KyselyPaymentStore implements PaymentStore {
       ...(statusChanges ? statusPatch : { status: current.status }),
       updatedAt: now,
     };
-    await trx
-      .updateTable('payments')
-      .set({
-        status: next.status,
-        provider_ref: next.providerRef,
-        push_state: next.pushState,
-        failure_code: next.failureCode,
-        failure_message: next.failureMessage,
-        receipt: next.receipt,
-        seq: next.seq,
-        next_check_at: next.nextCheckAt,
-        check_attempts: next.checkAttempts,
-        review_reason: next.reviewReason,
-        updated_at: now,
-      })
-      .where('id', '=', id)
-      .execute();
+    await this.queries.updatePayment.run(trx, {
+      id,
+      status: next.status,
+      provider_ref: next.providerRef,
+      push_state: next.pushState,
+      failure_code: next.failureCode,
+      failure_message: next.failureMessage,
+      receipt: next.receipt,
+      seq: next.seq,
+      next_check_at: next.nextCheckAt,
+      check_attempts: next.checkAttempts,
+      review_reason: next.reviewReason,
+      updated_at: now,
+    });
     const event = statusChanges ? await this.insertEvent(trx, next, source, now) : null;
     if (event && TERMINAL.includes(next.status) && webhook) {
-      await trx
-        .insertInto('webhook_outbox')
-        .values({ event_id: webhookEventId(next), merchant_id: next.merchantId, payment_id: next.id, attempts: 0, next_attempt_at: now, delivered_at: null, last_error: null, created_at: now })
-        .onConflict((oc) => oc.doNothing())
-        .execute();
+      await this.queries.queueWebhook.run(trx, {
+        event_id: webhookEventId(next),
+        merchant_id: next.merchantId,
+        payment_id: next.id,
+        attempts: 0,
+        next_attempt_at: now,
+        delivered_at: null,
+        last_error: null,
+        created_at: now,
+      });
     }
     return { kind: 'updated', payment: next, event, previousStatus: current.status };
   }
@@ -288,13 +335,8 @@ export class KyselyPaymentStore implements PaymentStore {
   }
 
   async claimPush(id: string, now: number, nextCheckAt: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('payments')
-      .set({ push_state: 'sent', next_check_at: nextCheckAt, updated_at: now })
-      .where('id', '=', id)
-      .where('push_state', '=', 'queued')
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    const result = await this.queries.claimPush.run(this.db, { id, now, nextCheckAt });
+    return Number(result.numAffectedRows) === 1;
   }
 
   async claimDueChecks(now: number, leaseUntil: number, limit: number): Promise<PaymentRecord[]> {
@@ -374,17 +416,14 @@ export class KyselyPaymentStore implements PaymentStore {
   }
 
   private async insertCallback(db: Kysely<Database>, callback: CallbackRecord): Promise<void> {
-    await db
-      .insertInto('provider_callbacks')
-      .values({
-        provider: callback.provider,
-        provider_ref: callback.providerRef,
-        payment_id: callback.paymentId,
-        verdict: callback.verdict,
-        body: callback.body,
-        received_at: callback.receivedAt,
-      })
-      .execute();
+    await this.queries.insertCallback.run(db, {
+      provider: callback.provider,
+      provider_ref: callback.providerRef,
+      payment_id: callback.paymentId,
+      verdict: callback.verdict,
+      body: callback.body,
+      received_at: callback.receivedAt,
+    });
   }
 
   async callbacksFor(paymentId: string): Promise<CallbackRecord[]> {
@@ -486,10 +525,47 @@ export class KyselyPaymentStore implements PaymentStore {
       view: JSON.stringify(toView(payment)),
       at: now,
     };
-    await trx.insertInto('payment_events').values(event).execute();
+    await this.queries.insertEvent.run(trx, event);
     return toEvent(event);
   }
 }
+
+/** Every column of each table a precompiled query inserts a whole row into. */
+const PAYMENT_COLUMNS: Record<keyof PaymentsTable, true> = {
+  id: true,
+  merchant_id: true,
+  status: true,
+  amount: true,
+  reference: true,
+  description: true,
+  phone: true,
+  provider: true,
+  provider_ref: true,
+  push_state: true,
+  failure_code: true,
+  failure_message: true,
+  receipt: true,
+  seq: true,
+  idempotency_key: true,
+  request_hash: true,
+  next_check_at: true,
+  check_attempts: true,
+  review_reason: true,
+  created_at: true,
+  updated_at: true,
+};
+const EVENT_COLUMNS: Record<keyof PaymentEventsTable, true> = { payment_id: true, seq: true, status: true, source: true, view: true, at: true };
+const OUTBOX_COLUMNS: Record<keyof WebhookOutboxTable, true> = {
+  event_id: true,
+  merchant_id: true,
+  payment_id: true,
+  attempts: true,
+  next_attempt_at: true,
+  delivered_at: true,
+  last_error: true,
+  created_at: true,
+};
+const CALLBACK_COLUMNS: Record<keyof CallbacksTable, true> = { provider: true, provider_ref: true, payment_id: true, verdict: true, body: true, received_at: true };
 
 /**
  * A row limit written into the SQL rather than bound. SQLite (3.53, with STAT4 as better-sqlite3
