@@ -1,12 +1,19 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from './config.js';
 import { loadMerchantsFile } from './merchants-file.js';
 
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 function file(content: unknown): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'stk-merchants-')), 'merchants.json');
+  const dir = mkdtempSync(join(tmpdir(), 'stk-merchants-'));
+  dirs.push(dir);
+  const path = join(dir, 'merchants.json');
   writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
   return path;
 }
