@@ -60,16 +60,17 @@ export class WalFlusher {
     private readonly beforeFsync: { settled(): Promise<void>; commit(): boolean } = { settled: async () => {}, commit: () => true },
   ) {}
 
-  /** Whether some commit is not flushed yet. */
+  /** Whether some write is not on disk yet. */
   get pending(): boolean {
     return this.durable < this.written;
   }
 
-  /** How many fsyncs have run (each covers every commit before it). */
+  /** How many fsyncs have run (each covers every write committed before it). */
   get flushes(): number {
     return this.fsyncs;
   }
 
+  /** A write the next flush must cover (in the open batch, or committed already). */
   committed(): void {
     this.written++;
   }
