@@ -46,7 +46,10 @@ export { webhookEventId } from './rows.js';
 export class KyselyPaymentStore implements PaymentStore {
   private readonly localLocks = new KeyedLock();
   private readonly lockHolders: Semaphore;
-  /** The queries of creating a payment and of applying a change, compiled once (precompiled.ts). */
+  /**
+   * The queries of creating a payment, of a callback, of applying a change and of an event
+   * stream, compiled once (precompiled.ts).
+   */
   private readonly queries = {
     byId: new Precompiled((p: { id: string }) => this.db.selectFrom('payments').selectAll().where('id', '=', p.id)),
     byIdToUpdate: new Precompiled((p: { id: string }) => {
@@ -55,6 +58,15 @@ export class KyselyPaymentStore implements PaymentStore {
     }),
     byIdempotencyKey: new Precompiled((p: { merchantId: string; key: string }) =>
       this.db.selectFrom('payments').selectAll().where('merchant_id', '=', p.merchantId).where('idempotency_key', '=', p.key),
+    ),
+    byProviderRef: new Precompiled((p: { provider: string; providerRef: string }) =>
+      this.db.selectFrom('payments').selectAll().where('provider', '=', p.provider).where('provider_ref', '=', p.providerRef),
+    ),
+    eventsAfter: new Precompiled((p: { paymentId: string; afterSeq: number }) =>
+      this.db.selectFrom('payment_events').selectAll().where('payment_id', '=', p.paymentId).where('seq', '>', p.afterSeq).orderBy('seq'),
+    ),
+    latestEvent: new Precompiled((p: { paymentId: string }) =>
+      this.db.selectFrom('payment_events').selectAll().where('payment_id', '=', p.paymentId).orderBy('seq', 'desc').limit(literalLimit(1)),
     ),
     failureTimes: new Precompiled((p: { merchantId: string; since: number }) =>
       this.db.selectFrom('payments').select('updated_at').where('merchant_id', '=', p.merchantId).where('status', '=', 'failed').where('updated_at', '>=', p.since),
@@ -219,12 +231,7 @@ export class KyselyPaymentStore implements PaymentStore {
   }
 
   async findByProviderRef(provider: string, providerRef: string): Promise<PaymentRecord | undefined> {
-    const row = await this.db
-      .selectFrom('payments')
-      .selectAll()
-      .where('provider', '=', provider)
-      .where('provider_ref', '=', providerRef)
-      .executeTakeFirst();
+    const [row] = (await this.queries.byProviderRef.run(this.db, { provider, providerRef })).rows;
     return row ? toRecord(row) : undefined;
   }
 
@@ -313,24 +320,12 @@ export class KyselyPaymentStore implements PaymentStore {
   }
 
   async eventsAfter(paymentId: string, afterSeq: number): Promise<PaymentEventRecord[]> {
-    const rows = await this.db
-      .selectFrom('payment_events')
-      .selectAll()
-      .where('payment_id', '=', paymentId)
-      .where('seq', '>', afterSeq)
-      .orderBy('seq')
-      .execute();
+    const { rows } = await this.queries.eventsAfter.run(this.db, { paymentId, afterSeq });
     return rows.map(toEvent);
   }
 
   async latestEvent(paymentId: string): Promise<PaymentEventRecord | undefined> {
-    const row = await this.db
-      .selectFrom('payment_events')
-      .selectAll()
-      .where('payment_id', '=', paymentId)
-      .orderBy('seq', 'desc')
-      .limit(literalLimit(1))
-      .executeTakeFirst();
+    const [row] = (await this.queries.latestEvent.run(this.db, { paymentId })).rows;
     return row ? toEvent(row) : undefined;
   }
 
