@@ -189,8 +189,14 @@ export class WriteBatch {
       this.run('commit');
       this.open = false;
     } catch (error) {
-      if (this.database.inTransaction) this.run('rollback');
       this.lost(error);
+      try {
+        if (this.database.inTransaction) this.run('rollback');
+      } catch {
+        // The calls in progress fail either way. If SQLite still holds the transaction, the next
+        // writes join it and the next flush tries its commit again.
+      }
+      this.open = this.database.inTransaction;
     }
     return true;
   }
