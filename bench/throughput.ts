@@ -27,6 +27,7 @@ const phone = () => `07${String(20_000_000 + (nextPhone++ % 70_000_000)).padStar
 
 interface Load {
   perSecond: number;
+  total: number;
   non2xx: number;
   errors: number;
   p99Ms: number;
@@ -57,20 +58,22 @@ function load(url: string, path: string, seconds: number): Promise<Load> {
       },
       (error, result) => {
         if (error) reject(error);
-        else resolve({ perSecond: result.requests.average, non2xx: result.non2xx, errors: result.errors, p99Ms: result.latency.p99 });
+        else resolve({ perSecond: result.requests.average, total: result.requests.total, non2xx: result.non2xx, errors: result.errors, p99Ms: result.latency.p99 });
       },
     );
   });
 }
 
-/** A short warm-up, then the measured run. */
-async function measure(server: ServerProcess, path: string): Promise<Load> {
+/** A short warm-up, then the measured run; with the server's CPU time (all its threads) per request. */
+async function measure(server: ServerProcess, path: string): Promise<Load & { cpuMsPerRequest: number }> {
   await load(server.url, path, 2);
+  const cpuBefore = server.cpuMs();
   const result = await load(server.url, path, DURATION_S);
+  const cpuMsPerRequest = (server.cpuMs() - cpuBefore) / result.total;
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${path}: ${result.non2xx} answers were not 2xx and ${result.errors} requests failed; the server said:\n${server.output()}`);
   }
-  return result;
+  return { ...result, cpuMsPerRequest };
 }
 
 const RELAY_SETTINGS = {
@@ -80,16 +83,16 @@ const RELAY_SETTINGS = {
   RATE_LIMIT_PER_IP: '1000000000',
 };
 
-async function oneStore(label: string, relaySettings: Record<string, string>): Promise<Row> {
+async function oneStore(label: string, relaySettings: Record<string, string>): Promise<Row[]> {
   const bare = await startBare();
-  let baseline: Load;
+  let baseline: Load & { cpuMsPerRequest: number };
   try {
     baseline = await measure(bare, '/json');
   } finally {
     await bare.stop();
   }
   const relay = await startRelay({ ...RELAY_SETTINGS, ...relaySettings });
-  let ours: Load;
+  let ours: Load & { cpuMsPerRequest: number };
   try {
     ours = await measure(relay, '/v1/payments');
   } finally {
@@ -98,24 +101,37 @@ async function oneStore(label: string, relaySettings: Record<string, string>): P
   const share = ours.perSecond / baseline.perSecond;
   const sqlite = label === 'SQLite';
   console.log(`  ${label}: ${ours.perSecond.toFixed(0)} payments/s (p99 ${ours.p99Ms} ms) against bare Fastify ${baseline.perSecond.toFixed(0)} req/s (p99 ${baseline.p99Ms} ms)`);
-  return {
-    section: 'throughput',
-    figure: `POST /v1/payments, sandbox, ${label}`,
-    value: ours.perSecond,
-    baselineName: 'bare Fastify JSON route',
-    baseline: baseline.perSecond,
-    unit: 'req/s',
-    ratio: share,
-    goal: sqlite ? `≥ ${GOAL_SHARE * 100} % of bare` : 'reported',
-    ...(sqlite ? { met: share >= GOAL_SHARE } : {}),
-  };
+  const [oursUs, baselineUs] = [ours.cpuMsPerRequest * 1000, baseline.cpuMsPerRequest * 1000];
+  return [
+    {
+      section: 'throughput',
+      figure: `POST /v1/payments, sandbox, ${label}`,
+      value: ours.perSecond,
+      baselineName: 'bare Fastify JSON route',
+      baseline: baseline.perSecond,
+      unit: 'req/s',
+      ratio: share,
+      goal: sqlite ? `≥ ${GOAL_SHARE * 100} % of bare` : 'reported',
+      ...(sqlite ? { met: share >= GOAL_SHARE } : {}),
+    },
+    {
+      section: 'throughput',
+      figure: `server CPU per payment, ${label}`,
+      value: oursUs,
+      baselineName: 'per bare request',
+      baseline: baselineUs,
+      unit: 'µs',
+      ratio: oursUs / baselineUs,
+      goal: 'reported',
+    },
+  ];
 }
 
 export async function throughput(): Promise<Row[]> {
   const rows: Row[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'stk-pay-bench-'));
   try {
-    rows.push(await oneStore('SQLite', { STK_PAY_DB: join(dir, 'bench.sqlite') }));
+    rows.push(...await oneStore('SQLite', { STK_PAY_DB: join(dir, 'bench.sqlite') }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -128,7 +144,7 @@ export async function throughput(): Promise<Row[]> {
   try {
     // The relay creates its tables on start; the search path puts them in a schema of the run's own.
     await createSchema(schema);
-    rows.push(await oneStore('PostgreSQL', { DATABASE_URL: `${TEST_DATABASE_URL}?options=-c%20search_path%3D${schema}` }));
+    rows.push(...await oneStore('PostgreSQL', { DATABASE_URL: `${TEST_DATABASE_URL}?options=-c%20search_path%3D${schema}` }));
   } finally {
     await dropSchema(schema);
   }

@@ -36,6 +36,7 @@ export function format(value: number, unit: string): string {
   if (unit === 'B') return `${Math.round(value).toLocaleString('en')} B`;
   if (unit === 'KB') return `${(value / 1024).toFixed(1)} KB`;
   if (unit === 'req/s') return `${Math.round(value).toLocaleString('en')} req/s`;
+  if (unit === 'µs') return `${Math.round(value).toLocaleString('en')} µs`;
   if (unit === 'ms') return `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
   return `${value} ${unit}`;
 }
