@@ -109,6 +109,31 @@ describe('the write batch', () => {
     return new Set(ids);
   };
 
+  it('a read that sees a write still in the batch returns only once that write is committed and flushed', async () => {
+    const path = join(tempDir(), 'relay.sqlite');
+    const store = await openSqliteStore(path);
+    const now = Date.now();
+    const reader = new BetterSqlite3(path, { readonly: true });
+    const committed = (id: string) => reader.prepare('select count(*) as n from payments where id = ?').get(id) as { n: number };
+    let seen = 0;
+    for (let i = 0; i < 20; i += 2) {
+      const first = store.createPayment(newPayment(i, `INV-${i}`), now);
+      // The first payment's flush is under way (its fsync runs off the event loop)...
+      await new Promise((resolve) => setImmediate(resolve));
+      // ...so the second joins a new batch, and the read sees it there, uncommitted.
+      const second = store.createPayment(newPayment(i + 1, `INV-${i + 1}`), now);
+      const read = await store.getPayment(`pay_batch_${i + 1}`);
+      if (read) {
+        seen++;
+        expect(committed(`pay_batch_${i + 1}`), `read ${i + 1}`).toEqual({ n: 1 });
+      }
+      await Promise.all([first, second]);
+    }
+    expect(seen).toBeGreaterThan(0);
+    reader.close();
+    await store.close();
+  });
+
   it('a store transaction that fails is rolled back alone: the writes committed with it stay', async () => {
     const { path, store } = await storeWithTrigger("raise(abort, 'refused by the test')", 'REFUSE');
     const now = Date.now();
