@@ -25,7 +25,7 @@ import { atSteadyRate, clock, openStreams, type Stream } from './lib/sse-clients
 
 const HELD = Number(process.env['BENCH_SSE_STREAMS'] ?? 10_000);
 const ANSWERED = Number(process.env['BENCH_SSE_ANSWERED'] ?? 2_500);
-const PER_SECOND = 500;
+const PER_SECOND = Number(process.env['BENCH_SSE_RATE'] ?? 500);
 const RUNS = Number(process.env['BENCH_SSE_RUNS'] ?? 3);
 /** The bare route takes about 12 KB a stream here; the goal is no more than it. */
 export const GOAL_P99_MS = 20;
