@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropSchema, freshSchema, requirePostgres, TEST_DATABASE_URL } from '../server/src/testing/postgres.js';
+import { until } from '../server/src/testing/until.js';
 import { verifyWebhook } from '../server/src/webhooks/signature.js';
 import { getPayment, RECEIPT_PATTERN } from './support/api.js';
 import { launchBrowser, openCheckout, payWithPhone, waitForEvent, waitForWidgetText } from './support/browser.js';
@@ -88,8 +89,10 @@ describe.skipIf(!pgReady)('two relay instances on one PostgreSQL database', () =
       await waitForWidgetText(checkout.page, /\bpaid\b/i);
       await waitForEvent(checkout.page, 'stk-pay-success', 10_000);
 
-      // B took the callback (the sandbox on A posts to A's PUBLIC_URL, which is B).
-      expect(b.output()).toMatch(new RegExp(`"paymentId":"${id}","from":"awaiting_customer","to":"succeeded","source":"callback"`));
+      // B took the callback (the sandbox on A posts to A's PUBLIC_URL, which is B). Log lines
+      // reach stdout in batches, within 100 ms: the page can show Paid before B's line is out.
+      const changedOnB = new RegExp(`"paymentId":"${id}","from":"awaiting_customer","to":"succeeded","source":"callback"`);
+      await until(() => changedOnB.test(b.output()), "B's log line of the change");
       expect(a.output()).not.toMatch(/"source":"callback"/);
       const onB = await getPayment(b.url, id);
       expect(onB.status).toBe('succeeded');
