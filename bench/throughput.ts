@@ -64,8 +64,13 @@ function load(url: string, path: string, seconds: number): Promise<Load> {
   });
 }
 
-/** A short warm-up, then the measured run; with the server's CPU time (all its threads) per request. */
-async function measure(server: ServerProcess, path: string): Promise<Load & { cpuMsPerRequest: number }> {
+interface Measured extends Load {
+  /** The server's CPU time (all its threads) per request of the measured run. */
+  cpuMsPerRequest: number;
+}
+
+/** A short warm-up, then the measured run. */
+async function measure(server: ServerProcess, path: string): Promise<Measured> {
   await load(server.url, path, 2);
   const cpuBefore = server.cpuMs();
   const result = await load(server.url, path, DURATION_S);
@@ -85,14 +90,14 @@ const RELAY_SETTINGS = {
 
 async function oneStore(label: string, relaySettings: Record<string, string>): Promise<Row[]> {
   const bare = await startBare();
-  let baseline: Load & { cpuMsPerRequest: number };
+  let baseline: Measured;
   try {
     baseline = await measure(bare, '/json');
   } finally {
     await bare.stop();
   }
   const relay = await startRelay({ ...RELAY_SETTINGS, ...relaySettings });
-  let ours: Load & { cpuMsPerRequest: number };
+  let ours: Measured;
   try {
     ours = await measure(relay, '/v1/payments');
   } finally {

@@ -291,9 +291,13 @@ class DurableSqliteDriver extends SqliteDriver implements Driver {
   }
 }
 
+/** SQLite's dialect (its query compiler, adapter, introspector) with the durable driver. */
 class DurableSqliteDialect extends SqliteDialect {
-  constructor(private readonly driver: DurableSqliteDriver) {
-    super({ database: {} as SqliteDatabase });
+  constructor(
+    statements: SqliteDatabase,
+    private readonly driver: DurableSqliteDriver,
+  ) {
+    super({ database: statements });
   }
 
   override createDriver(): Driver {
@@ -329,7 +333,7 @@ export async function openSqliteStore(path: string): Promise<KyselyPaymentStore>
   // Checkpoints run in a worker thread, not inside the relay's commits (checkpointer.ts).
   const checkpointer = startCheckpointer(resolve(path), database);
   const driver = new DurableSqliteDriver(statements, batch, flusher, checkpointer);
-  const store = new KyselyPaymentStore(new Kysely<Database>({ dialect: new DurableSqliteDialect(driver) }), false);
+  const store = new KyselyPaymentStore(new Kysely<Database>({ dialect: new DurableSqliteDialect(statements, driver) }), false);
   await store.init();
   return durableCalls(store, flusher, batch);
 }
