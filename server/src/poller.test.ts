@@ -26,19 +26,33 @@ describe('Poller', () => {
     expect(backlog.batches).toEqual([50, 50, 20]);
   });
 
-  it('works off a backlog at most maxPerSecond items a second, and a stop ends its pause', async () => {
+  it('works off a backlog at most maxPerSecond items a second, in small batches spread over the second, and a stop ends its pause', async () => {
     const { backlog, work } = backlogOf(25);
-    const poller = new Poller('test', work, { tickMs: 60_000, maxPerSecond: 10 }, log);
-    expect(poller.batchSize).toBe(10);
+    const taken: { at: number; n: number }[] = [];
+    const timed = async (limit: number) => {
+      const n = await work(limit);
+      if (n > 0) taken.push({ at: performance.now(), n });
+      return n;
+    };
+    const poller = new Poller('test', timed, { tickMs: 60_000, maxPerSecond: 20 }, log);
+    // A tenth of a second's budget at a time, not the whole second's at once.
+    expect(poller.batchSize).toBe(2);
     poller.start();
-    for (let i = 0; i < 100 && backlog.batches.length === 0; i++) await sleep(10);
-    // Ten items spend the budget of a second: nothing more is taken before it has passed.
-    await sleep(300);
-    expect(backlog.batches).toEqual([10]);
+    for (let i = 0; i < 100 && taken.length < 4; i++) await sleep(10);
+    expect(taken.length).toBeGreaterThanOrEqual(4);
+    expect(taken.every((batch) => batch.n <= 2)).toBe(true);
+    // Each batch waits until the one before has spent its share of the budget (2 items: 100 ms;
+    // timers may fire a millisecond early).
+    for (let i = 1; i < taken.length; i++) expect(taken[i]!.at - taken[i - 1]!.at).toBeGreaterThanOrEqual((taken[i - 1]!.n * 1000) / 20 - 2);
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([poller.stop().then(() => 'stopped'), new Promise((resolve) => (timer = setTimeout(() => resolve('still pausing'), 5_000)))]);
     clearTimeout(timer);
     expect(outcome).toBe('stopped');
-    expect(backlog.left).toBe(15);
+    expect(backlog.left).toBeGreaterThan(0);
+  });
+
+  it('takes at least one item a batch under a budget below ten a second', () => {
+    expect(new Poller('test', async () => 0, { tickMs: 1_000, maxPerSecond: 1 }, log).batchSize).toBe(1);
+    expect(new Poller('test', async () => 0, { tickMs: 1_000, maxPerSecond: 1_000 }, log).batchSize).toBe(50);
   });
 });
