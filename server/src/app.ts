@@ -24,7 +24,7 @@ import { SandboxProvider } from './providers/sandbox.js';
 import type { Provider } from './providers/types.js';
 import { Poller } from './poller.js';
 import { callbackRoutes } from './routes/callbacks.js';
-import { eventRoutes, type OpenStream } from './routes/events.js';
+import { eventRoutes, HEARTBEAT_MS, type OpenStream } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { DEFAULT_RATE_LIMITS, paymentRoutes } from './routes/payments.js';
 import { siteRoutes } from './routes/site.js';
@@ -73,6 +73,7 @@ export interface AppOptions {
   widgetFile?: string;
   /** Serve the demo page at `/` (default true). */
   demoPage?: boolean;
+  /** The longest an event stream stays silent: then it gets a heartbeat comment (default 15 s). */
   heartbeatMs?: number;
   bodyLimit?: number;
   logger?: boolean | { level: string };
@@ -242,14 +243,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     exposedHeaders: ['retry-after', 'idempotent-replayed', 'x-request-id'],
     maxAge: 600,
   });
-  await app.register(sse, { heartbeatInterval: options.heartbeatMs ?? 15_000 });
+  // Heartbeats come from the event routes, one timer for every stream (routes/events.ts).
+  await app.register(sse, { heartbeatInterval: 0 });
   await app.register(rateLimit, { global: false });
 
   await registerDocs(app);
 
   await app.register(healthRoutes);
   await app.register(paymentRoutes, { rateLimits: options.rateLimits ?? DEFAULT_RATE_LIMITS });
-  await app.register(eventRoutes);
+  await app.register(eventRoutes, { heartbeatMs: options.heartbeatMs ?? HEARTBEAT_MS });
   await app.register(callbackRoutes);
   await app.register(siteRoutes, {
     widgetFile: options.widgetFile ?? DEFAULT_WIDGET_FILE,

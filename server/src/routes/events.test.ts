@@ -69,6 +69,22 @@ describe('GET /v1/payments/:id/events', () => {
     expect(reading.messages).toHaveLength(1);
   });
 
+  it('sends each stream a heartbeat only once it has been silent for the heartbeat interval, from one timer for all streams', async () => {
+    relay = await startRelay({ sandboxDelayMs: 60_000, heartbeatMs: 300 });
+    const payments = [await pay(relay.url, '0708374149'), await pay(relay.url, '0708374150')];
+    for (const { id } of payments) await until(async () => (await relay!.app.store.getPayment(id))?.status === 'awaiting_customer', 'push answered');
+    const started = performance.now();
+    const readings = await Promise.all(payments.map(({ id }) => readSse(`${relay!.url}/v1/payments/${id}/events`, { until: (r) => r.comments.length >= 3, timeoutMs: 10_000 })));
+    const elapsed = performance.now() - started;
+    for (const reading of readings) {
+      expect(reading.comments.length).toBeGreaterThanOrEqual(3);
+      // A stream is silent at least 300 ms less one tick (30 ms) between two heartbeats: load can
+      // only make them later, never more frequent.
+      expect(reading.comments.length).toBeLessThanOrEqual(Math.floor(elapsed / 270) + 1);
+      expect(reading.messages).toHaveLength(1);
+    }
+  });
+
   it('streams to a wildcard Accept (curl, fetch) too', async () => {
     relay = await startRelay({ sandboxDelayMs: 60_000 });
     const { id } = await pay(relay.url, '0708374149');

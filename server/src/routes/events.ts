@@ -14,6 +14,11 @@ import type { RelayMetrics } from '../metrics.js';
 import { isTerminal } from '../payments/state-machine.js';
 import type { PaymentEventRecord, PaymentStore } from '../store/types.js';
 
+/** A stream silent this long gets a heartbeat comment, so no proxy closes it as idle (DESIGN: every 15 s). */
+export const HEARTBEAT_MS = 15_000;
+/** What a heartbeat is: an SSE comment, which EventSource ignores. */
+const HEARTBEAT = ': heartbeat\n\n';
+
 /** Tells EventSource how soon to reconnect after a drop. */
 const RECONNECT_MS = 2_000;
 /** After a shutdown hand-over: the next instance is up already. */
@@ -23,6 +28,8 @@ const HANDOVER_RECONNECT_MS = 250;
 export interface OpenStream {
   /** Tells the client to come back soon (to another instance), then closes. */
   handOver(): Promise<void>;
+  /** Sends a heartbeat comment if nothing has been sent since `silentSince`. */
+  heartbeat(silentSince: number, now: number): void;
 }
 
 interface StreamContext {
@@ -38,6 +45,8 @@ interface StreamContext {
  */
 class PaymentStream implements OpenStream {
   private lastSent: number | null;
+  /** When something was last written to the client (`Date.now()`). */
+  private lastWriteAt = Date.now();
   private first = true;
   private finished = false;
   /** The flush in progress; `again` asks it to read once more when it is done. */
@@ -104,6 +113,7 @@ class PaymentStream implements OpenStream {
         : await store.eventsAfter(this.paymentId, this.lastSent);
     for (const event of events) {
       if (!sse.isConnected) return;
+      this.lastWriteAt = Date.now();
       await sse.send({ id: String(event.seq), event: 'status', data: event.view, ...(this.first ? { retry: RECONNECT_MS } : {}) });
       this.first = false;
       this.lastSent = event.seq;
@@ -124,14 +134,39 @@ class PaymentStream implements OpenStream {
     if (sse.isConnected) sse.close();
   }
 
+  heartbeat(silentSince: number, now: number): void {
+    if (this.lastWriteAt > silentSince || this.finished || !this.reply.sse.isConnected) return;
+    this.lastWriteAt = now;
+    // As @fastify/sse writes its own heartbeats (the stream's headers went out when it opened).
+    this.reply.raw.write(HEARTBEAT);
+  }
+
   private detach(): void {
     this.unsubscribe();
     this.context.streams.delete(this);
   }
 }
 
-export const eventRoutes: FastifyPluginAsyncZod = async (app) => {
+/**
+ * One timer sends every open stream's heartbeats: a stream silent for `heartbeatMs` (less one tick)
+ * gets one. A timer of its own per stream (@fastify/sse's) took about 300 bytes a stream, and
+ * thousands are held open; a stream that has just sent an event needs none.
+ */
+function startHeartbeats(streams: Set<OpenStream>, heartbeatMs: number): NodeJS.Timeout {
+  const tickMs = Math.max(1, Math.min(1_000, Math.floor(heartbeatMs / 10)));
+  const timer = setInterval(() => {
+    const now = Date.now();
+    const silentSince = now - (heartbeatMs - tickMs);
+    for (const stream of streams) stream.heartbeat(silentSince, now);
+  }, tickMs);
+  timer.unref();
+  return timer;
+}
+
+export const eventRoutes: FastifyPluginAsyncZod<{ heartbeatMs: number }> = async (app, { heartbeatMs }) => {
   const context: StreamContext = { store: app.store, bus: app.bus, metrics: app.metrics, streams: app.sseStreams };
+  const heartbeats = startHeartbeats(context.streams, heartbeatMs);
+  app.addHook('onClose', async () => clearInterval(heartbeats));
   app.get(
     '/v1/payments/:id/events',
     {
