@@ -16,6 +16,8 @@ import type { PaymentEventRecord, PaymentStore } from '../store/types.js';
 
 /** A stream silent this long gets a heartbeat comment, so no proxy closes it as idle (DESIGN: every 15 s). */
 export const HEARTBEAT_MS = 15_000;
+/** How often the heartbeat sweep looks for silent streams, at most. */
+const HEARTBEAT_TICK_MS = 25;
 /** What a heartbeat is: an SSE comment, which EventSource ignores. */
 const HEARTBEAT = ': heartbeat\n\n';
 
@@ -28,8 +30,11 @@ const HANDOVER_RECONNECT_MS = 250;
 export interface OpenStream {
   /** Tells the client to come back soon (to another instance), then closes. */
   handOver(): Promise<void>;
-  /** Sends a heartbeat comment if nothing has been sent since `silentSince`. */
-  heartbeat(silentSince: number, now: number): void;
+  /**
+   * Sends a heartbeat comment if nothing has been written since `silentSince` (`performance.now()`
+   * times), and says whether it was due.
+   */
+  heartbeat(silentSince: number, now: number): boolean;
 }
 
 interface StreamContext {
@@ -45,8 +50,8 @@ interface StreamContext {
  */
 class PaymentStream implements OpenStream {
   private lastSent: number | null;
-  /** When something was last written to the client (`Date.now()`). */
-  private lastWriteAt = Date.now();
+  /** When something was last written to the client (`performance.now()`). */
+  private lastWriteAt = performance.now();
   private first = true;
   private finished = false;
   /** The flush in progress; `again` asks it to read once more when it is done. */
@@ -113,7 +118,7 @@ class PaymentStream implements OpenStream {
         : await store.eventsAfter(this.paymentId, this.lastSent);
     for (const event of events) {
       if (!sse.isConnected) return;
-      this.lastWriteAt = Date.now();
+      this.wrote(performance.now());
       await sse.send({ id: String(event.seq), event: 'status', data: event.view, ...(this.first ? { retry: RECONNECT_MS } : {}) });
       this.first = false;
       this.lastSent = event.seq;
@@ -134,11 +139,22 @@ class PaymentStream implements OpenStream {
     if (sse.isConnected) sse.close();
   }
 
-  heartbeat(silentSince: number, now: number): void {
-    if (this.lastWriteAt > silentSince || this.finished || !this.reply.sse.isConnected) return;
-    this.lastWriteAt = now;
+  heartbeat(silentSince: number, now: number): boolean {
+    if (this.lastWriteAt > silentSince) return false;
+    this.wrote(now);
     // As @fastify/sse writes its own heartbeats (the stream's headers went out when it opened).
-    this.reply.raw.write(HEARTBEAT);
+    if (!this.finished && this.reply.sse.isConnected) this.reply.raw.write(HEARTBEAT);
+    return true;
+  }
+
+  /**
+   * The open streams are kept in the order of their last writes (a Set keeps insertion order), so
+   * the heartbeat sweep stops at the first stream that is not due.
+   */
+  private wrote(at: number): void {
+    this.lastWriteAt = at;
+    const { streams } = this.context;
+    if (streams.delete(this)) streams.add(this);
   }
 
   private detach(): void {
@@ -150,14 +166,18 @@ class PaymentStream implements OpenStream {
 /**
  * One timer sends every open stream's heartbeats: a stream silent for `heartbeatMs` (less one tick)
  * gets one. A timer of its own per stream (@fastify/sse's) took about 300 bytes a stream, and
- * thousands are held open; a stream that has just sent an event needs none.
+ * thousands are held open; a stream that has just sent an event needs none. The streams are in the
+ * order of their last writes, so a tick looks only at the streams due and the first one not due:
+ * it can tick often, and streams opened in a burst get their heartbeats spread as they opened,
+ * not all in one tick.
  */
 function startHeartbeats(streams: Set<OpenStream>, heartbeatMs: number): NodeJS.Timeout {
-  const tickMs = Math.max(1, Math.min(1_000, Math.floor(heartbeatMs / 10)));
+  const tickMs = Math.max(1, Math.min(HEARTBEAT_TICK_MS, Math.floor(heartbeatMs / 10)));
   const timer = setInterval(() => {
-    const now = Date.now();
+    const now = performance.now();
     const silentSince = now - (heartbeatMs - tickMs);
-    for (const stream of streams) stream.heartbeat(silentSince, now);
+    // A stream that gets its heartbeat moves to the end, where the loop meets it again, not due.
+    for (const stream of streams) if (!stream.heartbeat(silentSince, now)) break;
   }, tickMs);
   timer.unref();
   return timer;
