@@ -3,7 +3,7 @@
  * ask the provider about those without a final answer. What the provider says is applied by
  * `PaymentUpdater`; callbacks are read by `CallbackHandler`.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { StatusBus } from '../bus/types.js';
 import { crashPoint } from '../crash-points.js';
@@ -12,6 +12,7 @@ import { RelayError } from '../errors.js';
 import type { Merchant, MerchantRegistry } from '../merchants.js';
 import type { CallbackInput, Provider, ProviderStatus } from '../providers/types.js';
 import { maskPhone } from '../phone.js';
+import { randomBytesFromPool } from '../random.js';
 import { ProviderHttpError } from '../providers/http.js';
 import type { PaymentRecord, PaymentStore } from '../store/types.js';
 import { checkAbuse, type AbuseLimits } from './abuse.js';
@@ -49,7 +50,7 @@ const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 export function newPaymentId(): string {
   let id = '';
   while (id.length < 24) {
-    for (const byte of randomBytes(32)) {
+    for (const byte of randomBytesFromPool(32)) {
       if (byte < 248 && id.length < 24) id += ID_ALPHABET[byte % 62];
     }
   }

@@ -14,12 +14,13 @@
  * | 0700000005   | no callback ever: only the status query says paid    |
  * | 0700000006   | paid, and the callback arrives twice                 |
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { parseStkCallback, type StkCallbackBody } from './daraja-callback.js';
 import { requestJson } from './http.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { kenyaTimestamp } from './mpesa-time.js';
 import type { CallbackInput, ParsedCallback, Provider, ProviderStatus, PushRequest, PushResult } from './types.js';
+import { randomBytesFromPool } from '../random.js';
 
 export type SandboxScenario = 'paid' | 'cancelled' | 'insufficient' | 'wrong_pin' | 'unreachable' | 'silent' | 'twice';
 type Scenario = SandboxScenario;
@@ -62,7 +63,7 @@ async function postJson(url: string, body: unknown): Promise<void> {
 
 /** `ws_CO_SBX_<push time, base36>_<scenario>_<random>`: everything the sandbox needs to answer later. */
 function makeRef(pushedAt: number, scenario: Scenario): string {
-  return `ws_CO_SBX_${pushedAt.toString(36)}_${scenario}_${randomBytes(6).toString('hex')}`;
+  return `ws_CO_SBX_${pushedAt.toString(36)}_${scenario}_${randomBytesFromPool(6).toString('hex')}`;
 }
 
 function readRef(ref: string): { pushedAt: number; scenario: Scenario } | undefined {
