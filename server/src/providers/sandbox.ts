@@ -15,12 +15,12 @@
  * | 0700000006   | paid, and the callback arrives twice                 |
  */
 import { createHash } from 'node:crypto';
+import { randomBytesFromPool } from '../random.js';
 import { parseStkCallback, type StkCallbackBody } from './daraja-callback.js';
 import { requestJson } from './http.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { kenyaTimestamp } from './mpesa-time.js';
 import type { CallbackInput, ParsedCallback, Provider, ProviderStatus, PushRequest, PushResult } from './types.js';
-import { randomBytesFromPool } from '../random.js';
 
 export type SandboxScenario = 'paid' | 'cancelled' | 'insufficient' | 'wrong_pin' | 'unreachable' | 'silent' | 'twice';
 type Scenario = SandboxScenario;
