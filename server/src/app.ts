@@ -188,14 +188,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   const merchants = new MerchantRegistry(merchantList);
   const callbackToken = options.callbackToken ?? (await store.getOrSetSetting('callback_token', randomBytes(24).toString('hex')));
-  // Without PUBLIC_URL, the address the relay listens on, read once it listens (a system call per
-  // push otherwise: about 1.5 % of the relay's CPU per payment).
-  let listeningUrl: string | undefined;
-  const baseUrl = () => {
-    if (options.publicUrl) return options.publicUrl.replace(/\/+$/, '');
-    return (listeningUrl ??= addressUrl());
-  };
-  const addressUrl = () => {
+  // The relay's own URL for provider callbacks: PUBLIC_URL, or the address it listens on. Worked
+  // out once, at the first push (a system call per push otherwise: about 1.5 % of the relay's CPU
+  // per payment); not before the relay listens.
+  let ownUrl: string | undefined;
+  const baseUrl = () => (ownUrl ??= options.publicUrl ? options.publicUrl.replace(/\/+$/, '') : listeningUrl());
+  const listeningUrl = () => {
     const address = app.server.address();
     if (address === null || typeof address === 'string') throw new Error('PUBLIC_URL is needed when the relay is not listening on TCP');
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
