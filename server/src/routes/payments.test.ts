@@ -32,7 +32,7 @@ describe('POST /v1/payments', () => {
     expect(response.statusCode).toBe(201);
     const payment = response.json();
     expect(payment).toMatchObject({ status: 'pending', amount: 250, currency: 'KES', reference: 'INV-9', phone: '2547•••••149', provider: 'sandbox', seq: 1 });
-    expect(payment.id).toMatch(/^pay_[A-Za-z0-9]{24}$/);
+    expect(payment.id).toMatch(/^pay_[0-9a-z]{9}[A-Za-z0-9]{24}$/);
     expect(JSON.stringify(payment)).not.toContain('708374149');
     await relay.app.payments.settle();
     expect(sandbox.pushes).toHaveLength(1);
