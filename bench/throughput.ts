@@ -14,9 +14,14 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { createSchema, dropSchema, freshSchema, postgresUnavailable, TEST_DATABASE_URL } from '../server/src/testing/postgres.js';
 import { startBare, startRelay, type ServerProcess } from './lib/processes.js';
-import type { Row } from './lib/results.js';
+import { median, type Row } from './lib/results.js';
 
-const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 10);
+const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 6);
+/**
+ * Rounds of bare route then relay, each on fresh processes (and a fresh database): this shared
+ * machine's speed moves by half within minutes, so one pair can land on a fast and a slow moment.
+ */
+const RUNS = Number(process.env['BENCH_THROUGHPUT_RUNS'] ?? 3);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 10);
 /** At least 40 % of bare Fastify on SQLite. */
 export const GOAL_SHARE = 0.4;
@@ -88,7 +93,8 @@ const RELAY_SETTINGS = {
   RATE_LIMIT_PER_IP: '1000000000',
 };
 
-async function oneStore(label: string, relaySettings: Record<string, string>): Promise<Row[]> {
+/** One round: the bare route, then the relay on a database of its own (`database` makes it). */
+async function oneRound(label: string, database: () => Promise<{ settings: Record<string, string>; drop(): Promise<void> }>): Promise<{ ours: Measured; baseline: Measured }> {
   const bare = await startBare();
   let baseline: Measured;
   try {
@@ -96,24 +102,41 @@ async function oneStore(label: string, relaySettings: Record<string, string>): P
   } finally {
     await bare.stop();
   }
-  const relay = await startRelay({ ...RELAY_SETTINGS, ...relaySettings });
+  const { settings, drop } = await database();
   let ours: Measured;
   try {
-    ours = await measure(relay, '/v1/payments');
+    const relay = await startRelay({ ...RELAY_SETTINGS, ...settings });
+    try {
+      ours = await measure(relay, '/v1/payments');
+    } finally {
+      await relay.stop();
+    }
   } finally {
-    await relay.stop();
+    await drop();
   }
-  const share = ours.perSecond / baseline.perSecond;
-  const sqlite = label === 'SQLite';
   console.log(`  ${label}: ${ours.perSecond.toFixed(0)} payments/s (p99 ${ours.p99Ms} ms) against bare Fastify ${baseline.perSecond.toFixed(0)} req/s (p99 ${baseline.p99Ms} ms)`);
-  const [oursUs, baselineUs] = [ours.cpuMsPerRequest * 1000, baseline.cpuMsPerRequest * 1000];
+  return { ours, baseline };
+}
+
+async function oneStore(label: string, database: () => Promise<{ settings: Record<string, string>; drop(): Promise<void> }>): Promise<Row[]> {
+  const runs: { ours: Measured; baseline: Measured }[] = [];
+  for (let run = 1; run <= RUNS; run++) runs.push(await oneRound(RUNS > 1 ? `${label}, run ${run} of ${RUNS}` : label, database));
+  const of = RUNS > 1 ? ` (median of ${RUNS} runs)` : '';
+  const sqlite = label === 'SQLite';
+  /** The medians of `measure` over the runs, and each run's pair. */
+  const medians = (measure: (figures: Measured) => number) => {
+    const pairs = runs.map((run) => ({ value: measure(run.ours), baseline: measure(run.baseline) }));
+    return { value: median(pairs.map((pair) => pair.value)), baseline: median(pairs.map((pair) => pair.baseline)), runs: pairs };
+  };
+  const rate = medians((figures) => figures.perSecond);
+  const cpu = medians((figures) => figures.cpuMsPerRequest * 1000);
+  const share = rate.value / rate.baseline;
   return [
     {
       section: 'throughput',
-      figure: `POST /v1/payments, sandbox, ${label}`,
-      value: ours.perSecond,
+      figure: `POST /v1/payments, sandbox, ${label}${of}`,
+      ...rate,
       baselineName: 'bare Fastify JSON route',
-      baseline: baseline.perSecond,
       unit: 'req/s',
       ratio: share,
       goal: sqlite ? `≥ ${GOAL_SHARE * 100} % of bare` : 'reported',
@@ -121,12 +144,11 @@ async function oneStore(label: string, relaySettings: Record<string, string>): P
     },
     {
       section: 'throughput',
-      figure: `server CPU per payment, ${label}`,
-      value: oursUs,
+      figure: `server CPU per payment, ${label}${of}`,
+      ...cpu,
       baselineName: 'per bare request',
-      baseline: baselineUs,
       unit: 'µs',
-      ratio: oursUs / baselineUs,
+      ratio: cpu.value / cpu.baseline,
       goal: 'reported',
     },
   ];
@@ -135,8 +157,17 @@ async function oneStore(label: string, relaySettings: Record<string, string>): P
 export async function throughput(): Promise<Row[]> {
   const rows: Row[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'stk-pay-bench-'));
+  let files = 0;
   try {
-    rows.push(...await oneStore('SQLite', { STK_PAY_DB: join(dir, 'bench.sqlite') }));
+    rows.push(
+      ...(await oneStore('SQLite', async () => {
+        const file = join(dir, `bench-${++files}.sqlite`);
+        const drop = async () => {
+          for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+        };
+        return { settings: { STK_PAY_DB: file }, drop };
+      })),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -145,13 +176,13 @@ export async function throughput(): Promise<Row[]> {
     console.log(`  PostgreSQL: skipped (${unavailable})`);
     return rows;
   }
-  const schema = freshSchema();
-  try {
-    // The relay creates its tables on start; the search path puts them in a schema of the run's own.
-    await createSchema(schema);
-    rows.push(...await oneStore('PostgreSQL', { DATABASE_URL: `${TEST_DATABASE_URL}?options=-c%20search_path%3D${schema}` }));
-  } finally {
-    await dropSchema(schema);
-  }
+  rows.push(
+    ...(await oneStore('PostgreSQL', async () => {
+      // The relay creates its tables on start; the search path puts them in a schema of the run's own.
+      const schema = freshSchema();
+      await createSchema(schema);
+      return { settings: { DATABASE_URL: `${TEST_DATABASE_URL}?options=-c%20search_path%3D${schema}` }, drop: () => dropSchema(schema) };
+    })),
+  );
   return rows;
 }
