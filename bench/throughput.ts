@@ -93,8 +93,11 @@ const RELAY_SETTINGS = {
   RATE_LIMIT_PER_IP: '1000000000',
 };
 
-/** One round: the bare route, then the relay on a database of its own (`database` makes it). */
-async function oneRound(label: string, database: () => Promise<{ settings: Record<string, string>; drop(): Promise<void> }>): Promise<{ ours: Measured; baseline: Measured }> {
+/** Makes the database of one round: the relay's settings for it, and how to drop it after. */
+type FreshDatabase = () => Promise<{ settings: Record<string, string>; drop(): Promise<void> }>;
+
+/** One round: the bare route, then the relay on a database of its own. */
+async function oneRound(label: string, database: FreshDatabase): Promise<{ ours: Measured; baseline: Measured }> {
   const bare = await startBare();
   let baseline: Measured;
   try {
@@ -118,7 +121,7 @@ async function oneRound(label: string, database: () => Promise<{ settings: Recor
   return { ours, baseline };
 }
 
-async function oneStore(label: string, database: () => Promise<{ settings: Record<string, string>; drop(): Promise<void> }>): Promise<Row[]> {
+async function oneStore(label: string, database: FreshDatabase): Promise<Row[]> {
   const runs: { ours: Measured; baseline: Measured }[] = [];
   for (let run = 1; run <= RUNS; run++) runs.push(await oneRound(RUNS > 1 ? `${label}, run ${run} of ${RUNS}` : label, database));
   const of = RUNS > 1 ? ` (median of ${RUNS} runs)` : '';

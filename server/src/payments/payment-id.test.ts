@@ -17,7 +17,7 @@ describe('newPaymentId', () => {
     expect(new Set(ids.map((id) => id.slice(13))).size).toBe(ids.length);
   });
 
-  it('sorts by its time, byte by byte (SQLite) and in a linguistic collation (PostgreSQL with a locale)', () => {
+  it('sorts by its time, byte by byte (as SQLite compares) and in a linguistic collation (as PostgreSQL with a locale does)', () => {
     // Times chosen to cross a change in every digit's place, and in the number of digits of a
     // plain base-36 number (the padding keeps them aligned).
     const times = [0, 35, 36, 1_295, 1_296, 60_466_175, 1_700_000_000_000, 1_800_000_000_000, 2_821_109_907_455, 2_821_109_907_456];
