@@ -24,7 +24,7 @@ import { SandboxProvider } from './providers/sandbox.js';
 import type { Provider } from './providers/types.js';
 import { Poller } from './poller.js';
 import { callbackRoutes } from './routes/callbacks.js';
-import { eventRoutes, HEARTBEAT_MS, type OpenStream } from './routes/events.js';
+import { eventRoutes, type OpenStream } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { DEFAULT_RATE_LIMITS, paymentRoutes } from './routes/payments.js';
 import { siteRoutes } from './routes/site.js';
@@ -255,7 +255,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(healthRoutes);
   await app.register(paymentRoutes, { rateLimits: options.rateLimits ?? DEFAULT_RATE_LIMITS });
-  await app.register(eventRoutes, { heartbeatMs: options.heartbeatMs ?? HEARTBEAT_MS });
+  await app.register(eventRoutes, { heartbeatMs: options.heartbeatMs });
   await app.register(callbackRoutes);
   await app.register(siteRoutes, {
     widgetFile: options.widgetFile ?? DEFAULT_WIDGET_FILE,

@@ -15,7 +15,7 @@ import { isTerminal } from '../payments/state-machine.js';
 import type { PaymentEventRecord, PaymentStore } from '../store/types.js';
 
 /** A stream silent this long gets a heartbeat comment, so no proxy closes it as idle (DESIGN: every 15 s). */
-export const HEARTBEAT_MS = 15_000;
+const HEARTBEAT_MS = 15_000;
 /** How often the heartbeat sweep looks for silent streams, at most. */
 const HEARTBEAT_TICK_MS = 25;
 /** What a heartbeat is: an SSE comment, which EventSource ignores. */
@@ -183,7 +183,7 @@ function startHeartbeats(streams: Set<OpenStream>, heartbeatMs: number): NodeJS.
   return timer;
 }
 
-export const eventRoutes: FastifyPluginAsyncZod<{ heartbeatMs: number }> = async (app, { heartbeatMs }) => {
+export const eventRoutes: FastifyPluginAsyncZod<{ heartbeatMs?: number | undefined }> = async (app, { heartbeatMs = HEARTBEAT_MS }) => {
   const context: StreamContext = { store: app.store, bus: app.bus, metrics: app.metrics, streams: app.sseStreams };
   const heartbeats = startHeartbeats(context.streams, heartbeatMs);
   app.addHook('onClose', async () => clearInterval(heartbeats));
