@@ -4,10 +4,10 @@
  * @fastify/sse route measured the same way in the same run (`bare-server.mjs`).
  *
  * 1. Memory: the server's resident memory before and after opening 10,000 streams, per stream.
- * 2. Latency with those streams open: 3,000 more streams are opened, then their payments are
+ * 2. Latency with those streams open: 5,000 more streams are opened, then their payments are
  *    answered at a steady 500 callbacks a second (the double POSTs Daraja's callback; the relay
- *    confirms it by status query, commits, and sends the event). The first 500 warm the server up
- *    and are not timed; for the 2,500 after them, the time from the callback leaving the
+ *    confirms it by status query, commits, and sends the event). The first 2,500 warm the server
+ *    up and are not timed; for the 2,500 after them, the time from the callback leaving the
  *    "provider" to its event at the client, p50 and p99. Open streams never drop below 10,000.
  *    The bare route's figure is the same path with no work: a POST that sends one event down a
  *    held stream.
@@ -27,11 +27,15 @@ import { atSteadyRate, clock, openStreams, type Stream } from './lib/sse-clients
 const HELD = Number(process.env['BENCH_SSE_STREAMS'] ?? 10_000);
 const ANSWERED = Number(process.env['BENCH_SSE_ANSWERED'] ?? 2_500);
 /**
- * Answered first at the same rate and not timed, on both servers: the relay is measured freshly
- * started, and its first callbacks run cold code and open its connections to the provider (the
- * first 100–300 ms of callbacks took 20–90 ms each). The figure is the steady state.
+ * Answered first at the same rate and not timed, on both servers: each is measured freshly
+ * started, and the figure is the steady state. The relay's first callbacks run cold code and open
+ * its connections to the provider (the first 100–300 ms of callbacks took 20–90 ms each), and both
+ * servers' CPU per event goes on falling for seconds as V8 optimises the path: with 500 untimed,
+ * the relay's CPU over the next 15 s, per half second, went from 74 % of a core to about 50 % after
+ * 4–5 s and stayed there, the bare route's from 28 % to about 16 % (27 November). 5 s at 500 a
+ * second covers it.
  */
-const WARM_UP = Number(process.env['BENCH_SSE_WARM_UP'] ?? 500);
+const WARM_UP = Number(process.env['BENCH_SSE_WARM_UP'] ?? 2_500);
 const PER_SECOND = Number(process.env['BENCH_SSE_RATE'] ?? 500);
 const RUNS = Number(process.env['BENCH_SSE_RUNS'] ?? 3);
 /** The bare route takes about 12 KB a stream here; the goal is no more than it. */
@@ -79,7 +83,10 @@ async function measure(server: ServerProcess, streamUrl: (i: number) => string, 
   await waitFinished(warming, 30_000);
   const sentAt: number[] = [];
   // The benchmark process's own full collection (its heap holds every client stream) is done
-  // now, not in the timed phase, for both servers alike (`pnpm bench` runs node --expose-gc).
+  // now, not in the timed phase, for both servers alike (`pnpm bench` runs node --expose-gc). Its
+  // young generation is larger than Node's default (`--max-semi-space-size=64` there), so that it
+  // does not promote its way into another one meanwhile: the Daraja double answering the relay's
+  // status queries lives in this process, and would stop with it.
   (globalThis as { gc?: () => void }).gc?.();
   // Its sweeping goes on in the background for a while after: let it end before the clock starts.
   await sleep(500);
