@@ -8,6 +8,12 @@
  * - `GET /streams/:n`: an SSE stream that sends one event at once and stays open (heartbeats).
  * - `POST /streams/:n/notify`: sends one event down stream n, then answers 200.
  * - `GET /page`: a page that follows one stream with EventSource and shows its final event.
+ * - `POST /stored`, only with `BARE_SQLITE=<file>`: the ceiling of a relay that stores payments
+ *   as this one does. The `/json` route's work plus the relay's own SQLite store doing one
+ *   payment's reads and writes, in the relay's order (the idempotency key, the abuse rules' two
+ *   reads and the insert with its first event under the phone's lock, answered once durable; then
+ *   the push's claim and its recorded answer), and nothing else: no validation, rules, provider
+ *   call, metrics or log lines of a payment.
  */
 import { randomUUID } from 'node:crypto';
 import sse from '@fastify/sse';
@@ -67,5 +73,40 @@ window.follow = (n) => {
 };
 </script>`),
 );
+
+if (process.env.BARE_SQLITE) {
+  const { openSqliteStore } = await import('../server/dist/store/sqlite.js');
+  const { newPaymentId } = await import('../server/dist/payments/service.js');
+  const store = await openSqliteStore(process.env.BARE_SQLITE);
+  app.addHook('onClose', () => store.close());
+  const DAY_MS = 24 * 60 * 60_000;
+  /** The relay's default window for a merchant's failed payments. */
+  const FAILURE_WINDOW_MS = 6 * 60 * 60_000;
+
+  app.post('/stored', async (request, reply) => {
+    const { amount, phone, reference } = request.body;
+    const key = request.headers['idempotency-key'] ?? null;
+    const payment = await store.withLock(`phone:demo:${phone}`, async () => {
+      const now = Date.now();
+      if (key !== null && (await store.findByIdempotencyKey('demo', key))) throw new Error(`idempotency key ${key} used twice`);
+      await Promise.all([store.recentForPhone('demo', phone, now - DAY_MS, 20), store.failureTimes('demo', now - FAILURE_WINDOW_MS)]);
+      const created = await store.createPayment(
+        { id: newPaymentId(now), merchantId: 'demo', amount, phone, reference, description: null, provider: 'sandbox', idempotencyKey: key, requestHash: '-', nextCheckAt: now + 10_000 },
+        now,
+      );
+      return created.payment;
+    });
+    // The push's writes, after the answer as the relay makes them (its call to the provider left out).
+    const pushed = async () => {
+      if (!(await store.claimPush(payment.id, Date.now(), Date.now() + 60_000))) return;
+      await store.updatePayment(payment.id, { status: 'awaiting_customer', providerRef: `ref_${payment.id}` }, 'push', Date.now());
+    };
+    pushed().catch((error) => app.log.error({ err: error }, 'the push writes failed'));
+    return reply.code(201).send({ id: payment.id, status: payment.status, amount, reference });
+  });
+}
+
+// Stopped as the relay is (SIGTERM): closed, so its store is closed too and `--cpu-prof` writes its profile.
+process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
 
 await app.listen({ port: Number(process.env.PORT ?? 0), host: process.env.HOST ?? '127.0.0.1' });

@@ -7,6 +7,10 @@
  * never switched off. The sandbox customer never answers during the run (`SANDBOX_DELAY_MS`), so
  * the figure is the work of taking a payment: validation, rules, the durable insert, the push and
  * its recorded answer, the log lines, and the reconciler's status checks that follow.
+ *
+ * On SQLite each round also measures the ceiling of any relay that stores payments as this one
+ * does: the bare route plus the relay's own store doing one payment's reads and writes and nothing
+ * else (`POST /stored` of `bare-server.mjs`), set up and loaded the same way.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -96,14 +100,40 @@ const RELAY_SETTINGS = {
 /** Makes the database of one round: the relay's settings for it, and how to drop it after. */
 type FreshDatabase = () => Promise<{ settings: Record<string, string>; drop(): Promise<void> }>;
 
-/** One round: the bare route, then the relay on a database of its own. */
-async function oneRound(label: string, database: FreshDatabase): Promise<{ ours: Measured; baseline: Measured }> {
+interface Round {
+  ours: Measured;
+  baseline: Measured;
+  /** The bare route plus one payment's store work (SQLite only). */
+  ceiling?: Measured;
+}
+
+/** The bare server with the relay's SQLite store on `file`, loaded at `POST /stored`. */
+async function measureCeiling(file: string): Promise<Measured> {
+  const server = await startBare({ BARE_SQLITE: file });
+  try {
+    return await measure(server, '/stored');
+  } finally {
+    await server.stop();
+  }
+}
+
+/** One round: the bare route, the ceiling when `ceilingDatabase` is given, then the relay on a database of its own. */
+async function oneRound(label: string, database: FreshDatabase, ceilingDatabase?: () => { file: string; drop(): Promise<void> }): Promise<Round> {
   const bare = await startBare();
   let baseline: Measured;
   try {
     baseline = await measure(bare, '/json');
   } finally {
     await bare.stop();
+  }
+  let ceiling: Measured | undefined;
+  if (ceilingDatabase) {
+    const { file, drop } = ceilingDatabase();
+    try {
+      ceiling = await measureCeiling(file);
+    } finally {
+      await drop();
+    }
   }
   const { settings, drop } = await database();
   let ours: Measured;
@@ -117,13 +147,14 @@ async function oneRound(label: string, database: FreshDatabase): Promise<{ ours:
   } finally {
     await drop();
   }
-  console.log(`  ${label}: ${ours.perSecond.toFixed(0)} payments/s (p99 ${ours.p99Ms} ms) against bare Fastify ${baseline.perSecond.toFixed(0)} req/s (p99 ${baseline.p99Ms} ms)`);
-  return { ours, baseline };
+  const withCeiling = ceiling ? `; bare route + one payment's store work ${ceiling.perSecond.toFixed(0)} req/s (${(ceiling.cpuMsPerRequest * 1000).toFixed(0)} µs of CPU each)` : '';
+  console.log(`  ${label}: ${ours.perSecond.toFixed(0)} payments/s (p99 ${ours.p99Ms} ms) against bare Fastify ${baseline.perSecond.toFixed(0)} req/s (p99 ${baseline.p99Ms} ms)${withCeiling}`);
+  return { ours, baseline, ...(ceiling ? { ceiling } : {}) };
 }
 
-async function oneStore(label: string, database: FreshDatabase): Promise<Row[]> {
-  const runs: { ours: Measured; baseline: Measured }[] = [];
-  for (let run = 1; run <= RUNS; run++) runs.push(await oneRound(RUNS > 1 ? `${label}, run ${run} of ${RUNS}` : label, database));
+async function oneStore(label: string, database: FreshDatabase, ceilingDatabase?: () => { file: string; drop(): Promise<void> }): Promise<Row[]> {
+  const runs: Round[] = [];
+  for (let run = 1; run <= RUNS; run++) runs.push(await oneRound(RUNS > 1 ? `${label}, run ${run} of ${RUNS}` : label, database, ceilingDatabase));
   const of = RUNS > 1 ? ` (median of ${RUNS} runs)` : '';
   const sqlite = label === 'SQLite';
   /** The medians of `measure` over the runs, and each run's pair. */
@@ -134,6 +165,24 @@ async function oneStore(label: string, database: FreshDatabase): Promise<Row[]> 
   const rate = medians((figures) => figures.perSecond);
   const cpu = medians((figures) => figures.cpuMsPerRequest * 1000);
   const share = rate.value / rate.baseline;
+  const ceilingRows: Row[] = [];
+  if (runs.every((run) => run.ceiling)) {
+    const pairs = runs.map((run) => ({ value: run.ceiling!.perSecond, baseline: run.baseline.perSecond }));
+    const value = median(pairs.map((pair) => pair.value));
+    const baseline = median(pairs.map((pair) => pair.baseline));
+    ceilingRows.push({
+      section: 'throughput',
+      // What the goal could be at most for a relay that stores payments as this one does.
+      figure: `ceiling: bare route + the relay's store doing one payment's ${label} work${of}`,
+      value,
+      baselineName: 'bare Fastify JSON route',
+      baseline,
+      unit: 'req/s',
+      ratio: value / baseline,
+      goal: 'reported',
+      runs: pairs,
+    });
+  }
   return [
     {
       section: 'throughput',
@@ -154,6 +203,7 @@ async function oneStore(label: string, database: FreshDatabase): Promise<Row[]> 
       ratio: cpu.value / cpu.baseline,
       goal: 'reported',
     },
+    ...ceilingRows,
   ];
 }
 
@@ -161,15 +211,24 @@ export async function throughput(): Promise<Row[]> {
   const rows: Row[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'stk-pay-bench-'));
   let files = 0;
+  /** A fresh SQLite file in the run's folder, and how to remove it (and its WAL) after. */
+  const sqliteFile = (name: string) => {
+    const file = join(dir, `${name}-${++files}.sqlite`);
+    const drop = async () => {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+    };
+    return { file, drop };
+  };
   try {
     rows.push(
-      ...(await oneStore('SQLite', async () => {
-        const file = join(dir, `bench-${++files}.sqlite`);
-        const drop = async () => {
-          for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
-        };
-        return { settings: { STK_PAY_DB: file }, drop };
-      })),
+      ...(await oneStore(
+        'SQLite',
+        async () => {
+          const { file, drop } = sqliteFile('bench');
+          return { settings: { STK_PAY_DB: file }, drop };
+        },
+        () => sqliteFile('ceiling'),
+      )),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
