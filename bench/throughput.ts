@@ -100,6 +100,9 @@ const RELAY_SETTINGS = {
 /** Makes the database of one round: the relay's settings for it, and how to drop it after. */
 type FreshDatabase = () => Promise<{ settings: Record<string, string>; drop(): Promise<void> }>;
 
+/** Makes the SQLite file of one round's ceiling, and how to remove it after. */
+type CeilingFile = () => { file: string; drop(): Promise<void> };
+
 interface Round {
   ours: Measured;
   baseline: Measured;
@@ -117,8 +120,8 @@ async function measureCeiling(file: string): Promise<Measured> {
   }
 }
 
-/** One round: the bare route, the ceiling when `ceilingDatabase` is given, then the relay on a database of its own. */
-async function oneRound(label: string, database: FreshDatabase, ceilingDatabase?: () => { file: string; drop(): Promise<void> }): Promise<Round> {
+/** One round: the bare route, the ceiling when `ceilingFile` is given, then the relay on a database of its own. */
+async function oneRound(label: string, database: FreshDatabase, ceilingFile?: CeilingFile): Promise<Round> {
   const bare = await startBare();
   let baseline: Measured;
   try {
@@ -127,8 +130,8 @@ async function oneRound(label: string, database: FreshDatabase, ceilingDatabase?
     await bare.stop();
   }
   let ceiling: Measured | undefined;
-  if (ceilingDatabase) {
-    const { file, drop } = ceilingDatabase();
+  if (ceilingFile) {
+    const { file, drop } = ceilingFile();
     try {
       ceiling = await measureCeiling(file);
     } finally {
@@ -152,9 +155,9 @@ async function oneRound(label: string, database: FreshDatabase, ceilingDatabase?
   return { ours, baseline, ...(ceiling ? { ceiling } : {}) };
 }
 
-async function oneStore(label: string, database: FreshDatabase, ceilingDatabase?: () => { file: string; drop(): Promise<void> }): Promise<Row[]> {
+async function oneStore(label: string, database: FreshDatabase, ceilingFile?: CeilingFile): Promise<Row[]> {
   const runs: Round[] = [];
-  for (let run = 1; run <= RUNS; run++) runs.push(await oneRound(RUNS > 1 ? `${label}, run ${run} of ${RUNS}` : label, database, ceilingDatabase));
+  for (let run = 1; run <= RUNS; run++) runs.push(await oneRound(RUNS > 1 ? `${label}, run ${run} of ${RUNS}` : label, database, ceilingFile));
   const of = RUNS > 1 ? ` (median of ${RUNS} runs)` : '';
   const sqlite = label === 'SQLite';
   /** The medians of `measure` over the runs, and each run's pair. */
