@@ -77,11 +77,9 @@ window.follow = (n) => {
 if (process.env.BARE_SQLITE) {
   const { openSqliteStore } = await import('../server/dist/store/sqlite.js');
   const { newPaymentId } = await import('../server/dist/payments/service.js');
+  const { DEFAULT_ABUSE_LIMITS, RECENT_FOR_PHONE } = await import('../server/dist/payments/abuse.js');
   const store = await openSqliteStore(process.env.BARE_SQLITE);
   app.addHook('onClose', () => store.close());
-  const DAY_MS = 24 * 60 * 60_000;
-  /** The relay's default window for a merchant's failed payments. */
-  const FAILURE_WINDOW_MS = 6 * 60 * 60_000;
 
   app.post('/stored', async (request, reply) => {
     const { amount, phone, reference } = request.body;
@@ -89,7 +87,10 @@ if (process.env.BARE_SQLITE) {
     const payment = await store.withLock(`phone:demo:${phone}`, async () => {
       const now = Date.now();
       if (key !== null && (await store.findByIdempotencyKey('demo', key))) throw new Error(`idempotency key ${key} used twice`);
-      await Promise.all([store.recentForPhone('demo', phone, now - DAY_MS, 20), store.failureTimes('demo', now - FAILURE_WINDOW_MS)]);
+      await Promise.all([
+        store.recentForPhone('demo', phone, now - RECENT_FOR_PHONE.windowMs, RECENT_FOR_PHONE.limit),
+        store.failureTimes('demo', now - DEFAULT_ABUSE_LIMITS.failureWindowMs),
+      ]);
       const created = await store.createPayment(
         { id: newPaymentId(now), merchantId: 'demo', amount, phone, reference, description: null, provider: 'sandbox', idempotencyKey: key, requestHash: '-', nextCheckAt: now + 10_000 },
         now,

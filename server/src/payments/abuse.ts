@@ -35,6 +35,12 @@ export const DEFAULT_ABUSE_LIMITS: AbuseLimits = {
   failureWindowMs: 6 * 60 * MINUTE,
 };
 
+/**
+ * Which of a phone's payments the rules read: the last day's, newest first, at most 20 (more than
+ * the longest run of failures a cooldown counts, and the day covers the longest cooldown).
+ */
+export const RECENT_FOR_PHONE = { windowMs: 24 * 60 * MINUTE, limit: 20 };
+
 /** What the phone owner did: these count toward a phone's cooldown (a provider outage does not). */
 const CUSTOMER_FAILURES = new Set(['cancelled', 'insufficient_funds', 'wrong_pin', 'timeout', 'unreachable']);
 

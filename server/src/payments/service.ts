@@ -15,7 +15,7 @@ import { maskPhone } from '../phone.js';
 import { ProviderHttpError } from '../providers/http.js';
 import { randomBytesFromPool } from '../random.js';
 import type { PaymentRecord, PaymentStore } from '../store/types.js';
-import { checkAbuse, type AbuseLimits } from './abuse.js';
+import { checkAbuse, RECENT_FOR_PHONE, type AbuseLimits } from './abuse.js';
 import { CallbackHandler, type CallbackVerdict } from './callbacks.js';
 import { nextCheckDelay, type CheckSchedule } from './schedule.js';
 import { PaymentUpdater } from './updater.js';
@@ -131,7 +131,7 @@ export class PaymentService {
       const now = this.now();
       const limits = this.deps.abuseLimits;
       const [recent, failures] = await Promise.all([
-        this.deps.store.recentForPhone(merchant.id, input.phone, now - 24 * 60 * 60_000, 20),
+        this.deps.store.recentForPhone(merchant.id, input.phone, now - RECENT_FOR_PHONE.windowMs, RECENT_FOR_PHONE.limit),
         this.deps.store.failureTimes(merchant.id, now - limits.failureWindowMs),
       ]);
       checkAbuse({ amount: input.amount, now }, recent, failures, limits);
