@@ -47,7 +47,8 @@ describe.skipIf(!pgReady)('SIGTERM on one of two instances during a payment', ()
       await waitForWidgetText(checkout.page, /check your phone/i, 5_000);
 
       await a.kill('SIGTERM');
-      expect(a.lastExit).toEqual({ code: 0, signal: null });
+      // Its log says what held it up if it had to be killed.
+      expect(a.lastExit, a.output()).toEqual({ code: 0, signal: null });
       expect(a.output()).toMatch(/shutting down/);
 
       const shown = await waitForWidgetText(checkout.page, /\bpaid\b/i, 30_000);

@@ -133,4 +133,18 @@ describe('GET /v1/payments/:id/events', () => {
     expect(result.ended).toBe(true);
     expect(result.messages.at(-1)?.event).toBe('reconnect');
   });
+
+  it('hands a stream opened while the relay is closing over at once, so it cannot hold the closing relay open', async () => {
+    relay = await startRelay({ sandboxDelayMs: 60_000 });
+    const { id } = await pay(relay.url, '0708374149');
+    await until(async () => (await relay!.app.store.getPayment(id))?.status === 'awaiting_customer', 'push answered');
+    // Shutdown has begun and the open streams were handed over; a load balancer's kept-alive
+    // connection still brings the client's reconnection here.
+    relay.app.draining = true;
+    const reading = await readSse(`${relay.url}/v1/payments/${id}/events`, { timeoutMs: 5_000 });
+    expect(reading.ended).toBe(true);
+    expect(reading.messages.map((message) => message.event)).toEqual(['status', 'reconnect']);
+    expect(JSON.parse(reading.messages[0]!.data).status).toBe('awaiting_customer');
+    expect(relay.app.sseStreams.size).toBe(0);
+  });
 });

@@ -210,6 +210,10 @@ export const eventRoutes: FastifyPluginAsyncZod<{ heartbeatMs?: number | undefin
       reply.sse.sendHeaders();
       const stream = new PaymentStream(context, paymentId, reply, request.log, Number.isSafeInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : null);
       await stream.flush();
+      // Opened while the relay is closing, after its open streams were handed over (a load
+      // balancer's kept-alive connection still leads here): handed over at once too, or it would
+      // hold the closing relay open until its payment ended.
+      if (app.draining) await stream.handOver();
     },
   );
 };
