@@ -143,10 +143,6 @@ export class KyselyPaymentStore implements PaymentStore {
 
   async createPayment(payment: NewPayment, now: number): Promise<CreateResult> {
     return this.db.transaction().execute(async (trx) => {
-      if (payment.idempotencyKey !== null) {
-        const [existing] = (await this.queries.byIdempotencyKey.run(trx, { merchantId: payment.merchantId, key: payment.idempotencyKey })).rows;
-        if (existing) return { kind: 'existing', payment: toRecord(existing) };
-      }
       const row: PaymentRow = {
         id: payment.id,
         merchant_id: payment.merchantId,
@@ -170,7 +166,9 @@ export class KyselyPaymentStore implements PaymentStore {
         created_at: now,
         updated_at: now,
       };
-      // A concurrent request with the same key loses on the unique constraint and reads the winner.
+      // A payment stored under the same key already (a retry, or a concurrent request that won)
+      // stops the insert at the unique constraint, and is read instead: no read first, which
+      // every new payment would pay for (the service has looked the key up already).
       const inserted = await this.queries.insertPayment.run(trx, row);
       if (Number(inserted.numAffectedRows ?? 0) === 0) {
         const [winner] = (await this.queries.byIdempotencyKey.run(trx, { merchantId: payment.merchantId, key: payment.idempotencyKey! })).rows;
