@@ -76,7 +76,8 @@ window.follow = (n) => {
 
 if (process.env.BARE_SQLITE) {
   const { openSqliteStore } = await import('../server/dist/store/sqlite.js');
-  const { newPaymentId } = await import('../server/dist/payments/service.js');
+  const { LOST_PUSH_AFTER_MS, newPaymentId } = await import('../server/dist/payments/service.js');
+  const { DEFAULT_CHECK_SCHEDULE } = await import('../server/dist/payments/schedule.js');
   const { DEFAULT_ABUSE_LIMITS, RECENT_FOR_PHONE } = await import('../server/dist/payments/abuse.js');
   const store = await openSqliteStore(process.env.BARE_SQLITE);
   app.addHook('onClose', () => store.close());
@@ -92,14 +93,15 @@ if (process.env.BARE_SQLITE) {
         store.failureTimes('demo', now - DEFAULT_ABUSE_LIMITS.failureWindowMs),
       ]);
       const created = await store.createPayment(
-        { id: newPaymentId(now), merchantId: 'demo', amount, phone, reference, description: null, provider: 'sandbox', idempotencyKey: key, requestHash: '-', nextCheckAt: now + 10_000 },
+        { id: newPaymentId(now), merchantId: 'demo', amount, phone, reference, description: null, provider: 'sandbox', idempotencyKey: key, requestHash: '-', nextCheckAt: now + LOST_PUSH_AFTER_MS },
         now,
       );
       return created.payment;
     });
     // The push's writes, after the answer as the relay makes them (its call to the provider left out).
     const pushed = async () => {
-      if (!(await store.claimPush(payment.id, Date.now(), Date.now() + 60_000))) return;
+      const now = Date.now();
+      if (!(await store.claimPush(payment.id, now, now + DEFAULT_CHECK_SCHEDULE.promptWindowMs))) return;
       await store.updatePayment(payment.id, { status: 'awaiting_customer', providerRef: `ref_${payment.id}` }, 'push', Date.now());
     };
     pushed().catch((error) => app.log.error({ err: error }, 'the push writes failed'));

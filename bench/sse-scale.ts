@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { darajaRelaySettings, startOnDemandDaraja } from './lib/daraja-rig.js';
 import { startBare, startRelay, type ServerProcess } from './lib/processes.js';
-import { median, percentile, type Row } from './lib/results.js';
+import { medianOfRuns, percentile, type Row } from './lib/results.js';
 import { atSteadyRate, clock, openStreams, type Stream } from './lib/sse-clients.js';
 
 const HELD = Number(process.env['BENCH_SSE_STREAMS'] ?? 10_000);
@@ -197,9 +197,7 @@ export async function sseScale(): Promise<Row[]> {
   const of = RUNS > 1 ? `; median of ${RUNS} runs` : '';
   /** The row for `measure` of each run: the medians, and each run's pair. */
   const row = (figure: string, unit: string, measure: (figures: Figures) => number, goal: string, met?: (value: number, baseline: number) => boolean): Row => {
-    const pairs = runs.map((run) => ({ value: measure(run.ours), baseline: measure(run.baseline) }));
-    const value = median(pairs.map((pair) => pair.value));
-    const baseline = median(pairs.map((pair) => pair.baseline));
+    const { value, baseline, runs: pairs } = medianOfRuns(runs.map((run) => ({ value: measure(run.ours), baseline: measure(run.baseline) })));
     return {
       section: 'SSE scale',
       figure: `${figure}${of})`,

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { createSchema, dropSchema, freshSchema, postgresUnavailable, TEST_DATABASE_URL } from '../server/src/testing/postgres.js';
 import { startBare, startRelay, type ServerProcess } from './lib/processes.js';
-import { median, type Row } from './lib/results.js';
+import { medianOfRuns, type Row } from './lib/results.js';
 
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 6);
 /**
@@ -161,10 +161,8 @@ async function oneStore(label: string, database: FreshDatabase, ceilingFile?: Ce
   const of = RUNS > 1 ? ` (median of ${RUNS} runs)` : '';
   const sqlite = label === 'SQLite';
   /** The medians of `measure` over the runs, of `ours` (the relay by default) and of the bare route, and each run's pair. */
-  const medians = (measure: (figures: Measured) => number, ours: (run: Round) => Measured = (run) => run.ours) => {
-    const pairs = runs.map((run) => ({ value: measure(ours(run)), baseline: measure(run.baseline) }));
-    return { value: median(pairs.map((pair) => pair.value)), baseline: median(pairs.map((pair) => pair.baseline)), runs: pairs };
-  };
+  const medians = (measure: (figures: Measured) => number, ours: (run: Round) => Measured = (run) => run.ours) =>
+    medianOfRuns(runs.map((run) => ({ value: measure(ours(run)), baseline: measure(run.baseline) })));
   const rate = medians((figures) => figures.perSecond);
   const cpu = medians((figures) => figures.cpuMsPerRequest * 1000);
   const share = rate.value / rate.baseline;

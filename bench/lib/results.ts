@@ -25,6 +25,11 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/** Each run's figure and baseline, and the medians of both: a row's `value`, `baseline` and `runs`. */
+export function medianOfRuns(runs: { value: number; baseline: number }[]): { value: number; baseline: number; runs: { value: number; baseline: number }[] } {
+  return { value: median(runs.map((run) => run.value)), baseline: median(runs.map((run) => run.baseline)), runs };
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

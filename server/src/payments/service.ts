@@ -68,7 +68,7 @@ export function newPaymentId(now: number = Date.now()): string {
 }
 
 /** A queued push not sent within this time was lost in a crash; the reconciler sends it. */
-const LOST_PUSH_AFTER_MS = 10_000;
+export const LOST_PUSH_AFTER_MS = 10_000;
 /** Waits before sending again a push the provider did not act on (connection refused, 429). */
 const PUSH_RETRIES = [1_000, 3_000];
 /** Past this age a lost push is not sent any more: the customer has left the checkout. */
