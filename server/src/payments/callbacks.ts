@@ -148,14 +148,19 @@ function confirmsIdentity(confirmed: ProviderStatus | undefined, payment: Paymen
   return true;
 }
 
-/** The query's verdict, with the callback's details (receipt) where the query has none. */
+/**
+ * The query's verdict, with the callback's details (receipt) where the query has none. The query's
+ * amount is kept: the updater holds a payment for review when the provider's own answer names
+ * another amount, whether the callback or the reconciler brought that answer.
+ */
 function mergeStatus(confirmed: ProviderStatus, claimed: ProviderStatus): ProviderStatus {
   // A query that confirms the failure without saying why: the callback's reason stands (it can
   // choose the reason of a confirmed failure, never the outcome).
   if (confirmed.status === 'failed' && claimed.status === 'failed' && confirmed.code === 'provider_error') return claimed;
   if (confirmed.status === 'succeeded' && claimed.status === 'succeeded') {
     const receipt = confirmed.receipt ?? claimed.receipt;
-    return { status: 'succeeded', ...(receipt ? { receipt } : {}) };
+    const amount = confirmed.amount ?? claimed.amount;
+    return { status: 'succeeded', ...(receipt ? { receipt } : {}), ...(amount !== undefined ? { amount } : {}) };
   }
   return confirmed;
 }

@@ -82,6 +82,25 @@ describe('a provider that contradicts the payment', () => {
     expect(merchantView.review.reason).toMatch(/KES 1/);
   });
 
+  it('holds for review a payment whose callback says paid when the status query confirming it names another amount', async () => {
+    class OtherAmountSandbox extends CountingSandbox {
+      override async queryStatus(providerRef: string) {
+        const status = await super.queryStatus(providerRef);
+        return status.status === 'succeeded' ? { ...status, amount: 1 } : status;
+      }
+    }
+    // The reconciler is kept out of it: only the callback's confirmation sees the amount.
+    relay = await startRelay({ merchants: [demoMerchant(new OtherAmountSandbox({ delayMs: 20 }))], reconcileTickMs: 60_000 });
+    const created = await relay.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 250, phone: '0708374149' } });
+    const id = created.json().id as string;
+    const deadline = Date.now() + 5_000;
+    while ((await relay.app.store.callbacksFor(id)).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const payment = await relay.app.store.getPayment(id);
+    expect(payment?.status).toBe('awaiting_customer');
+    expect(payment?.receipt).toBeNull();
+    expect(payment?.reviewReason).toMatch(/KES 1 paid for a payment of KES 250/);
+  });
+
   it('keeps the receipt of a callback that arrives after a status query already settled the payment', async () => {
     relay = await startRelay({ sandboxDelayMs: 20, reconcileTickMs: 60_000 });
     const created = await relay.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 250, phone: '0700000005' } });
