@@ -7,7 +7,7 @@ import { Kysely, sql, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import type { PaymentStatus } from '../api/schemas.js';
 import { KeyedLock, Semaphore } from '../payments/keyed-lock.js';
-import { transition } from '../payments/state-machine.js';
+import { isTerminal, transition } from '../payments/state-machine.js';
 import { toView } from '../payments/view.js';
 import { migrations } from './migrations.js';
 import { Precompiled, rowOfSlots } from './precompiled.js';
@@ -278,6 +278,13 @@ export class KyselyPaymentStore implements PaymentStore {
     if (patch.status !== undefined) {
       const verdict = transition(current.status, patch.status);
       if (verdict.kind === 'ignore') return { kind: 'unchanged', payment: current, reason: verdict.reason };
+      if (verdict.kind === 'same' && isTerminal(current.status)) {
+        // A finished payment told its outcome again (a late callback, a query racing it) keeps the
+        // details it finished with: its event, the merchant's webhook and its view carry them. Only
+        // a receipt it lacks is filled in (Daraja's status query gives none; its callback does).
+        if (current.status !== 'succeeded' || current.receipt !== null || !patch.receipt) return { kind: 'unchanged', payment: current, reason: `already ${current.status}` };
+        patch = { receipt: patch.receipt };
+      }
       statusChanges = verdict.kind === 'apply';
     }
     if (statusChanges) statusPatch = { status: patch.status!, seq: current.seq + 1 };

@@ -135,6 +135,31 @@ describe.each(backends)('$name store', (backend) => {
     ]);
   });
 
+  it('keeps the failure reason a finished payment has when told the same outcome again with another reason', async () => {
+    const { payment } = await store.createPayment(newPayment(), t0);
+    await store.updatePayment(payment.id, { status: 'awaiting_customer' }, 'push', t0);
+    await store.updatePayment(payment.id, { status: 'failed', failureCode: 'provider_error', failureMessage: 'no reason given' }, 'query', t0 + 1);
+    const again = await store.updatePayment(payment.id, { status: 'failed', failureCode: 'cancelled', failureMessage: 'Request cancelled by user' }, 'callback', t0 + 2);
+    expect(again).toMatchObject({ kind: 'unchanged', reason: 'already failed' });
+    const stored = await store.getPayment(payment.id);
+    expect(stored).toMatchObject({ status: 'failed', failureCode: 'provider_error', failureMessage: 'no reason given', seq: 3, updatedAt: t0 + 1 });
+    expect(JSON.parse((await store.latestEvent(payment.id))!.view).failure.code).toBe('provider_error');
+  });
+
+  it('keeps the receipt a paid payment has when told it is paid again with another receipt', async () => {
+    const { payment } = await store.createPayment(newPayment(), t0);
+    await store.updatePayment(payment.id, { status: 'succeeded', receipt: 'FIRST00001' }, 'callback', t0 + 1);
+    await store.updatePayment(payment.id, { status: 'succeeded', receipt: 'OTHER00002' }, 'query', t0 + 2);
+    expect(await store.getPayment(payment.id)).toMatchObject({ status: 'succeeded', receipt: 'FIRST00001' });
+  });
+
+  it('fills in the receipt a paid payment lacks when told it is paid again, with no second event', async () => {
+    const { payment } = await store.createPayment(newPayment(), t0);
+    await store.updatePayment(payment.id, { status: 'succeeded' }, 'query', t0 + 1);
+    await store.updatePayment(payment.id, { status: 'succeeded', receipt: 'LATE000001', failureCode: 'cancelled' }, 'callback', t0 + 2);
+    expect(await store.getPayment(payment.id)).toMatchObject({ status: 'succeeded', receipt: 'LATE000001', failureCode: null, seq: 2 });
+  });
+
   it('lets exactly one caller claim a push', async () => {
     const { payment } = await store.createPayment(newPayment(), t0);
     const claims = await Promise.all(Array.from({ length: 6 }, () => store.claimPush(payment.id, t0, t0 + 5_000)));
