@@ -132,6 +132,20 @@ export function demoMerchant(provider: Provider, allowedOrigins: string[] = [], 
   };
 }
 
+/**
+ * The callback URL's last segment is the secret path token: never in a log line. Whatever follows
+ * `callbacks` in a request's URL is replaced, but for a provider's name, however the URL is
+ * mistyped (doubled or missing slashes, another case, escaped slashes): a provider's dashboard
+ * set up with a slip still sends the real token.
+ */
+export function redactCallbackToken(url: string): string {
+  const at = url.search(/callbacks/i);
+  if (at < 0) return url;
+  const head = url.slice(0, at + 'callbacks'.length);
+  const provider = /^\/+[a-z]{1,16}(?=[/?]|$)/i.exec(url.slice(head.length))?.[0] ?? '';
+  return url.length > head.length + provider.length ? `${head}${provider}/[redacted]` : url;
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger:
@@ -142,10 +156,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             ...(options.logStream ? { stream: options.logStream } : {}),
             redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-challenge"]'], censor: '[redacted]' },
             serializers: {
-              // The callback URL's last segment is the secret path token: never in a log line.
               req: (request: { method: string; url: string; ip?: string }) => ({
                 method: request.method,
-                url: request.url.replace(/^(\/v1\/callbacks\/[^/?]+\/)[^/?]+/, '$1[redacted]'),
+                url: redactCallbackToken(request.url),
                 remoteAddress: request.ip,
               }),
             },
