@@ -1,4 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../store/sqlite.js';
+import { metricValue } from '../testing/prometheus.js';
 import { readSse } from '../testing/sse-client.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import { until } from '../testing/until.js';
@@ -103,6 +109,48 @@ describe('GET /v1/payments/:id/events', () => {
     expect(order()).toEqual([b.id, a.id]);
     expect((await readingA).comments).toHaveLength(1);
     expect((await readingB).comments).toHaveLength(0);
+  });
+
+  it('forgets a stream whose client left while its payment was being read: neither counted open nor kept among the open streams', async () => {
+    // The relay's own SQLite store, with a way to hold the route's read of the payment until the
+    // client has gone.
+    const dir = mkdtempSync(join(tmpdir(), 'stk-events-'));
+    const real = await openSqliteStore(join(dir, 'store.sqlite'));
+    let hold: Promise<void> | undefined;
+    let held = false;
+    const store = new Proxy(real, {
+      get(target, property) {
+        const value = Reflect.get(target, property) as unknown;
+        if (property !== 'getPayment') return typeof value === 'function' ? value.bind(target) : value;
+        return async (paymentId: string) => {
+          if (hold) {
+            held = true;
+            await hold;
+          }
+          return real.getPayment(paymentId);
+        };
+      },
+    });
+    relay = await startRelay({ store, sandboxDelayMs: 60_000 });
+    const r = relay;
+    const { id } = await pay(r.url, '0708374149');
+    let release!: () => void;
+    hold = new Promise<void>((resolve) => (release = resolve));
+    const request = get(`${r.url}/v1/payments/${id}/events`, { headers: { accept: 'text/event-stream' }, agent: false });
+    request.on('error', () => undefined);
+    await until(() => held, 'the route reads the payment');
+    request.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    hold = undefined;
+    release();
+    await until(async () => r.app.sseStreams.size === 0 && metricValue(await (await fetch(`${r.url}/metrics`)).text(), 'stk_pay_sse_streams_open') === 0, 'stream forgotten');
+    // And stays forgotten: nothing is left that would close it later.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(r.app.sseStreams.size).toBe(0);
+    expect(metricValue(await (await fetch(`${r.url}/metrics`)).text(), 'stk_pay_sse_streams_open')).toBe(0);
+    await relay.close();
+    relay = undefined;
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('streams to a wildcard Accept (curl, fetch) too', async () => {

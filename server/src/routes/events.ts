@@ -70,7 +70,9 @@ class PaymentStream implements OpenStream {
     this.unsubscribe = context.bus.subscribe(paymentId, this.wake);
     context.streams.add(this);
     context.metrics.openStreams.inc();
-    reply.sse.onClose(this.closed);
+    // A client that left while its payment was read is gone already: its close callbacks have run.
+    if (reply.sse.isConnected) reply.sse.onClose(this.closed);
+    else this.closed();
   }
 
   /** The bus says the payment has a new event. */
