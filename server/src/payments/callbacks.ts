@@ -4,6 +4,7 @@
  * status query agrees; duplicates, late and out-of-order ones are recorded and change nothing.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import { isPaymentId, isPlainText } from '../api/schemas.js';
 import type { MerchantRegistry } from '../merchants.js';
 import type { CallbackInput, ParsedCallback, Provider, ProviderStatus } from '../providers/types.js';
 import type { PaymentRecord, PaymentStore } from '../store/types.js';
@@ -52,6 +53,12 @@ export class CallbackHandler {
       await record(null, null, `rejected: ${parsed.reason}`);
       log.warn({ provider: provider.name, reason: parsed.reason }, 'callback refused');
       return parsed.status === 401 || parsed.status === 403 ? 'forbidden' : 'rejected';
+    }
+    if (!isPlainText(parsed.providerRef) || (parsed.paymentId !== undefined && !isPlainText(parsed.paymentId))) {
+      // No provider's reference holds a control character; neither database could look one up.
+      await record(null, null, 'rejected: its reference is not plain text');
+      log.warn({ provider: provider.name }, 'callback refused: its reference is not plain text');
+      return 'rejected';
     }
     const found = await this.findCallbackPayment(provider, parsed);
     if (!found) {
@@ -120,7 +127,7 @@ export class CallbackHandler {
   ): Promise<{ payment: PaymentRecord; attached: boolean } | undefined> {
     const byRef = await this.deps.store.findByProviderRef(provider.name, parsed.providerRef);
     if (byRef) return { payment: byRef, attached: false };
-    if (parsed.paymentId) {
+    if (parsed.paymentId && isPaymentId(parsed.paymentId)) {
       const byId = await this.deps.store.getPayment(parsed.paymentId);
       // Our id echoed back (UpesiPay's callbacks carry no id its status query takes). The status
       // query below uses the reference we stored, so a forged id only makes us ask about our own.

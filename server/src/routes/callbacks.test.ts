@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { metricValue } from '../testing/prometheus.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 
 let relay: StartedRelay;
@@ -47,6 +48,18 @@ describe('POST /v1/callbacks/:provider/:token', () => {
   it('refuses an unknown provider', async () => {
     const response = await relay.app.inject({ method: 'POST', url: '/v1/callbacks/mpesa-magic/test-callback-token-0123', payload: {} });
     expect(response.statusCode).toBe(403);
+  });
+
+  it('counts refused callbacks in the metrics, labelled by a configured provider or `unknown`, never by what the path says', async () => {
+    await postCallback({}, 'stale-token-from-a-dashboard');
+    await postCallback({}, 'stale-token-from-a-dashboard');
+    await relay.app.inject({ method: 'POST', url: '/v1/callbacks/mpesa-magic/stale-token-from-a-dashboard', payload: {} });
+    await relay.app.inject({ method: 'POST', url: '/v1/callbacks/mpesa-magic/test-callback-token-0123', payload: {} });
+    const text = (await relay.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metricValue(text, 'stk_pay_provider_callbacks_total', { provider: 'sandbox', verdict: 'forbidden' })).toBe(2);
+    expect(metricValue(text, 'stk_pay_provider_callbacks_total', { provider: 'unknown', verdict: 'forbidden' })).toBe(1);
+    expect(metricValue(text, 'stk_pay_provider_callbacks_total', { provider: 'unknown', verdict: 'unknown_provider' })).toBe(1);
+    expect(text).not.toContain('mpesa-magic');
   });
 
   it('does not trust a forged success: the status query says the customer has not paid', async () => {

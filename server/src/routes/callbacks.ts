@@ -19,13 +19,19 @@ export const callbackRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
+      const instances = app.merchants.providersNamed(request.params.provider);
+      const provider = instances[0];
+      // Counted too: a wrong token is how a stale callback URL in a provider's dashboard shows.
+      // The label is a configured provider's name or `unknown`, never what the path says.
       if (!sameSecret(request.params.token, app.callbackToken)) {
+        app.metrics.callbacks.inc({ provider: provider?.name ?? 'unknown', verdict: 'forbidden' });
         request.log.warn({ provider: request.params.provider }, 'callback with a wrong path token refused');
         throw new RelayError('RELAY_ERR_CALLBACK_REJECTED');
       }
-      const instances = app.merchants.providersNamed(request.params.provider);
-      const provider = instances[0];
-      if (!provider) throw new RelayError('RELAY_ERR_CALLBACK_REJECTED', { message: 'No such provider on this relay.' });
+      if (!provider) {
+        app.metrics.callbacks.inc({ provider: 'unknown', verdict: 'unknown_provider' });
+        throw new RelayError('RELAY_ERR_CALLBACK_REJECTED', { message: 'No such provider on this relay.' });
+      }
       const verdict = await app.payments.handleCallback(instances, {
         headers: request.headers,
         body: request.body,
