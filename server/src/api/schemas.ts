@@ -24,6 +24,26 @@ export const amountSchema = z
   .int({ error: 'must be whole shillings (no cents)' })
   .positive({ error: 'must be at least 1' });
 
+/** Characters no text of a payment holds: controls (PostgreSQL refuses NUL in text) and unpaired surrogates. */
+const NOT_PLAIN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]|\p{Cs}/u;
+
+/** Whether text can be stored and read back as it is, in either database. */
+export function isPlainText(text: string): boolean {
+  return !NOT_PLAIN_TEXT.test(text);
+}
+
+/** A merchant's invoice or order number: what `reference` may hold, given or searched for. */
+const REFERENCE = /^[\w\-./#: ]+$/;
+const REFERENCE_RULE = { error: 'may contain only letters, digits, spaces and - _ . / # :' };
+
+/** Our payment ids (`newPaymentId`), and the shorter, wholly random ones made before them. */
+const PAYMENT_ID = /^pay_[A-Za-z0-9]{22,40}$/;
+
+/** Whether an id from outside (a URL, a cursor, a provider's echo) can name a payment at all. */
+export function isPaymentId(id: string): boolean {
+  return PAYMENT_ID.test(id);
+}
+
 export const createPaymentBodySchema = z.strictObject({
   amount: amountSchema,
   phone: z.string({ error: 'must be a string such as 0712 345 678' }).max(32, { error: 'is too long for a phone number' }),
@@ -32,9 +52,14 @@ export const createPaymentBodySchema = z.strictObject({
     .trim()
     .min(1, { error: 'must not be empty' })
     .max(64, { error: 'must be at most 64 characters' })
-    .regex(/^[\w\-./#: ]+$/, { error: 'may contain only letters, digits, spaces and - _ . / # :' })
+    .regex(REFERENCE, REFERENCE_RULE)
     .optional(),
-  description: z.string().trim().max(140, { error: 'must be at most 140 characters' }).optional(),
+  description: z
+    .string()
+    .trim()
+    .max(140, { error: 'must be at most 140 characters' })
+    .refine(isPlainText, { error: 'must be plain text, without control characters' })
+    .optional(),
   token: z.string().max(4096).optional(),
   publishableKey: z.string().max(200).optional(),
 });
@@ -46,7 +71,7 @@ export const idempotencyKeySchema = z
   .regex(/^[\x21-\x7e]+$/, { error: 'must be printable ASCII without spaces' });
 
 export const paymentIdParamsSchema = z.object({
-  id: z.string().regex(/^pay_[A-Za-z0-9]{22,40}$/, { error: 'not a payment id' }),
+  id: z.string().regex(PAYMENT_ID, { error: 'not a payment id' }),
 });
 
 export const paymentSchema = z.object({
@@ -75,7 +100,7 @@ export const merchantPaymentSchema = paymentSchema.extend({
 });
 
 export const paymentListQuerySchema = z.strictObject({
-  reference: z.string().max(64).optional(),
+  reference: z.string().max(64, { error: 'must be at most 64 characters' }).regex(REFERENCE, REFERENCE_RULE).optional(),
   status: paymentStatusSchema.optional(),
   limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be 1 to 100').max(100, 'must be 1 to 100').default(20),
   cursor: z.string().max(200).optional(),

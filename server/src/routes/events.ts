@@ -7,7 +7,7 @@
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { PaymentStatus } from '../api/schemas.js';
+import { isPaymentId, type PaymentStatus } from '../api/schemas.js';
 import type { StatusBus } from '../bus/types.js';
 import { RelayError } from '../errors.js';
 import type { RelayMetrics } from '../metrics.js';
@@ -202,7 +202,7 @@ export const eventRoutes: FastifyPluginAsyncZod<{ heartbeatMs?: number | undefin
     },
     async (request, reply) => {
       const paymentId = request.params.id;
-      if (!(await app.store.getPayment(paymentId))) {
+      if (!isPaymentId(paymentId) || !(await app.store.getPayment(paymentId))) {
         throw new RelayError('RELAY_ERR_NOT_FOUND', { details: [{ field: 'id', message: 'no payment has this id' }] });
       }
       const resumeFrom = Number.parseInt(request.headers['last-event-id'] ?? '', 10);

@@ -6,6 +6,7 @@ import {
   createPaymentBodySchema,
   errorBodySchema,
   idempotencyKeySchema,
+  isPaymentId,
   merchantPaymentSchema,
   paymentListQuerySchema,
   paymentListSchema,
@@ -33,7 +34,7 @@ function encodeCursor(payment: PaymentRecord): string {
 
 function decodeCursor(cursor: string): { createdAt: number; id: string } {
   const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
-  if (!createdAt || !id || !/^\d+$/.test(createdAt)) throw invalidField('cursor', 'is not a cursor from a previous page');
+  if (!createdAt || !id || !/^\d{1,15}$/.test(createdAt) || !isPaymentId(id)) throw invalidField('cursor', 'is not a cursor from a previous page');
   return { createdAt: Number(createdAt), id };
 }
 
@@ -160,7 +161,8 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
     },
     async (request) => {
       const merchant = merchantFromAuthorization(request.headers.authorization);
-      const payment = await app.store.getPayment(request.params.id);
+      // An id that cannot be one names no payment: not worth a query (PostgreSQL refuses some).
+      const payment = isPaymentId(request.params.id) ? await app.store.getPayment(request.params.id) : undefined;
       // Another merchant's payment does not exist for this one.
       if (!payment || (merchant && payment.merchantId !== merchant.id)) {
         throw new RelayError('RELAY_ERR_NOT_FOUND', { details: [{ field: 'id', message: 'no payment has this id' }] });
