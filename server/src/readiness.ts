@@ -43,8 +43,8 @@ export class Readiness {
       await this.options.store.ping();
     } catch (error) {
       // The driver's words go to the log only: they can name hosts and users.
-      this.options.log.warn({ err: error }, 'readiness: the store does not answer');
-      return { ready: false, reason: 'the store (database) does not answer' };
+      this.options.log.warn({ err: error }, 'readiness: the store does not answer or cannot write');
+      return { ready: false, reason: 'the store (database) does not answer or cannot write' };
     }
     const providers = this.options.merchants.providers();
     const problems = await Promise.all(providers.map((provider) => this.providerProblem(provider)));

@@ -1,4 +1,5 @@
 import { get } from 'node:http';
+import BetterSqlite3 from 'better-sqlite3';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoMerchant } from '../app.js';
@@ -198,6 +199,33 @@ describe('GET /readyz', () => {
     relay = await startRelay();
     expect((await readyz(relay)).status).toBe(200);
     await relay.app.store.close();
-    expect(await readyz(relay)).toEqual({ status: 503, body: { ok: false, reason: 'the store (database) does not answer' } });
+    expect(await readyz(relay)).toEqual({ status: 503, body: { ok: false, reason: 'the store (database) does not answer or cannot write' } });
+  });
+
+  it('answers 503 naming the store when the database answers reads but refuses writes (a full disk), and 200 again once it takes them', async () => {
+    relay = await startRelay();
+    expect((await readyz(relay)).status).toBe(200);
+    // Another connection to the same file makes every write of the probe fail as a full disk does.
+    // It waits for the relay's write lock without blocking this process, where the relay runs.
+    const other = new BetterSqlite3(relay.dbPath, { timeout: 0 });
+    const exec = (statements: string) => until(() => {
+      try {
+        other.exec(statements);
+        return true;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+        return false;
+      }
+    }, 'the write lock');
+    await exec(`create trigger full_insert before insert on settings begin select raise(abort, 'database or disk is full'); end;
+                create trigger full_update before update on settings begin select raise(abort, 'database or disk is full'); end;`);
+    try {
+      expect(await relay.app.store.getPayment('pay_0000000000000000000000')).toBeUndefined();
+      expect(await readyz(relay)).toEqual({ status: 503, body: { ok: false, reason: 'the store (database) does not answer or cannot write' } });
+      await exec('drop trigger full_insert; drop trigger full_update;');
+      expect((await readyz(relay)).status).toBe(200);
+    } finally {
+      other.close();
+    }
   });
 });

@@ -504,7 +504,13 @@ export class KyselyPaymentStore implements PaymentStore {
   }
 
   async ping(): Promise<void> {
-    await sql`select 1`.execute(this.db);
+    // A write, not `select 1`: a full disk or a read-only database still answers reads, and the
+    // relay cannot take a payment without writing. (SQLite: resolved once it is on disk.)
+    await this.db
+      .insertInto('settings')
+      .values({ key: 'readiness_probe', value: String(Date.now()) })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value: (eb) => eb.ref('excluded.value') }))
+      .execute();
   }
 
   async close(): Promise<void> {

@@ -191,6 +191,7 @@ export interface PaymentStore {
    * (PostgreSQL: an advisory lock; SQLite, one instance: in-process), one holder at a time.
    */
   withLock<T>(key: string, work: () => Promise<T>): Promise<T>;
+  /** Resolves when the database answers and takes a write (a small one, durable as any other). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
