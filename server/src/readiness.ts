@@ -2,8 +2,8 @@
  * What `GET /readyz` checks: the store answers, and each configured provider's settings work
  * (`Provider.checkSettings`, a real authenticated call). Provider verdicts are kept for a while, so
  * a load balancer polling every second costs a provider one call per `cacheMs`, and polls that
- * arrive together share one call. A check slower than `timeoutMs` does not hold the answer up: it
- * counts as no news until it finishes.
+ * arrive together share one call. A check slower than `timeoutMs` does not hold the answer up: the
+ * previous check's verdict stands until it finishes (with none before it, it counts as no news).
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { MerchantRegistry } from './merchants.js';
@@ -24,6 +24,8 @@ export interface ReadinessOptions {
 interface CachedCheck {
   at: number;
   problem: Promise<string | undefined>;
+  /** The verdict of the last check that finished, which a late one leaves standing. */
+  settled?: { problem: string | undefined };
 }
 
 export class Readiness {
@@ -66,16 +68,21 @@ export class Readiness {
         this.options.log.warn({ err: error, provider: provider.name }, 'readiness: provider settings check failed');
         return 'the settings check failed unexpectedly';
       });
-      cached = { at: this.now(), problem };
-      this.checks.set(provider, cached);
+      const check: CachedCheck = { at: this.now(), problem, ...(cached?.settled ? { settled: cached.settled } : {}) };
+      this.checks.set(provider, check);
       void problem.then((found) => {
+        check.settled = { problem: found };
         if (found) this.options.log.warn({ provider: provider.name, problem: found }, 'readiness: provider settings not usable');
       });
+      cached = check;
     }
+    const { problem, settled } = cached;
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, this.timeoutMs, undefined)));
+    // A late check does not hold the answer up: the last verdict stands until it finishes (none
+    // yet: no news), so a refused key is not reported usable while its next check is slow.
+    const late = new Promise<string | undefined>((resolve) => (timer = setTimeout(() => resolve(settled?.problem), this.timeoutMs)));
     try {
-      return await Promise.race([cached.problem, late]);
+      return await Promise.race([problem, late]);
     } finally {
       clearTimeout(timer);
     }

@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { demoMerchant } from './app.js';
+import { MerchantRegistry } from './merchants.js';
+import { DarajaProvider } from './providers/daraja.js';
+import { Readiness } from './readiness.js';
+import { startHttpDouble, type HttpDouble } from './testing/doubles/http-double.js';
+
+let double: HttpDouble | undefined;
+afterEach(async () => {
+  await double?.close();
+  double = undefined;
+});
+
+const quiet = { warn: () => undefined } as never;
+const store = { ping: async () => undefined };
+
+describe('Readiness', () => {
+  it('keeps reporting refused provider keys while the next check of them is slow, and ready once a check passes', async () => {
+    // Daraja's OAuth endpoint: refuses the keys, then answers slowly, then gives a token.
+    let answer: 'refuse' | 'slow' = 'refuse';
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    double = await startHttpDouble((app) => {
+      app.get('/oauth/v1/generate', async (_request, reply) => {
+        if (answer === 'refuse') return reply.code(400).send({ errorCode: '400.008.01', errorMessage: 'Invalid Authentication passed' });
+        await released;
+        return { access_token: 'token-after-the-fix', expires_in: '3599' };
+      });
+    });
+    const daraja = new DarajaProvider({ baseUrl: double.url, consumerKey: 'ck', consumerSecret: 'cs', shortcode: '174379', passkey: 'pk', transactionType: 'CustomerPayBillOnline', partyB: '174379' });
+    let now = 0;
+    const readiness = new Readiness({ store, merchants: new MerchantRegistry([demoMerchant(daraja)]), log: quiet, cacheMs: 1_000, timeoutMs: 50, now: () => now });
+
+    const refused = await readiness.check();
+    expect(refused).toMatchObject({ ready: false, reason: expect.stringMatching(/^provider daraja \(merchant demo\): .*DARAJA_CONSUMER_KEY/) });
+
+    // The keys are fixed, but the next check is slow: the refusal stands meanwhile.
+    answer = 'slow';
+    now += 1_000;
+    expect(await readiness.check()).toEqual(refused);
+    expect(await readiness.check()).toEqual(refused);
+
+    release();
+    await expect.poll(() => readiness.check()).toEqual({ ready: true, providers: ['daraja'] });
+  });
+
+  it('answers ready while the very first check of a provider is still running (no news is not a problem)', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    double = await startHttpDouble((app) => {
+      app.get('/oauth/v1/generate', async () => {
+        await released;
+        return { access_token: 'token', expires_in: '3599' };
+      });
+    });
+    const daraja = new DarajaProvider({ baseUrl: double.url, consumerKey: 'ck', consumerSecret: 'cs', shortcode: '174379', passkey: 'pk', transactionType: 'CustomerPayBillOnline', partyB: '174379' });
+    const readiness = new Readiness({ store, merchants: new MerchantRegistry([demoMerchant(daraja)]), log: quiet, timeoutMs: 50 });
+    expect(await readiness.check()).toEqual({ ready: true, providers: ['daraja'] });
+    release();
+  });
+});
