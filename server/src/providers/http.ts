@@ -43,15 +43,26 @@ export function failureOutcome(error: unknown): ProviderCallOutcome {
   return error instanceof ProviderHttpError ? error.kind : 'error';
 }
 
+/** How a provider's API words a refusal: a server at a wrong base URL answers 404 too, otherwise. */
+export interface ApiErrorShape {
+  /** The provider's name in messages ("IntaSend"). */
+  label: string;
+  recognises(body: unknown): boolean;
+}
+
 /**
  * What a failed settings check (`Provider.checkSettings`) says about the settings: `refusal` when
  * the provider refused the credentials (401/403), the error when nothing answered at the base URL,
  * undefined when the provider is only having trouble. Other refusals (400, 404 for the made-up id
- * a check asks about) mean the credentials got through.
+ * a check asks about) mean the credentials got through, when the refusal is worded as the
+ * provider's API words them (`api`): any web server answers 404 for a path it does not have.
  */
-export function settingsProblem(error: unknown, refusal: string, baseUrl: string): string | undefined {
+export function settingsProblem(error: unknown, refusal: string, baseUrl: string, api?: ApiErrorShape): string | undefined {
   if (!(error instanceof ProviderHttpError)) return `the check failed unexpectedly (${error instanceof Error ? error.name : typeof error})`;
   if (error.kind === 'refused' && (error.status === 401 || error.status === 403)) return `${refusal} (HTTP ${error.status})`;
+  if (error.kind === 'refused' && api && !api.recognises(error.body)) {
+    return `${baseUrl} answered HTTP ${error.status}, but not as ${api.label}'s API does: check the base URL`;
+  }
   if (error.kind === 'not_sent') return `nothing answers at ${baseUrl}: ${error.message}`;
   return undefined;
 }

@@ -251,7 +251,7 @@ export class IntaSendProvider implements Provider {
       await this.queryStatus(SETTINGS_CHECK_REF);
       return undefined;
     } catch (error) {
-      return settingsProblem(error, `${this.label} refused ${key}`, this.baseUrl);
+      return settingsProblem(error, `${this.label} refused ${key}`, this.baseUrl, { label: this.label, recognises: isDrfError });
     }
   }
 
@@ -389,4 +389,13 @@ export function kulmipayFromEnv(env: Env): IntaSendProvider {
     ...(s.KULMIPAY_WALLET_ID ? { walletId: s.KULMIPAY_WALLET_ID } : {}),
     ...(s.KULMIPAY_MOBILE_TARIFF ? { mobileTariff: s.KULMIPAY_MOBILE_TARIFF as MobileTariff } : {}),
   });
+}
+
+/**
+ * A refusal as IntaSend and KulmiPay (Django REST framework) word one: `{"detail": "…"}`, a list
+ * of errors per field (`{"amount": ["…"]}`), or `{"errors": [...]}`.
+ */
+function isDrfError(body: unknown): boolean {
+  const record = asRecord(body);
+  return record !== undefined && (typeof record['detail'] === 'string' || Object.values(record).some(Array.isArray));
 }

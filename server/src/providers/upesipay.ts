@@ -152,7 +152,9 @@ export class UpesiPayProvider implements Provider {
       await this.queryStatus(SETTINGS_CHECK_REF);
       return undefined;
     } catch (error) {
-      return settingsProblem(error, 'UpesiPay refused UPESIPAY_AUTH_TOKEN', this.baseUrl);
+      // UpesiPay words every refusal `{"success": false, "message": "…"}`.
+      const recognises = (body: unknown) => typeof body === 'object' && body !== null && (body as Record<string, unknown>)['success'] === false;
+      return settingsProblem(error, 'UpesiPay refused UPESIPAY_AUTH_TOKEN', this.baseUrl, { label: 'UpesiPay', recognises });
     }
   }
 

@@ -195,6 +195,21 @@ describe('GET /readyz', () => {
     },
   );
 
+  it.each(Object.keys(aggregators) as (keyof typeof aggregators)[])(
+    'answers 503 naming the base URL when a web server that is not %s answers the check with 404',
+    async (name) => {
+      const setup = await aggregators[name]();
+      otherDouble = setup.double;
+      // The right host with a wrong path: its web server's own 404, not the API's "no such payment".
+      const wrongBase = `${setup.double.url}/not-the-api`;
+      const settings = Object.fromEntries(Object.entries(setup.good).map(([key, value]) => [key, key.endsWith('_BASE_URL') ? wrongBase : value]));
+      relay = await startRelay({ merchants: [merchantOn('shop', providerFromEnv(name, settings))] });
+      const { status, body } = await readyz(relay);
+      expect(status).toBe(503);
+      expect(body.reason).toMatch(new RegExp(`^provider ${name} \\(merchant shop\\): ${wrongBase.replace(/[./]/g, '\\$&')} answered HTTP 404, but not as .*'s API does: check the base URL$`));
+    },
+  );
+
   it('answers 503 naming the store when the store does not answer', async () => {
     relay = await startRelay();
     expect((await readyz(relay)).status).toBe(200);
