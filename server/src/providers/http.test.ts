@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../testing/free-port.js';
 import { listenOnLoopback, type LoopbackServer } from '../testing/loopback.js';
@@ -53,6 +54,18 @@ describe('requestJson: what a provider request tells the relay', () => {
     await expect(requestJson({ method: 'POST', url: `${server.url}/busy`, body: {} })).rejects.toMatchObject({ kind: 'throttled', status: 429, retryAfterMs: 7_000, body: { fault: 'spike arrest' } });
     await expect(requestJson({ method: 'POST', url: `${server.url}/bad`, body: {} })).rejects.toMatchObject({ kind: 'refused', status: 400, body: { errorMessage: 'Invalid PhoneNumber' } });
     await expect(requestJson({ method: 'POST', url: `${server.url}/down`, body: {} })).rejects.toMatchObject({ kind: 'indeterminate', status: 503, body: 'upstream down' });
+  });
+
+  it("keeps a refusal's body for the adapter but out of a log line's err, where a key the provider echoed would land", async () => {
+    const server = await provider((_request, _body, response) => response.writeHead(401).end('{"detail":"Invalid token ISSecretKey_test_echoed01"}'));
+    open = server;
+    const error = await requestJson({ method: 'POST', url: server.url, body: {} }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ kind: 'refused', status: 401, body: { detail: 'Invalid token ISSecretKey_test_echoed01' } });
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    log.warn({ err: error }, 'status query failed; will ask again');
+    expect(lines.join('')).toContain('"status":401');
+    expect(lines.join('')).not.toContain('ISSecretKey_test_echoed01');
   });
 
   it('a refused connection is not_sent: nothing reached the provider', async () => {

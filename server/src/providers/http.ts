@@ -21,18 +21,25 @@ export type HttpFailureKind =
   | 'indeterminate';
 
 export class ProviderHttpError extends Error {
+  /**
+   * The parsed body of an error answer, for the adapter to map (never shown to customers). Not
+   * enumerable, so a log line's `err` leaves it out: a provider may echo a key back in it
+   * (adapters redact known keys from what they keep of it, `refusalMessage`).
+   */
+  declare readonly body: unknown;
+
   constructor(
     readonly kind: HttpFailureKind,
     message: string,
     readonly status?: number,
-    /** The parsed body of an error answer, for the adapter to map (never shown to customers). */
-    readonly body?: unknown,
+    body?: unknown,
     readonly retryAfterMs?: number,
     /** The provider's id of the request, when it gave one before failing. */
     readonly providerRef?: string,
   ) {
     super(message);
     this.name = 'ProviderHttpError';
+    Object.defineProperty(this, 'body', { value: body, enumerable: false });
   }
 }
 
