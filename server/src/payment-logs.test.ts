@@ -150,23 +150,26 @@ describe("a payment's life in the logs, by its id", () => {
     double = await startDarajaDouble({ ...DARAJA, delayMs: 50 });
     const provider = darajaFromEnv(darajaSettings(double.url, DARAJA));
     const { relay: r, logs, text } = await relayWithLogs(provider, { checkSchedule: { promptWindowMs: 60_000 }, logger: { level: 'trace' } });
-    const { id } = await pay(r, '0708374149');
+    const { id, requestId } = await pay(r, '0708374149');
     await settled(r, id);
     const lines = linesOf(logs(), id);
+    const callbackReqId = lines.find((line) => line.msg === 'provider callback received')!.reqId;
+    expect(callbackReqId).toMatch(/./);
+    // Each line a request caused carries its request id: the payment's creation and push under the
+    // POST's, the callback's confirmation and the change it brought under the callback's.
     expectSteps(lines, [
-      ['payment created', { provider: 'daraja', phone: '2547•••••149' }],
-      ['push claimed; sending it to the provider', { provider: 'daraja' }],
-      ['provider accepted the push'],
-      ['payment status changed', { from: 'pending', to: 'awaiting_customer' }],
+      ['payment created', { provider: 'daraja', phone: '2547•••••149', reqId: requestId }],
+      ['push claimed; sending it to the provider', { provider: 'daraja', reqId: requestId }],
+      ['provider accepted the push', { reqId: requestId }],
+      ['payment status changed', { from: 'pending', to: 'awaiting_customer', reqId: requestId }],
       ['provider callback received', { provider: 'daraja', claims: 'succeeded' }],
-      ['status query answered', { purpose: 'callback confirmation', answer: 'succeeded' }],
-      ['payment status changed', { from: 'awaiting_customer', to: 'succeeded', source: 'callback' }],
-      ['merchant webhook queued'],
-      ['provider callback handled', { verdict: 'applied' }],
+      ['status query answered', { purpose: 'callback confirmation', answer: 'succeeded', reqId: callbackReqId }],
+      ['payment status changed', { from: 'awaiting_customer', to: 'succeeded', source: 'callback', reqId: callbackReqId }],
+      ['merchant webhook queued', { reqId: callbackReqId }],
+      ['provider callback handled', { verdict: 'applied', reqId: callbackReqId }],
       ['merchant webhook delivered'],
     ]);
     // The callback request itself is logged under its own request id, with the token hidden.
-    const callbackReqId = lines.find((line) => line.msg === 'provider callback received')!.reqId;
     expect(logs().find((line) => line.reqId === callbackReqId && line.msg === 'incoming request')).toMatchObject({ req: { url: '/v1/callbacks/daraja/[redacted]' } });
     for (const secret of [DARAJA.consumerKey, DARAJA.consumerSecret, DARAJA.passkey, MERCHANT_SECRET, CALLBACK_TOKEN, '708374149']) {
       expect(text().includes(secret), secret).toBe(false);

@@ -91,11 +91,11 @@ export class CallbackHandler {
     }
     if (update.status !== 'pending' && (!provider.signedCallbacks || attached)) {
       // Anyone can POST an unsigned body: only the provider's own status answer makes it final.
-      const confirmed = await this.deps.updater.safeQuery(provider, payment.providerRef ?? parsed.providerRef, payment.id, 'callback confirmation');
+      const confirmed = await this.deps.updater.safeQuery(provider, payment.providerRef ?? parsed.providerRef, payment.id, 'callback confirmation', log);
       const sameRequest = !attached || confirmsIdentity(confirmed, payment);
       if (confirmed === undefined || confirmed.status !== update.status || !sameRequest) {
         await record(parsed.providerRef, payment.id, `unconfirmed: query says ${confirmed?.status ?? 'nothing'}`);
-        if (confirmed && confirmed.status !== 'pending' && sameRequest) await this.deps.updater.apply(payment, confirmed, 'query', attached ? { providerRef: parsed.providerRef } : {});
+        if (confirmed && confirmed.status !== 'pending' && sameRequest) await this.deps.updater.apply(payment, confirmed, 'query', attached ? { providerRef: parsed.providerRef } : {}, undefined, log);
         return 'unconfirmed';
       }
       update = mergeStatus(confirmed, update);
@@ -111,7 +111,7 @@ export class CallbackHandler {
     }
     // Recorded in the change's own transaction: one commit, and one wait for the disk, not two.
     const otherwise = update.status === 'pending' ? 'pending' : 'duplicate';
-    const applied = await this.deps.updater.apply(payment, update, 'callback', {}, { provider: provider.name, providerRef: parsed.providerRef, paymentId: payment.id, body, receivedAt, otherwise });
+    const applied = await this.deps.updater.apply(payment, update, 'callback', {}, { provider: provider.name, providerRef: parsed.providerRef, paymentId: payment.id, body, receivedAt, otherwise }, log);
     handled(payment.id, applied ? 'applied' : otherwise);
     return applied ? 'applied' : otherwise;
   }

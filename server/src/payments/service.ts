@@ -118,7 +118,7 @@ export class PaymentService {
       log.info({ paymentId: existing.id, merchant: merchant.id }, 'payment replayed for a repeated Idempotency-Key');
       // The retry of a request whose relay died before sending the prompt sends it now (once:
       // claimPush lets one caller through).
-      if (existing.pushState === 'queued') this.track(this.push(merchant, existing, log));
+      if (existing.pushState === 'queued') this.track(existing.id, this.push(merchant, existing, log));
       return { payment: existing, replayed: true };
     };
     if (merchant.provider.abuseProtection === false) return (await replay()) ?? this.insert(merchant, input, requestHash, log);
@@ -165,7 +165,7 @@ export class PaymentService {
     const { payment } = result;
     log.info({ paymentId: payment.id, merchant: merchant.id, provider: payment.provider, amount: payment.amount, phone: maskPhone(payment.phone) }, 'payment created');
     crashPoint('after_store');
-    this.track(this.push(merchant, payment, log));
+    this.track(payment.id, this.push(merchant, payment, log));
     return { payment: result.payment, replayed: false };
   }
 
@@ -183,7 +183,11 @@ export class PaymentService {
   async checkDue(limit = 50): Promise<number> {
     const now = this.now();
     const due = await this.deps.store.claimDueChecks(now, now + 60_000, limit);
-    await Promise.all(due.map((payment) => this.checkNow(payment)));
+    // One check failing (the store, an unexpected answer) leaves the others to run; its lease
+    // makes it due again in a minute.
+    await Promise.all(
+      due.map((payment) => this.checkNow(payment).catch((error: unknown) => this.deps.log.error({ err: error, paymentId: payment.id }, 'status check failed; trying again when its lease ends'))),
+    );
     return due.length;
   }
 
@@ -252,12 +256,12 @@ export class PaymentService {
         const latencyMs = timer.done(result.kind === 'accepted' ? 'ok' : 'refused');
         if (result.kind === 'refused') {
           log.info({ code: result.code, latencyMs }, 'provider refused the push');
-          await this.updater.apply(payment, { status: 'failed', code: result.code, message: result.message }, 'push', { pushState: 'refused' });
+          await this.updater.apply(payment, { status: 'failed', code: result.code, message: result.message }, 'push', { pushState: 'refused' }, undefined, requestLog);
           return;
         }
         log.info({ providerRef: result.providerRef, latencyMs }, 'provider accepted the push');
         crashPoint('after_push_accepted');
-        await this.updater.apply(payment, { status: 'pending' }, 'push', { providerRef: result.providerRef });
+        await this.updater.apply(payment, { status: 'pending' }, 'push', { providerRef: result.providerRef }, undefined, requestLog);
         return;
       } catch (error) {
         const latencyMs = timer.failed(error);
@@ -281,14 +285,14 @@ export class PaymentService {
           failure.kind === 'not_sent'
             ? { status: 'failed', code: 'provider_error', message: `could not reach the provider: ${failure.message}` }
             : { status: 'failed', code: 'rejected', message: `the provider refused the request: ${failure.message}` };
-        await this.updater.apply(payment, outcome, 'push', { pushState: 'refused' });
+        await this.updater.apply(payment, outcome, 'push', { pushState: 'refused' }, undefined, requestLog);
         return;
       }
     }
   }
 
-  private track(work: Promise<unknown>): void {
-    const tracked = work.catch((error: unknown) => this.deps.log.error({ err: error }, 'background payment work failed'));
+  private track(paymentId: string, work: Promise<unknown>): void {
+    const tracked = work.catch((error: unknown) => this.deps.log.error({ err: error, paymentId }, 'background payment work failed'));
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
   }

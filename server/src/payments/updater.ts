@@ -28,15 +28,16 @@ export class PaymentUpdater {
   /**
    * Applies a provider status (and extra fields). Returns whether a status change was committed.
    * `pending` from the provider means the prompt is out: the payment is awaiting the customer.
-   * `callback`, when a callback brought it, is recorded in the same transaction.
+   * `callback`, when a callback brought it, is recorded in the same transaction. `log` is the
+   * request's that brought the change, when one did, so its lines carry the request id.
    */
-  async apply(payment: PaymentRecord, status: ProviderStatus, source: string, extra: PaymentPatch = {}, callback?: CallbackToRecord): Promise<boolean> {
+  async apply(payment: PaymentRecord, status: ProviderStatus, source: string, extra: PaymentPatch = {}, callback?: CallbackToRecord, log = this.deps.log): Promise<boolean> {
     const options = { webhook: this.deps.sendsWebhooks(payment.merchantId), ...(callback ? { callback } : {}) };
     const patch: PaymentPatch = { ...extra };
     if (status.status === 'succeeded' && status.amount !== undefined && status.amount !== payment.amount) {
       // The provider says paid, but not this amount: neither paid nor failed on our word.
       const reason = `The provider reports KES ${status.amount} paid for a payment of KES ${payment.amount}.`;
-      this.deps.log.error({ paymentId: payment.id, source }, 'provider reports another amount; the payment needs review');
+      log.error({ paymentId: payment.id, source }, 'provider reports another amount; the payment needs review');
       await this.deps.store.updatePayment(payment.id, { ...extra, reviewReason: reason, nextCheckAt: null }, source, this.deps.now(), options);
       return false;
     }
@@ -56,11 +57,11 @@ export class PaymentUpdater {
       if (source === 'callback' && isTerminal(result.payment.status)) crashPoint('after_callback_commit');
       await this.deps.bus.publish({ paymentId: payment.id, seq: result.event.seq });
       const { status: to, failureCode } = result.payment;
-      this.deps.log.info({ paymentId: payment.id, from: result.previousStatus, to, source, ...(failureCode ? { failureCode } : {}) }, 'payment status changed');
+      log.info({ paymentId: payment.id, from: result.previousStatus, to, source, ...(failureCode ? { failureCode } : {}) }, 'payment status changed');
       if (isTerminal(to)) {
         this.deps.metrics.paymentsFinished.inc({ provider: payment.provider, status: to, failure_code: failureCode ?? '' });
         // The store queued it in the same transaction as the change.
-        if (options.webhook) this.deps.log.info({ paymentId: payment.id, eventId: webhookEventId(result.payment) }, 'merchant webhook queued');
+        if (options.webhook) log.info({ paymentId: payment.id, eventId: webhookEventId(result.payment) }, 'merchant webhook queued');
       }
       return true;
     }
@@ -71,15 +72,15 @@ export class PaymentUpdater {
    * Asks the provider about a payment's request (`purpose`: a reconciliation check, or confirming
    * a callback); undefined when it gave no answer.
    */
-  async safeQuery(provider: Provider, providerRef: string, paymentId: string, purpose: 'reconciliation' | 'callback confirmation'): Promise<ProviderStatus | undefined> {
+  async safeQuery(provider: Provider, providerRef: string, paymentId: string, purpose: 'reconciliation' | 'callback confirmation', log = this.deps.log): Promise<ProviderStatus | undefined> {
     const timer = this.deps.metrics.providerTimer(provider.name, 'query');
     const about = { paymentId, provider: provider.name, purpose };
     try {
       const status = await provider.queryStatus(providerRef);
-      this.deps.log.info({ ...about, answer: status.status, latencyMs: timer.done('ok') }, 'status query answered');
+      log.info({ ...about, answer: status.status, latencyMs: timer.done('ok') }, 'status query answered');
       return status;
     } catch (error) {
-      this.deps.log.warn({ ...about, err: error, latencyMs: timer.failed(error) }, 'status query failed; will ask again');
+      log.warn({ ...about, err: error, latencyMs: timer.failed(error) }, 'status query failed; will ask again');
       return undefined;
     }
   }
