@@ -124,6 +124,11 @@ describe('the OpenAPI description against the real relay', () => {
     conforms(409, 'post', '/v1/payments', await create({ amount: 999, phone: '0708374149', reference: 'INV-9', description: 'Flour' }, { ...pk, 'idempotency-key': 'docs-flow-0001' }));
     conforms(400, 'post', '/v1/checkout/terms', await r.app.inject({ method: 'POST', url: '/v1/checkout/terms', headers: pk, payload: { amount: 0 } }));
     conforms(404, 'get', '/v1/payments/{id}', await read('pay_nosuchpayment0000000000'));
+    conforms(404, 'get', '/v1/payments/{id}/events', await r.app.inject({ method: 'GET', url: '/v1/payments/pay_nosuchpayment0000000000/events' }));
+    // The stream answers with the media type its description names.
+    const stream = await r.app.inject({ method: 'GET', url: `/v1/payments/${paid}/events` });
+    expect(stream.statusCode).toBe(200);
+    expect(Object.keys(spec.paths['/v1/payments/{id}/events']!['get']!.responses['200']!.content!)).toEqual([String(stream.headers['content-type']).split(';')[0]]);
     conforms(401, 'get', '/v1/payments/{id}', await read(paid, { authorization: 'Bearer sk_test_wrong' }));
     conforms(401, 'get', '/v1/payments', await r.app.inject({ method: 'GET', url: '/v1/payments' }));
     conforms(400, 'get', '/v1/payments', await r.app.inject({ method: 'GET', url: '/v1/payments?cursor=nonsense', headers: sk }));
@@ -134,6 +139,13 @@ describe('the OpenAPI description against the real relay', () => {
     }
     expect(limited?.headers['retry-after']).toBeDefined();
     conforms(429, 'post', '/v1/payments', limited!);
+
+    // Who may call what: the keys each operation takes, as the relay checks them.
+    const security = (path: string, method: string) => (spec.paths[path]![method] as unknown as { security?: unknown }).security;
+    expect(security('/v1/payments', 'post')).toEqual([{ publishableKey: [] }, {}]);
+    expect(security('/v1/payments', 'get')).toEqual([{ secretKey: [] }]);
+    expect(security('/v1/payments/{id}', 'get')).toEqual([{}, { secretKey: [] }]);
+    expect(security('/v1/payments/{id}/events', 'get')).toEqual([{}]);
 
     const statuses = new Set(checked.map((entry) => entry.replace(/^.* /, '')));
     expect([...statuses].sort()).toEqual(['200', '201', '400', '401', '403', '404', '409', '429']);

@@ -7,7 +7,7 @@
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { isPaymentId, type PaymentStatus } from '../api/schemas.js';
+import { errorBodySchema, isPaymentId, type PaymentStatus } from '../api/schemas.js';
 import type { StatusBus } from '../bus/types.js';
 import { RelayError } from '../errors.js';
 import type { RelayMetrics } from '../metrics.js';
@@ -196,8 +196,16 @@ export const eventRoutes: FastifyPluginAsyncZod<{ heartbeatMs?: number | undefin
       sse: { kind: 'only', serializer: (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data)) },
       schema: {
         summary: 'Server-sent events: `event: status`, `id: <seq>`, data = the payment',
+        security: [{}],
         params: z.object({ id: z.string().max(64) }),
         headers: z.object({ 'last-event-id': z.string().optional() }),
+        response: {
+          200: {
+            description: 'The stream: the payment now, then each change (`event: status`, `id: <seq>`, data = the payment as JSON); it ends after a final status. Resume with `Last-Event-ID`.',
+            content: { 'text/event-stream': { schema: z.string() } },
+          },
+          404: errorBodySchema,
+        },
       },
     },
     async (request, reply) => {

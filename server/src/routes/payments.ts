@@ -96,6 +96,8 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
       preHandler: rateLimited,
       schema: {
         summary: 'Create a payment: sends the M-Pesa PIN prompt to the phone',
+        // The key goes in the header or the body (`publishableKey`).
+        security: [{ publishableKey: [] }, {}],
         headers: createHeadersSchema,
         body: createPaymentBodySchema,
         response: { 201: paymentSchema, 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 409: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema },
@@ -126,6 +128,7 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
     {
       schema: {
         summary: 'What a payment with these details would charge, or why it would be refused (nothing is stored, no prompt)',
+        security: [{ publishableKey: [] }, {}],
         headers: createHeadersSchema,
         body: createPaymentBodySchema.omit({ phone: true }),
         response: { 200: termsSchema, 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema },
@@ -154,6 +157,7 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
     {
       schema: {
         summary: 'The payment now (with the secret key: the merchant view, full phone number included)',
+        security: [{}, { secretKey: [] }],
         params: z.object({ id: z.string().max(64) }),
         headers: authorizationHeaders,
         response: { 200: z.union([merchantPaymentSchema, paymentSchema]), 401: errorBodySchema, 404: errorBodySchema },
@@ -176,6 +180,7 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
     {
       schema: {
         summary: "The merchant's payments, newest first (secret key)",
+        security: [{ secretKey: [] }],
         headers: authorizationHeaders,
         querystring: paymentListQuerySchema,
         response: { 200: paymentListSchema, 400: errorBodySchema, 401: errorBodySchema },
