@@ -91,6 +91,32 @@ describe('kill -9 during a payment, then restart', () => {
     expect((await settledDeliveries()).map((d) => d.eventId)).toHaveLength(1);
   });
 
+  it('after the push was claimed but before it left: never sent, not even on a retried request; shown to the merchant for review', async () => {
+    relay = await crashingRelay('after_push_claimed', 300);
+    // The answer may or may not have gone out before the process died.
+    await createPayment(relay.url, 'crash-after-claim-1').catch(() => undefined);
+    await relay.exited();
+    await relay.restart({ STK_PAY_CRASH_AT: undefined });
+    // The widget retries with the same Idempotency-Key after a network error: the same payment.
+    const retried = await createPayment(relay.url, 'crash-after-claim-1');
+    expect(retried.status).toBe(201);
+    const { id } = (await retried.json()) as { id: string };
+    // The relay cannot tell whether the request left before the crash: it never sends it again, and
+    // never calls the payment failed on its own word; the merchant is asked to look.
+    const merchantView = async () =>
+      (await (await fetch(`${relay!.url}/v1/payments/${id}`, { headers: { authorization: `Bearer ${SECRET}` } })).json()) as { status: string; review?: { reason: string } };
+    const deadline = Date.now() + 20_000;
+    let view = await merchantView();
+    while (!view.review && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      view = await merchantView();
+    }
+    expect(view.status).toBe('pending');
+    expect(view.review?.reason).toMatch(/answer was lost/);
+    expect(double!.prompts).toBe(0);
+    expect(hooks!.deliveries).toHaveLength(0);
+  });
+
   it('after the provider accepted the push: never pushed again; the callback settles it after the restart', async () => {
     // The customer answers (and the double calls back) 5 s after the push: the restart comes first.
     relay = await crashingRelay('after_push_accepted', 5_000);

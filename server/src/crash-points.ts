@@ -5,6 +5,8 @@
 export type CrashPoint =
   /** The payment is stored; the push is not yet claimed or sent. */
   | 'after_store'
+  /** The push is claimed (committed as sent); its request has not left. */
+  | 'after_push_claimed'
   /** The provider accepted the push; its reference is not yet stored. */
   | 'after_push_accepted'
   /** A callback's final status is committed; it is not yet announced. */

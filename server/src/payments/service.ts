@@ -242,6 +242,7 @@ export class PaymentService {
     // again, and it is due for a status check. Whoever claims it first sends it; nobody else does.
     if (!(await this.deps.store.claimPush(payment.id, this.now(), this.now() + this.deps.schedule.promptWindowMs))) return;
     log.info('push claimed; sending it to the provider');
+    crashPoint('after_push_claimed');
     for (let attempt = 0; ; attempt++) {
       const timer = this.deps.metrics.providerTimer(merchant.provider.name, 'push');
       try {
