@@ -32,9 +32,12 @@ export type WebhookVerdict = { ok: true; event: WebhookEvent } | { ok: false; re
 export function verifyWebhook(
   rawBody: string | Buffer,
   signatureHeader: string | undefined,
-  secretKey: string | string[],
+  secretKey: string | string[] | undefined,
   options: { toleranceSeconds?: number; now?: Date } = {},
 ): WebhookVerdict {
+  // An unset or empty setting must not verify: an empty HMAC key is one anyone can sign with.
+  const keys = (Array.isArray(secretKey) ? secretKey : [secretKey]).filter((key): key is string => typeof key === 'string' && key.length > 0);
+  if (keys.length === 0) return { ok: false, reason: 'no secret key to verify with: the secret key setting is empty or unset' };
   if (!signatureHeader) return { ok: false, reason: 'no Stk-Pay-Signature header' };
   const parts = new Map<string, string[]>();
   for (const piece of signatureHeader.split(',')) {
@@ -47,7 +50,6 @@ export function verifyWebhook(
   const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
   if (Math.abs(now - timestamp) > (options.toleranceSeconds ?? 300)) return { ok: false, reason: 'timestamp outside the tolerance (replayed or clock skew)' };
   const body = typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8');
-  const keys = Array.isArray(secretKey) ? secretKey : [secretKey];
   const matches = keys.some((key) => {
     const expected = Buffer.from(createHmac('sha256', key).update(`${timestamp}.${body}`).digest('hex'));
     return signatures.some((given) => {

@@ -134,6 +134,15 @@ describe('verifyWebhook', () => {
     expect(verifyWebhook(body, undefined, SECRET, { now }).ok).toBe(false);
     expect(verifyWebhook(body, 'garbage', SECRET, { now }).ok).toBe(false);
   });
+
+  it('verifies nothing with an empty or unset secret key, which anyone could sign with', () => {
+    // `process.env.SHOP_SECRET_KEY` set to '' by a slip, or not set at all.
+    for (const key of ['', undefined, ['', '']]) {
+      expect(verifyWebhook(body, signWebhook(body, '', t), key, { now }), JSON.stringify(key)).toEqual({ ok: false, reason: 'no secret key to verify with: the secret key setting is empty or unset' });
+    }
+    // An empty key beside a real one does not open the door either.
+    expect(verifyWebhook(body, signWebhook(body, '', t), ['', SECRET], { now })).toMatchObject({ ok: false, reason: 'signature does not match' });
+  });
 });
 
 describe('webhook retry schedule', () => {
