@@ -72,12 +72,14 @@ export class WebhookDeliverer {
     const attempts = delivery.attempts + 1;
     crashPoint('before_webhook_post');
     let error: string;
+    const target = webhookTarget(merchant.webhookUrl);
     try {
-      const response = await fetch(merchant.webhookUrl, {
+      const response = await fetch(target.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           'user-agent': 'stk-pay-webhooks/1',
+          ...(target.authorization ? { authorization: target.authorization } : {}),
           [SIGNATURE_HEADER]: signWebhook(body, merchant.secretKeys[0]!, Math.floor(this.now() / 1000)),
           [EVENT_ID_HEADER]: delivery.eventId,
         },
@@ -94,7 +96,7 @@ export class WebhookDeliverer {
       }
       error = `merchant answered ${response.status}`;
     } catch (cause) {
-      error = `could not deliver: ${cause instanceof Error ? cause.message : String(cause)}`;
+      error = `could not deliver: ${failureText(cause)}`;
     }
     const giveUp = this.now() - delivery.createdAt >= this.policy.giveUpAfterMs;
     const next = giveUp ? null : this.now() + webhookRetryDelay(attempts, this.policy);
@@ -103,4 +105,25 @@ export class WebhookDeliverer {
     if (giveUp) log.error({ attempts, error }, 'merchant webhook abandoned after 3 days');
     else log.warn({ attempts, error, retryInMs: next! - this.now() }, 'merchant webhook failed; will retry');
   }
+}
+
+/**
+ * Where a webhook goes: a URL's user and password (`https://user:pass@shop.example/hooks`) become
+ * HTTP Basic authorization, as merchants who protect their endpoint that way expect; fetch refuses
+ * a URL that holds them, and its error quoted the URL, password and all, into the logs.
+ */
+export function webhookTarget(webhookUrl: string): { url: string; authorization?: string } {
+  const url = new URL(webhookUrl);
+  if (!url.username && !url.password) return { url: webhookUrl };
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  url.username = '';
+  url.password = '';
+  return { url: url.href, authorization: `Basic ${Buffer.from(credentials).toString('base64')}` };
+}
+
+/** Why a delivery failed, with the network's own code (refused, DNS, TLS) where fetch hides it. */
+function failureText(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  const code = (cause.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? `${cause.message} (${code})` : cause.message;
 }

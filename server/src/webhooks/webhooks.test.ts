@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoMerchant } from '../app.js';
 import type { Merchant } from '../merchants.js';
@@ -106,6 +107,29 @@ describe('merchant webhooks', () => {
     expect(JSON.parse(hooks.received[0]!.body).data.id).toBe(id);
     const [delivery] = await relay.app.store.webhookDeliveries(id);
     expect(delivery?.deliveredAt).toEqual(expect.any(Number));
+  });
+
+  it('sends the user and password of a webhook URL as Basic authorization, and never writes the password down', async () => {
+    hooks = await merchantServer(0);
+    const withCredentials = hooks.url.replace('http://', 'http://hook%20user:s3cret%40pass@');
+    const chunks: string[] = [];
+    const logStream = new Writable({ write: (chunk, _encoding, done) => (chunks.push(String(chunk)), done()) });
+    relay = await startRelay({ merchants: [merchant(withCredentials)], ...fast, logger: { level: 'info' }, logStream });
+    await payAndSettle(relay);
+    await until(() => hooks!.received.length === 1);
+    expect(hooks.received[0]!.headers.authorization).toBe(`Basic ${Buffer.from('hook user:s3cret@pass').toString('base64')}`);
+
+    // The same merchant's endpoint gone: the failure is recorded with its cause, without the password.
+    const gone = hooks.url;
+    await hooks.close();
+    hooks = undefined;
+    const id = await payAndSettle(relay, '0700000001');
+    await until(async () => ((await relay!.app.store.webhookDeliveries(id))[0]?.attempts ?? 0) >= 1);
+    const [failed] = await relay.app.store.webhookDeliveries(id);
+    expect(failed?.lastError).toBe('could not deliver: fetch failed (ECONNREFUSED)');
+    expect(chunks.join('')).toContain('merchant webhook failed');
+    for (const secret of ['s3cret', 'hook user', 'hook%20user']) expect(chunks.join('').includes(secret), secret).toBe(false);
+    expect(gone).not.toContain('s3cret');
   });
 
   it('queues no webhook for a merchant without a webhook URL: the finished payment leaves the outbox empty', async () => {
