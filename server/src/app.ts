@@ -231,7 +231,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     app.log,
   );
   const deliverer = new WebhookDeliverer(store, merchants, { ...DEFAULT_WEBHOOK_RETRY, ...options.webhookRetry }, app.log, metrics);
-  const webhooks = new Poller('webhooks', () => deliverer.deliverDue(), { tickMs: options.webhookTickMs ?? 1_000 }, app.log);
+  const webhooks = new Poller('webhooks', (limit) => deliverer.deliverDue(limit), { tickMs: options.webhookTickMs ?? 1_000 }, app.log);
 
   app.decorate('store', store);
   app.decorate('bus', bus);
@@ -287,6 +287,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('preClose', async () => {
     app.draining = true;
     await Promise.all([reconciler.stop(), webhooks.stop()]);
+    await deliverer.settle();
     await Promise.all([...app.sseStreams].map((stream) => stream.handOver()));
   });
   app.addHook('onClose', async () => {

@@ -363,13 +363,14 @@ export class KyselyPaymentStore implements PaymentStore {
     return claimed;
   }
 
-  async claimDueWebhooks(now: number, leaseUntil: number, limit: number): Promise<WebhookDelivery[]> {
+  async claimDueWebhooks(now: number, leaseUntil: number, limit: number, skipMerchants: readonly string[] = []): Promise<WebhookDelivery[]> {
     const due = await this.db
       .selectFrom('webhook_outbox')
       .selectAll()
       .where('delivered_at', 'is', null)
       .where('next_attempt_at', 'is not', null)
       .where('next_attempt_at', '<=', now)
+      .$if(skipMerchants.length > 0, (query) => query.where('merchant_id', 'not in', skipMerchants))
       .orderBy('next_attempt_at')
       .limit(literalLimit(limit))
       .execute();

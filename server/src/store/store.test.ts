@@ -190,6 +190,16 @@ describe.each(backends)('$name store', (backend) => {
     expect((await store.webhookDeliveries(payment.id))[0]).toMatchObject({ attempts: 2, deliveredAt: t0 + 11 });
   });
 
+  it('claims no due webhook of the merchants it is told to skip', async () => {
+    for (const merchantId of ['m1', 'm2', 'm3']) {
+      const { payment } = await store.createPayment(newPayment({ merchantId }), t0);
+      await store.updatePayment(payment.id, { status: 'succeeded', receipt: 'A' }, 'callback', t0);
+    }
+    const claimed = await store.claimDueWebhooks(t0 + 1, t0 + 60_000, 5, ['m1', 'm3']);
+    expect(claimed.map((delivery) => delivery.merchantId)).toEqual(['m2']);
+    expect((await store.claimDueWebhooks(t0 + 1, t0 + 60_000, 5, [])).map((delivery) => delivery.merchantId).sort()).toEqual(['m1', 'm3']);
+  });
+
   it("lists a merchant's payments newest first, by page, with filters", async () => {
     for (let i = 0; i < 5; i++) await store.createPayment(newPayment({ reference: `R-${i}` }), t0 + i);
     await store.createPayment(newPayment({ merchantId: 'm2' }), t0 + 10);

@@ -171,7 +171,8 @@ export interface PaymentStore {
   /** Non-terminal payments whose next status check is due, claimed (their next check moved to `leaseUntil`) so one relay instance handles each. */
   claimDueChecks(now: number, leaseUntil: number, limit: number): Promise<PaymentRecord[]>;
   /** Webhooks due for an attempt, claimed until `leaseUntil` so one instance sends each. */
-  claimDueWebhooks(now: number, leaseUntil: number, limit: number): Promise<WebhookDelivery[]>;
+  /** Claims due deliveries, none of the merchants in `skipMerchants` (those with enough in flight). */
+  claimDueWebhooks(now: number, leaseUntil: number, limit: number, skipMerchants?: readonly string[]): Promise<WebhookDelivery[]>;
   /** Marks a webhook delivered; false if it already was (another attempt won). */
   markWebhookDelivered(eventId: string, now: number): Promise<boolean>;
   /** Records a failed attempt; `nextAttemptAt` null gives up. */

@@ -33,7 +33,17 @@ export function webhookRetryDelay(attempts: number, policy: WebhookRetryPolicy, 
 /** Longer than one attempt can take (10 s timeout), short enough that a crash delays little. */
 const WEBHOOK_LEASE_MS = 15_000;
 
+/**
+ * Attempts in flight at once: in all, and to one merchant. One merchant's endpoint that hangs
+ * holds at most its own share (each attempt waits up to 10 s); the others' webhooks go meanwhile.
+ */
+const MAX_IN_FLIGHT = 64;
+const MAX_IN_FLIGHT_PER_MERCHANT = 8;
+
 export class WebhookDeliverer {
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlightByMerchant = new Map<string, number>();
+
   constructor(
     private readonly store: PaymentStore,
     private readonly merchants: MerchantRegistry,
@@ -43,13 +53,39 @@ export class WebhookDeliverer {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** One pass: attempts every due delivery. Returns how many were attempted. */
-  async deliverDue(limit = 20): Promise<number> {
+  /**
+   * One batch: claims due deliveries, at most one merchant's share at a time, and starts their
+   * attempts without waiting for them (a slow merchant's must not hold up the next batch).
+   * Returns how many it started; 0 when nothing is due or no room is left.
+   */
+  async deliverDue(limit = MAX_IN_FLIGHT_PER_MERCHANT): Promise<number> {
+    const room = Math.min(limit, MAX_IN_FLIGHT_PER_MERCHANT, MAX_IN_FLIGHT - this.inFlight.size);
+    if (room <= 0) return 0;
+    const busy = [...this.inFlightByMerchant].filter(([, count]) => count >= MAX_IN_FLIGHT_PER_MERCHANT).map(([merchantId]) => merchantId);
     const now = this.now();
     // A claim lapses after WEBHOOK_LEASE_MS: an instance that died mid-attempt delays it no longer.
-    const due = await this.store.claimDueWebhooks(now, now + WEBHOOK_LEASE_MS, limit);
-    await Promise.all(due.map((delivery) => this.attempt(delivery)));
+    const due = await this.store.claimDueWebhooks(now, now + WEBHOOK_LEASE_MS, room, busy);
+    for (const delivery of due) this.start(delivery);
     return due.length;
+  }
+
+  /** Resolves when every attempt started so far has ended (shutdown, tests). */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+
+  private start(delivery: WebhookDelivery): void {
+    const { merchantId } = delivery;
+    this.inFlightByMerchant.set(merchantId, (this.inFlightByMerchant.get(merchantId) ?? 0) + 1);
+    const attempt: Promise<void> = this.attempt(delivery)
+      .catch((error: unknown) => this.log.error({ err: error, eventId: delivery.eventId, paymentId: delivery.paymentId }, 'merchant webhook attempt failed; retrying when its claim lapses'))
+      .finally(() => {
+        this.inFlight.delete(attempt);
+        const left = (this.inFlightByMerchant.get(merchantId) ?? 1) - 1;
+        if (left > 0) this.inFlightByMerchant.set(merchantId, left);
+        else this.inFlightByMerchant.delete(merchantId);
+      });
+    this.inFlight.add(attempt);
   }
 
   private async attempt(delivery: WebhookDelivery): Promise<void> {

@@ -1,8 +1,9 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoMerchant } from '../app.js';
 import type { Merchant } from '../merchants.js';
+import { newPaymentId } from '../payments/service.js';
 import { SandboxProvider } from '../providers/sandbox.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import { until } from '../testing/until.js';
@@ -130,6 +131,41 @@ describe('merchant webhooks', () => {
     expect(chunks.join('')).toContain('merchant webhook failed');
     for (const secret of ['s3cret', 'hook user', 'hook%20user']) expect(chunks.join('').includes(secret), secret).toBe(false);
     expect(gone).not.toContain('s3cret');
+  });
+
+  it("delivers a merchant's webhooks while another merchant's endpoint hangs with many due", async () => {
+    // Shop A's endpoint takes every request and never answers (until the test ends).
+    const held: ServerResponse[] = [];
+    const hanging = createServer((request, response) => {
+      request.resume();
+      held.push(response);
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    hooks = await merchantServer(0);
+    const shopA: Merchant = { ...merchant(`http://127.0.0.1:${(hanging.address() as { port: number }).port}/hooks`), id: 'shop-a', publishableKeys: ['pk_test_shop_a'] };
+    const shopB: Merchant = { ...merchant(hooks.url), id: 'shop-b', publishableKeys: ['pk_test_shop_b'] };
+    try {
+      relay = await startRelay({ merchants: [shopA, shopB], ...fast });
+      const { store } = relay.app;
+      // Forty of A's payments finished, their webhooks due, before B's one.
+      const finish = async (merchantId: string, i: number) => {
+        const { payment } = await store.createPayment({ id: newPaymentId(), merchantId, amount: 250, reference: null, description: null, phone: `2547083741${String(i).padStart(2, '0')}`, provider: 'sandbox', idempotencyKey: null, requestHash: null, nextCheckAt: null }, Date.now());
+        await store.updatePayment(payment.id, { status: 'succeeded', receipt: `RCPT${String(i).padStart(6, '0')}` }, 'callback', Date.now());
+        return payment.id;
+      };
+      for (let i = 0; i < 40; i++) await finish('shop-a', i);
+      const paidAtB = await finish('shop-b', 99);
+      await until(() => hooks!.received.length === 1, "B's webhook delivered");
+      expect(JSON.parse(hooks.received[0]!.body).data.id).toBe(paidAtB);
+      // Meanwhile A's endpoint holds its share, and not one of A's attempts has ended.
+      expect(held.length).toBeGreaterThan(0);
+      expect(held.length).toBeLessThanOrEqual(8);
+      expect(held.every((response) => !response.writableEnded)).toBe(true);
+    } finally {
+      for (const response of held) response.destroy();
+      hanging.closeAllConnections();
+      await new Promise((resolve) => hanging.close(resolve));
+    }
   });
 
   it('queues no webhook for a merchant without a webhook URL: the finished payment leaves the outbox empty', async () => {
