@@ -92,8 +92,14 @@ export class WebhookDeliverer {
     const log = this.log.child({ eventId: delivery.eventId, paymentId: delivery.paymentId });
     const merchant = this.merchants.byId(delivery.merchantId);
     const payment = await this.store.getPayment(delivery.paymentId);
+    if (!merchant && payment) {
+      // Gone from the merchants file, perhaps by a slip that the next restart mends: kept due on
+      // the retry schedule, as a failed attempt would be, rather than dropped at once.
+      await this.retryLater(delivery, delivery.attempts, 'merchant no longer configured', log);
+      return;
+    }
     if (!merchant?.webhookUrl || !payment) {
-      const reason = merchant ? 'merchant has no webhook URL' : 'merchant no longer configured';
+      const reason = payment ? 'merchant has no webhook URL' : 'payment not found';
       await this.store.recordWebhookFailure(delivery.eventId, delivery.attempts, null, reason);
       log.info({ reason }, 'merchant webhook not sent');
       return;
@@ -134,8 +140,13 @@ export class WebhookDeliverer {
     } catch (cause) {
       error = `could not deliver: ${failureText(cause)}`;
     }
+    await this.retryLater(delivery, attempts, error, log);
+  }
+
+  /** Records a failed attempt: due again after the backoff, or abandoned after 3 days. */
+  private async retryLater(delivery: WebhookDelivery, attempts: number, error: string, log: FastifyBaseLogger): Promise<void> {
     const giveUp = this.now() - delivery.createdAt >= this.policy.giveUpAfterMs;
-    const next = giveUp ? null : this.now() + webhookRetryDelay(attempts, this.policy);
+    const next = giveUp ? null : this.now() + webhookRetryDelay(Math.max(1, attempts), this.policy);
     await this.store.recordWebhookFailure(delivery.eventId, attempts, next, error);
     this.metrics.webhookAttempts.inc({ result: giveUp ? 'abandoned' : 'failed' });
     if (giveUp) log.error({ attempts, error }, 'merchant webhook abandoned after 3 days');

@@ -133,6 +133,28 @@ describe('merchant webhooks', () => {
     expect(gone).not.toContain('s3cret');
   });
 
+  it('keeps the webhook of a merchant missing from the merchants file due, and delivers it once the merchant is back', async () => {
+    hooks = await merchantServer(1_000_000);
+    const first = await startRelay({ merchants: [merchant(hooks.url)], ...fast });
+    const id = await payAndSettle(first);
+    await until(async () => ((await first.app.store.webhookDeliveries(id))[0]?.attempts ?? 0) >= 1);
+    await first.app.close();
+
+    // Restarted with the merchant left out of the file by a slip.
+    const other: Merchant = { ...merchant(hooks.url), id: 'someone-else', publishableKeys: ['pk_test_someone_else'] };
+    const second = await startRelay({ dbPath: first.dbPath, merchants: [other], ...fast });
+    await until(async () => (await second.app.store.webhookDeliveries(id))[0]?.lastError === 'merchant no longer configured');
+    expect((await second.app.store.webhookDeliveries(id))[0]).toMatchObject({ deliveredAt: null, nextAttemptAt: expect.any(Number) });
+    await second.app.close();
+    await hooks.close();
+
+    // The file mended: delivered.
+    hooks = await merchantServer(0);
+    relay = await startRelay({ dbPath: first.dbPath, merchants: [merchant(hooks.url)], ...fast });
+    await until(() => hooks!.received.length === 1);
+    expect(JSON.parse(hooks.received[0]!.body).data.id).toBe(id);
+  });
+
   it("delivers a merchant's webhooks while another merchant's endpoint hangs with many due", async () => {
     // Shop A's endpoint takes every request and never answers (until the test ends).
     const held: ServerResponse[] = [];
