@@ -1,6 +1,7 @@
 // The real relays the widget's browser tests talk to, started with web-test-runner's dev server and
 // stopped with it, and the server commands tests use to drive them (`executeServerCommand`).
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request as forward } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tsImport } from 'tsx/esm/api';
@@ -35,8 +36,52 @@ class ScriptedProvider {
   }
 }
 
-/** @type {Record<'relay' | 'slowRelay' | 'scriptedRelay' | 'guardedRelay', { url: string, app: any, close(): Promise<void> } | undefined>} */
-const relays = { relay: undefined, slowRelay: undefined, scriptedRelay: undefined, guardedRelay: undefined };
+/**
+ * A proxy in front of `relay`, as a CDN or a mobile operator's gateway can be: it passes every
+ * request on, except that the next status queries (`GET /v1/payments/:id`) can be answered with
+ * its own 404 page (with CORS, as some CDNs add) or never answered at all (`proxy-misbehave`).
+ */
+function startProxy(target) {
+  let misbehaviour = { kind: 'pass', times: 0 };
+  const held = new Set();
+  const server = createServer((incoming, outgoing) => {
+    const statusQuery = incoming.method === 'GET' && /^\/v1\/payments\/[^/?]+$/.test(incoming.url ?? '');
+    if (statusQuery && misbehaviour.times > 0) {
+      misbehaviour.times -= 1;
+      if (misbehaviour.kind === 'hang') {
+        held.add(outgoing);
+        return;
+      }
+      outgoing.writeHead(404, { 'content-type': 'text/html', 'access-control-allow-origin': '*' }).end('<html><body><h1>404 Not Found</h1>nginx</body></html>');
+      return;
+    }
+    const url = new URL(target);
+    const upstream = forward({ host: url.hostname, port: url.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: url.host } }, (answer) => {
+      outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(outgoing);
+    });
+    upstream.on('error', () => outgoing.destroy());
+    incoming.pipe(upstream);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        url: `http://127.0.0.1:${server.address().port}`,
+        misbehave(kind, times) {
+          misbehaviour = { kind, times };
+        },
+        async close() {
+          for (const response of held) response.destroy();
+          server.closeAllConnections();
+          await new Promise((done) => server.close(done));
+        },
+      });
+    });
+  });
+}
+
+/** @type {Record<'relay' | 'slowRelay' | 'scriptedRelay' | 'guardedRelay' | 'proxiedRelay', { url: string, app?: any, close(): Promise<void> } | undefined>} */
+const relays = { relay: undefined, slowRelay: undefined, scriptedRelay: undefined, guardedRelay: undefined, proxiedRelay: undefined };
 /** Requests the slow relay received (across restarts), with their `Last-Event-ID`. */
 let slowRelayRequests = [];
 
@@ -50,6 +95,7 @@ export function relayUrls() {
  * `slowRelay`: the sandbox answering in 1.5 s, so a test can act while the prompt is open; it can
  * be stopped and started again on the same port and database. `scriptedRelay`: ScriptedProvider.
  * `guardedRelay`: the sandbox under the abuse rules, its customer never answering.
+ * `proxiedRelay`: `relay` behind a proxy that can misbehave (`startProxy`).
  * @param {string[]} allowedOrigins the test page's origins
  */
 export function relayPlugin(allowedOrigins) {
@@ -75,6 +121,7 @@ export function relayPlugin(allowedOrigins) {
         return relay;
       };
       relays.slowRelay = await startSlowRelay(0);
+      relays.proxiedRelay = await startProxy(relays.relay.url);
     },
     async serverStop() {
       await Promise.all(Object.values(relays).map((relay) => relay?.close()));
@@ -93,6 +140,9 @@ export function relayPlugin(allowedOrigins) {
         }
         case 'slow-relay-requests':
           return slowRelayRequests;
+        case 'proxy-misbehave':
+          relays.proxiedRelay.misbehave(payload.kind, payload.times);
+          return true;
         case 'slow-relay-forget-requests':
           slowRelayRequests = [];
           return true;

@@ -24,7 +24,8 @@ export function statusLines(t: Strings, { phase, payment, refusal, money }: Show
   }
   if (phase === 'confirming') return [t.confirming, t.confirmingDetail];
   if (phase === 'succeeded') return [t.paid, money, payment?.receipt ? t.receipt(payment.receipt) : ''];
-  if (phase === 'failed') return [t.notPaid, t.failure[payment?.failure?.code ?? 'provider_error']];
+  // A code this widget does not know yet (a newer relay) reads as the provider's fault.
+  if (phase === 'failed') return [t.notPaid, t.failure[payment?.failure?.code!] ?? t.failure.provider_error];
   return refusal ? [explainRefusal(t, refusal)] : [];
 }
 

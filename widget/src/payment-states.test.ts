@@ -1,6 +1,7 @@
 /// <reference types="mocha" />
 import { aTimeout, expect, waitUntil } from '@open-wc/testing';
-import type { FailureCode } from '@stk-pay/server/schemas';
+import type { FailureCode, PaymentView } from '@stk-pay/server/schemas';
+import { statusLines } from './messages.js';
 import { en } from './strings.js';
 import {
   CANCELLED,
@@ -21,6 +22,11 @@ import {
 
 describe('<stk-pay> payment states', () => {
   const fetchSpy = useFetchSpy();
+
+  it('gives a reason for a failure code it does not know (a newer relay): the provider could not complete it', () => {
+    const payment = { id: 'pay_x', status: 'failed', seq: 3, failure: { code: 'fraud_block', message: 'x' } } as unknown as PaymentView;
+    expect(statusLines(en, { phase: 'failed', payment, refusal: undefined, money: 'KES 250' })).to.deep.equal([en.notPaid, en.failure.provider_error]);
+  });
 
   it('shows Sending… while the relay takes the request, and a second Pay sends nothing', async () => {
     const el = await checkout();

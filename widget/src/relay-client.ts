@@ -34,6 +34,8 @@ const CHECK_WHILE_STREAMING_MS = 10_000;
 const MAX_STREAM_ERRORS = 3;
 /** Streams opened without one status arriving before giving up on streams (a proxy that blocks SSE). */
 const MAX_SILENT_STREAMS = 3;
+/** How long one request may take before it counts as no answer. */
+export const REQUEST_TIMEOUT_MS = 15_000;
 /** `EventSource.CLOSED`, read without the global, which may be missing. */
 const CLOSED = 2;
 
@@ -59,6 +61,7 @@ export async function createPayment(relay: string, publishableKey: string, body:
         'Idempotency-Key': idempotencyKey,
       },
       body: JSON.stringify(body),
+      signal: timeout(),
     });
   } catch (cause) {
     return { ok: false, status: undefined, error: { code: 'network_error', message: String(cause) } };
@@ -136,13 +139,14 @@ export function watchPayment(relay: string, id: string, onPayment: (payment: Pay
     let answered = false;
     try {
       // No custom header: a simple request needs no CORS preflight on every poll.
-      const response = await fetch(url);
-      if (response.status === 404) {
+      const response = await fetch(url, { signal: timeout() });
+      const payment: unknown = await response.json();
+      // Gone only when the relay itself says so: a proxy's own 404 page is a passing fault.
+      if (response.status === 404 && isErrorBody(payment)) {
         answered = true;
         stop();
         onGone();
       } else {
-        const payment: unknown = await response.json();
         if (!response.ok || !isPayment(payment)) throw new Error(`GET payment answered ${response.status}`);
         answered = true;
         deliver(payment);
@@ -162,6 +166,12 @@ export function watchPayment(relay: string, id: string, onPayment: (payment: Pay
   timer = setTimeout(check, source ? CHECK_WHILE_STREAMING_MS : 0);
   return { stop, refresh: () => void check() };
 }
+
+/**
+ * A deadline for one request, so a request the network swallowed cannot freeze the checkout (a
+ * payment's retry reuses its key). None where the browser has no AbortSignal.timeout.
+ */
+const timeout = (): AbortSignal | undefined => AbortSignal.timeout?.(REQUEST_TIMEOUT_MS);
 
 function paymentUrl(relay: string, id?: string): string {
   return `${relay.replace(/\/+$/, '')}/v1/payments${id === undefined ? '' : `/${encodeURIComponent(id)}`}`;

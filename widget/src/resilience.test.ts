@@ -1,7 +1,7 @@
 /// <reference types="mocha" />
 import { aTimeout, expect, waitUntil } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
-import { POLL_INTERVAL_MS } from './relay-client.js';
+import { POLL_INTERVAL_MS, REQUEST_TIMEOUT_MS } from './relay-client.js';
 import { en } from './strings.js';
 import {
   PAID,
@@ -13,6 +13,8 @@ import {
   nextEvent,
   payWith,
   phoneField,
+  proxiedRelayUrl,
+  proxyMisbehaves,
   recordEvents,
   restartSlowRelay,
   shownText,
@@ -192,6 +194,75 @@ describe('<stk-pay> on a bad network', () => {
     expect(keys[0]).to.match(/^[\x21-\x7e]{8,255}$/);
     expect(keys[1]).to.equal(keys[0]);
     expect(keys[2]).to.not.equal(keys[0]);
+  });
+
+  it('keeps following the payment when a proxy answers a status query with its own 404 page', async () => {
+    await withEventSource(undefined, async () => {
+      const el = await checkout({ relay: proxiedRelayUrl });
+      const success = nextEvent(el, 'stk-pay-success');
+      await proxyMisbehaves('html-404', 2);
+      await payWith(el, PAID);
+      expect((await success).status).to.equal('succeeded');
+      expect(fetchSpy.current.paymentRequests()).to.have.length(1);
+    });
+  }).timeout(6 * POLL_INTERVAL_MS);
+
+  it('asks again when a status query never answers, instead of waiting for it for good', async () => {
+    await withEventSource(undefined, async () => {
+      const el = await checkout({ relay: proxiedRelayUrl });
+      const success = nextEvent(el, 'stk-pay-success');
+      await proxyMisbehaves('hang', 1);
+      await payWith(el, PAID);
+      // The network comes back while that query hangs: asked again only once it has timed out.
+      await aTimeout(500);
+      window.dispatchEvent(new Event('online'));
+      expect((await success).status).to.equal('succeeded');
+    });
+  }).timeout(REQUEST_TIMEOUT_MS + 4 * POLL_INTERVAL_MS);
+
+  it('follows the payment of the last Pay when reset() came while an earlier one was being sent', async () => {
+    // Each payment request waits at its own gate, so the first can be answered before the second.
+    const spied = window.fetch;
+    const gates: (() => void)[] = [];
+    let posts = 0;
+    window.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (init?.method === 'POST') await new Promise<void>((resolve) => (gates[posts++] = resolve));
+      return spied(input, init);
+    };
+    try {
+      const el = await checkout();
+      const failures = recordEvents(el, 'stk-pay-failure');
+      const success = nextEvent(el, 'stk-pay-success');
+      await payWith(el, '0700000001');
+      await waitUntil(() => posts === 1);
+      el.reset();
+      el.setAttribute('amount', '400');
+      await el.updateComplete;
+      await payWith(el, PAID);
+      await waitUntil(() => posts === 2);
+      gates[0]!();
+      await aTimeout(300);
+      gates[1]!();
+      const paid = await success;
+      expect(paid.amount).to.equal(400);
+      await aTimeout(500);
+      expect(failures).to.have.length(0);
+      expect(statusText(el)).to.contain('KES 400');
+    } finally {
+      window.fetch = spied;
+      for (const gate of gates) gate();
+    }
+  }).timeout(10_000);
+
+  it('shows the amount paid on the Paid screen, whatever the amount attribute says since', async () => {
+    const el = await checkout();
+    const success = nextEvent(el, 'stk-pay-success');
+    await payWith(el, PAID);
+    await success;
+    el.setAttribute('amount', '9999');
+    await el.updateComplete;
+    expect(statusText(el)).to.contain('KES 250');
+    expect(statusText(el)).to.not.contain('9,999');
   });
 
   it('takes the payment once the relay is back, on Pay again', async () => {

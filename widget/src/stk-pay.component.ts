@@ -198,8 +198,10 @@ export class StkPay extends ReactiveElement {
     this.phase = 'sending';
     const key = openPaymentKey(this);
 
-    const outcome = await createPayment(this.#relay(), this.publishableKey, body, this.#idempotencyKeyFor(body));
-    if (this.phase !== 'sending') return; // reset() meanwhile
+    const attempt = this.#idempotencyKeyFor(body);
+    const outcome = await createPayment(this.#relay(), this.publishableKey, body, attempt);
+    // reset() meanwhile, perhaps followed by another Pay: this answer is no longer the one awaited.
+    if (this.phase !== 'sending' || this.#attempt?.key !== attempt) return;
     if (!outcome.ok) return this.#handleRefusal(outcome);
     this.#attempt = undefined;
     this.#openKey = key;
@@ -318,8 +320,9 @@ export class StkPay extends ReactiveElement {
     return this.#sentAt + this.promptWindowMs - Date.now();
   }
 
-  #money(): string {
-    return `KES ${this.amount.toLocaleString('en-KE')}`;
+  /** The amount, formatted: the payment's own once there is one (the attribute may have changed). */
+  #money(amount = this.amount): string {
+    return `KES ${amount.toLocaleString('en-KE')}`;
   }
 
   #renderForm(t: Strings) {
@@ -356,7 +359,7 @@ export class StkPay extends ReactiveElement {
     const t = this.#strings();
     const problem = this.#setupProblem(t);
     const phase = problem ? 'misconfigured' : this.phase;
-    const lines = problem ? [t.misconfigured, problem] : statusLines(t, { phase: this.phase, payment: this.payment, refusal: this.refusal, money: this.#money() });
+    const lines = problem ? [t.misconfigured, problem] : statusLines(t, { phase: this.phase, payment: this.payment, refusal: this.refusal, money: this.#money(this.payment?.amount) });
     return html`
       <div part="base" class="base" lang=${languageOf(this.lang || navigator.language)}>
         <div part="amount" class="summary">

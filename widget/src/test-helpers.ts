@@ -10,7 +10,7 @@ import './stk-pay.js';
 declare global {
   interface Window {
     /** Set by web-test-runner.config.mjs: the real relays started for this run (test-relays.mjs). */
-    __RELAYS__: { relay: string; slowRelay: string; scriptedRelay: string; guardedRelay: string };
+    __RELAYS__: { relay: string; slowRelay: string; scriptedRelay: string; guardedRelay: string; proxiedRelay: string };
   }
 }
 
@@ -22,6 +22,8 @@ export const slowRelayUrl = window.__RELAYS__.slowRelay;
 export const scriptedRelayUrl = window.__RELAYS__.scriptedRelay;
 /** The sandbox under the abuse rules (a real provider's), its customer never answering. */
 export const guardedRelayUrl = window.__RELAYS__.guardedRelay;
+/** `relayUrl` behind a proxy that can answer status queries with its own 404 page, or never (`proxyMisbehaves`). */
+export const proxiedRelayUrl = window.__RELAYS__.proxiedRelay;
 /** Nothing listens there (and Chromium refuses the port outright): a relay that is down. */
 export const deadRelay = 'http://127.0.0.1:9';
 
@@ -179,6 +181,11 @@ export async function withEventSource<T>(replacement: typeof EventSource | undef
   } finally {
     window.EventSource = original;
   }
+}
+
+/** The proxy's next `times` status queries get its own 404 page, or no answer at all. */
+export function proxyMisbehaves(kind: 'html-404' | 'hang', times: number): Promise<boolean> {
+  return executeServerCommand('proxy-misbehave', { kind, times });
 }
 
 export function restartSlowRelay(downMs = 0): Promise<boolean> {
