@@ -14,6 +14,10 @@ describe('normalizePhone', () => {
     ['+254110123456', '254110123456'],
     ['(0708) 374.149', '254708374149'],
     ['  0708374149  ', '254708374149'],
+    ['+254 (0)708 374 149', '254708374149'],
+    ['+2540708374149', '254708374149'],
+    ['00254 708 374 149', '254708374149'],
+    ['002540110123456', '254110123456'],
   ])('accepts %j as %s', (input, msisdn) => {
     expect(normalizePhone(input)).toEqual({ ok: true, msisdn });
   });
@@ -30,6 +34,8 @@ describe('normalizePhone', () => {
     ['phone', 'characters'],
     ['0708+374149', 'characters'],
     ['255708374149', 'prefix'],
+    ['+25400708374149', 'length'],
+    ['2540208374149', 'prefix'],
   ])('refuses %j (%s)', (input, reason) => {
     expect(normalizePhone(input)).toEqual({ ok: false, reason });
   });

@@ -11,17 +11,19 @@ export type PhoneResult =
   | { ok: false; reason: 'empty' | 'characters' | 'length' | 'prefix' };
 
 /**
- * Accepts `07…`, `01…`, `7…`, `1…`, `+254…`, `254…` (spaces, dashes, dots and brackets
- * allowed) and returns the canonical `2547XXXXXXXX` / `2541XXXXXXXX`, or why it cannot.
+ * Accepts `07…`, `01…`, `7…`, `1…`, `+254…`, `254…`, `00254…` (spaces, dashes, dots and
+ * brackets allowed, and the trunk 0 after the country code: `+254 (0)7…`) and returns the
+ * canonical `2547XXXXXXXX` / `2541XXXXXXXX`, or why it cannot.
  */
 export function normalizePhone(input: string): PhoneResult {
   const trimmed = input.trim();
   if (trimmed === '') return { ok: false, reason: 'empty' };
   if (!/^\+?[\d\s\-.()]+$/.test(trimmed)) return { ok: false, reason: 'characters' };
   const hasPlus = trimmed.startsWith('+');
-  let digits = trimmed.replace(/\D/g, '');
+  // `00`: the international prefix dialled instead of `+`.
+  let digits = trimmed.replace(/\D/g, '').replace(/^00(?=254)/, '');
   if (hasPlus && !digits.startsWith('254')) return { ok: false, reason: 'prefix' };
-  if (digits.startsWith('254')) digits = digits.slice(3);
+  if (digits.startsWith('254')) digits = digits.slice(3).replace(/^0(?=\d{9}$)/, '');
   else if (digits.startsWith('0')) digits = digits.slice(1);
   else if (digits.length > 10) return { ok: false, reason: 'prefix' };
   if (digits.length !== 9) return { ok: false, reason: 'length' };
