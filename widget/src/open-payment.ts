@@ -1,7 +1,7 @@
 /**
  * The payment a checkout has open, kept in sessionStorage so that reloading the page while the
  * PIN prompt is on the phone follows that payment instead of sending a second prompt. One entry per
- * checkout (publishable key, amount and reference); removed once the payment is final.
+ * checkout (publishable key, amount, reference and description); removed once the payment is final.
  */
 export interface OpenPayment {
   id: string;
@@ -13,10 +13,12 @@ export interface Checkout {
   publishableKey: string;
   amount: number;
   reference: string;
+  description: string;
 }
 
-export const openPaymentKey = ({ publishableKey, amount, reference }: Checkout): string =>
-  `stk-pay:${publishableKey}:${amount}:${reference}`;
+/** Two checkouts of one amount without references (two products) differ by what they are for. */
+export const openPaymentKey = ({ publishableKey, amount, reference, description }: Checkout): string =>
+  `stk-pay:${publishableKey}:${amount}:${reference}:${description}`;
 
 /** sessionStorage throws where storage is blocked (sandboxed frames, some private modes): then the
  * widget simply does not resume. */

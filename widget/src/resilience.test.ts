@@ -117,8 +117,22 @@ describe('<stk-pay> on a bad network', () => {
     expect(sessionStorage.length).to.equal(0);
   });
 
+  it("does not take the open payment of another product of the same price for this one's", async () => {
+    const first = await checkout({ relay: slowRelayUrl, reference: false, description: 'Product A' });
+    const created = nextEvent(first, 'stk-pay-status');
+    await payWith(first, PAID);
+    await created;
+
+    // The customer moves on, in the same tab, to another product at the same price.
+    first.remove();
+    const second = await checkout({ relay: slowRelayUrl, reference: false, description: 'Product B' });
+    await aTimeout(300);
+    expect(second.shadowRoot?.querySelector('input')).to.not.equal(null);
+    expect(shownText(second)).to.not.contain(en.checkPhone);
+  });
+
   it('shows the form again after a reload when the relay no longer knows the payment', async () => {
-    sessionStorage.setItem('stk-pay:pk_test_demo:250:INV-9', JSON.stringify({ id: 'pay_0000000000000000000000', sentAt: Date.now() }));
+    sessionStorage.setItem('stk-pay:pk_test_demo:250:INV-9:Two mangoes', JSON.stringify({ id: 'pay_0000000000000000000000', sentAt: Date.now() }));
 
     const el = await checkout();
     await waitUntil(() => el.shadowRoot?.querySelector('input') !== null, 'the form never came back');
