@@ -281,6 +281,11 @@ describe('Daraja settings and formats', () => {
     expect(providerFromEnv('daraja', env).name).toBe('daraja');
   });
 
+  it("calls result 8 (the till or paybill over its balance limit) a refusal, not the customer's funds", () => {
+    expect(statusFromResultCode(8, 'Over till/paybill balance limit')).toMatchObject({ status: 'failed', code: 'rejected' });
+    expect(statusFromResultCode(1, 'The balance is insufficient for the transaction.')).toMatchObject({ status: 'failed', code: 'insufficient_funds' });
+  });
+
   it('a query answering 4999 (still under processing) keeps the payment pending', () => {
     expect(statusFromResultCode(4999, 'The transaction is still under processing')).toEqual({ status: 'pending' });
   });

@@ -17,7 +17,6 @@ export function statusFromResultCode(resultCode: number, resultDesc: string | un
     case 1032:
       return { status: 'failed', code: 'cancelled', message };
     case 1:
-    case 8:
       return { status: 'failed', code: 'insufficient_funds', message };
     case 2001:
       return { status: 'failed', code: 'wrong_pin', message };
@@ -28,6 +27,8 @@ export function statusFromResultCode(resultCode: number, resultDesc: string | un
     case 2:
     case 3:
     case 4:
+    // The merchant's till or paybill is over its balance limit: nothing the customer can mend.
+    case 8:
     case 17:
     case 1001:
     case 2028:
