@@ -68,8 +68,10 @@ export class CallbackHandler {
     }
     const { payment, attached } = found;
     log.info({ paymentId: payment.id, provider: provider.name, providerRef: parsed.providerRef, claims: parsed.update.status, matchedBy: attached ? 'id or phone and amount' : 'reference' }, 'provider callback received');
-    // The payment's own merchant's instance answers the status query (its keys made the push).
-    provider = this.deps.merchants.byId(payment.merchantId)?.provider ?? provider;
+    // The payment's own merchant's instance answers the status query (its keys made the push),
+    // unless the merchant has moved to another provider since.
+    const merchantProvider = this.deps.merchants.byId(payment.merchantId)?.provider;
+    if (merchantProvider?.name === payment.provider) provider = merchantProvider;
     if (isTerminal(payment.status)) {
       const update = parsed.update;
       // Daraja's status query gives no receipt: a query may have settled the payment before this

@@ -60,6 +60,31 @@ describe('a push lost in a restart', () => {
   });
 });
 
+describe('a merchant that moved to another provider while a payment was open', () => {
+  it("neither fails nor settles the payment on the new provider's word: it is held for review", async () => {
+    // The payment went out through Daraja; the merchant now runs on the sandbox.
+    relay = await startRelay({ reconcileTickMs: 60_000 });
+    const { store } = relay.app;
+    const id = newPaymentId();
+    await store.createPayment({ id, merchantId: 'demo', amount: 250, phone: '254708374149', reference: null, description: null, provider: 'daraja', idempotencyKey: null, requestHash: null, nextCheckAt: null }, Date.now());
+    await store.claimPush(id, Date.now(), Date.now() - 1);
+    await store.updatePayment(id, { status: 'awaiting_customer', providerRef: 'ws_CO_191220191020363925' }, 'push', Date.now());
+    expect(await relay.app.payments.checkDue()).toBe(1);
+    const payment = await store.getPayment(id);
+    expect(payment).toMatchObject({ status: 'awaiting_customer', failureCode: null });
+    expect(payment?.reviewReason).toMatch(/sent through daraja, which this merchant no longer uses/);
+    // A callback for it through the sandbox's route changes nothing either.
+    const callback = { Body: { stkCallback: { CheckoutRequestID: 'ws_CO_191220191020363925', ResultCode: 1032, ResultDesc: 'Request cancelled by user' } } };
+    await relay.app.inject({ method: 'POST', url: `/v1/callbacks/sandbox/${relay.app.callbackToken}`, payload: callback });
+    expect((await store.getPayment(id))?.status).toBe('awaiting_customer');
+  });
+
+  it("the sandbox's status query answers nothing, not a failure, about a request it never made", async () => {
+    const sandbox = new CountingSandbox({ delayMs: 50 });
+    await expect(sandbox.queryStatus('ws_CO_191220191020363925')).rejects.toMatchObject({ kind: 'refused' });
+  });
+});
+
 describe('a provider that contradicts the payment', () => {
   it('holds a payment the provider reports paid with another amount for review, neither paid nor failed', async () => {
     /** A provider whose status answer names another amount (a fee added, or a mix-up). */

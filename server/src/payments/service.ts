@@ -197,6 +197,16 @@ export class PaymentService {
       this.deps.log.error({ paymentId: payment.id, merchantId: payment.merchantId }, 'payment of a merchant no longer configured: needs review');
       return;
     }
+    if (merchant.provider.name !== payment.provider) {
+      // The merchant moved to another provider while this payment was open: that one cannot
+      // answer for it. Asked again each time its lease ends, in case the change is undone.
+      this.deps.log.error({ paymentId: payment.id, provider: payment.provider, merchantProvider: merchant.provider.name }, 'payment sent through a provider its merchant no longer uses: needs review');
+      if (!payment.reviewReason) {
+        const reviewReason = `The payment was sent through ${payment.provider}, which this merchant no longer uses: the relay cannot ask about it. Check ${payment.provider}'s dashboard.`;
+        await this.deps.store.updatePayment(payment.id, { reviewReason }, 'schedule', this.now());
+      }
+      return;
+    }
     if (payment.pushState === 'queued') {
       await this.resumeLostPush(merchant, payment);
       return;

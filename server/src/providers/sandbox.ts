@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { randomBytesFromPool } from '../random.js';
 import { parseStkCallback, type StkCallbackBody } from './daraja-callback.js';
-import { requestJson } from './http.js';
+import { ProviderHttpError, requestJson } from './http.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { kenyaTimestamp } from './mpesa-time.js';
 import type { CallbackInput, ParsedCallback, Provider, ProviderStatus, PushRequest, PushResult } from './types.js';
@@ -108,7 +108,8 @@ export class SandboxProvider implements Provider {
 
   async queryStatus(providerRef: string): Promise<ProviderStatus> {
     const parsed = readRef(providerRef);
-    if (!parsed) return { status: 'failed', code: 'provider_error', message: 'The sandbox does not know this request.' };
+    // Not an answer about a payment (another provider's reference): never a final state.
+    if (!parsed) throw new ProviderHttpError('refused', 'the sandbox does not know this request', 404);
     if (this.now() - parsed.pushedAt < this.options.delayMs) return { status: 'pending' };
     const result = SANDBOX_RESULTS[parsed.scenario];
     const status = statusFromResultCode(result.code, result.desc);
