@@ -6,7 +6,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { isPaymentId, isPlainText } from '../api/schemas.js';
 import type { MerchantRegistry } from '../merchants.js';
-import type { CallbackInput, ParsedCallback, Provider, ProviderStatus } from '../providers/types.js';
+import { paysAmount, type CallbackInput, type ParsedCallback, type Provider, type ProviderStatus } from '../providers/types.js';
 import type { PaymentRecord, PaymentStore } from '../store/types.js';
 import { GIVE_UP_AFTER_MS } from './schedule.js';
 import { isTerminal } from './state-machine.js';
@@ -76,7 +76,7 @@ export class CallbackHandler {
       const update = parsed.update;
       // Daraja's status query gives no receipt: a query may have settled the payment before this
       // callback, which has it. Keep it (the amount must agree; the outcome is already final).
-      if (payment.status === 'succeeded' && !payment.receipt && !attached && update.status === 'succeeded' && update.receipt && (update.amount === undefined || update.amount === payment.amount)) {
+      if (payment.status === 'succeeded' && !payment.receipt && !attached && update.status === 'succeeded' && update.receipt && paysAmount(update, payment.amount)) {
         await this.deps.store.updatePayment(payment.id, { receipt: update.receipt }, 'callback', this.deps.now());
         await record(parsed.providerRef, payment.id, 'duplicate: already succeeded; receipt added');
         return 'duplicate';
@@ -85,7 +85,7 @@ export class CallbackHandler {
       return 'duplicate';
     }
     let update = parsed.update;
-    if (update.status === 'succeeded' && update.amount !== undefined && update.amount !== payment.amount) {
+    if (update.status === 'succeeded' && !paysAmount(update, payment.amount)) {
       await record(parsed.providerRef, payment.id, `rejected: amount ${update.amount} is not ${payment.amount}`);
       log.warn({ paymentId: payment.id }, 'callback amount does not match the payment; asking the provider');
       await this.deps.checkNow(payment);
@@ -153,7 +153,7 @@ export class CallbackHandler {
 function confirmsIdentity(confirmed: ProviderStatus | undefined, payment: PaymentRecord): boolean {
   if (!confirmed) return false;
   if (confirmed.paymentId !== undefined) return confirmed.paymentId === payment.id;
-  if (confirmed.status === 'succeeded' && confirmed.amount !== undefined) return confirmed.amount === payment.amount;
+  if (confirmed.status === 'succeeded' && confirmed.amount !== undefined) return paysAmount(confirmed, payment.amount);
   return true;
 }
 
@@ -168,8 +168,8 @@ function mergeStatus(confirmed: ProviderStatus, claimed: ProviderStatus): Provid
   if (confirmed.status === 'failed' && claimed.status === 'failed' && confirmed.code === 'provider_error') return claimed;
   if (confirmed.status === 'succeeded' && claimed.status === 'succeeded') {
     const receipt = confirmed.receipt ?? claimed.receipt;
-    const amount = confirmed.amount ?? claimed.amount;
-    return { status: 'succeeded', ...(receipt ? { receipt } : {}), ...(amount !== undefined ? { amount } : {}) };
+    const { amount, customerFee } = confirmed.amount !== undefined ? confirmed : claimed;
+    return { status: 'succeeded', ...(receipt ? { receipt } : {}), ...(amount !== undefined ? { amount } : {}), ...(customerFee !== undefined ? { customerFee } : {}) };
   }
   return confirmed;
 }

@@ -7,7 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { StatusBus } from '../bus/types.js';
 import { crashPoint } from '../crash-points.js';
 import type { RelayMetrics } from '../metrics.js';
-import type { Provider, ProviderStatus } from '../providers/types.js';
+import { paysAmount, type Provider, type ProviderStatus } from '../providers/types.js';
 import { webhookEventId } from '../store/rows.js';
 import type { CallbackToRecord, PaymentPatch, PaymentRecord, PaymentStore } from '../store/types.js';
 import { isTerminal } from './state-machine.js';
@@ -34,7 +34,7 @@ export class PaymentUpdater {
   async apply(payment: PaymentRecord, status: ProviderStatus, source: string, extra: PaymentPatch = {}, callback?: CallbackToRecord, log = this.deps.log): Promise<boolean> {
     const options = { webhook: this.deps.sendsWebhooks(payment.merchantId), ...(callback ? { callback } : {}) };
     const patch: PaymentPatch = { ...extra };
-    if (status.status === 'succeeded' && status.amount !== undefined && status.amount !== payment.amount) {
+    if (status.status === 'succeeded' && !paysAmount(status, payment.amount)) {
       // The provider says paid, but not this amount: neither paid nor failed on our word.
       const reason = `The provider reports KES ${status.amount} paid for a payment of KES ${payment.amount}.`;
       log.error({ paymentId: payment.id, source }, 'provider reports another amount; the payment needs review');

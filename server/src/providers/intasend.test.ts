@@ -253,6 +253,30 @@ describe('KulmiPay through a real relay', () => {
     expect(query?.body).toEqual({ invoice_id: onlyInvoice(double).invoice_id });
   });
 
+  it('a customer who pays the fee on top (CUSTOMER-PAYS, sent or the account default) is paid, not held for review; another amount still is', async () => {
+    const customerPays = (base: string) => adapterFor('kulmipay', base, { mobileTariff: 'CUSTOMER-PAYS' });
+    for (const setup of [
+      { double: { feePercent: 3 }, adapter: customerPays },
+      { double: { feePercent: 3, accountTariff: 'CUSTOMER-PAYS' as const } },
+      { double: { feePercent: 3, accountTariff: 'BUSINESS-PAYS' as const } },
+    ]) {
+      const { double, relay } = await rig('kulmipay', { ...setup, ...WEBHOOKS_DECIDE });
+      const id = await pay(relay, PAID, { amount: 100 });
+      const payment = await finalView(relay, id);
+      const invoice = onlyInvoice(double);
+      expect(payment.status, JSON.stringify(setup.double)).toBe('succeeded');
+      expect(invoice.charges).toBe('3.00');
+      expect(invoice.value).toBe(setup.double.accountTariff === 'BUSINESS-PAYS' ? '100.00' : '103.00');
+    }
+    // The fee does not excuse another amount: 90 paid with a fee of 3 is not a payment of 100.
+    const { double, relay } = await rig('kulmipay', { double: { feePercent: 3, delayMs: 60_000 }, adapter: customerPays });
+    const id = await pay(relay, PAID, { amount: 100 });
+    const invoice = await until(() => [...double.invoices.values()][0], (i) => i !== undefined);
+    Object.assign(invoice!, { state: 'COMPLETE', value: '93.00', charges: '3.00', mpesa_reference: 'QKL0000OTH' });
+    const held = await until(() => relay.app.store.getPayment(id), (p) => p?.reviewReason != null);
+    expect(held).toMatchObject({ status: 'awaiting_customer', reviewReason: expect.stringMatching(/KES 93 paid for a payment of KES 100/) });
+  });
+
   it('webhooks proved by an X-Challenge header are accepted', async () => {
     await paidByWebhooks('kulmipay', { proof: 'header' }, { amount: 50 });
   });

@@ -58,6 +58,8 @@ const invoiceSchema = z.object({
   id: idSchema.nullish(),
   state: z.string(),
   value: z.union([z.string(), z.number()]).nullish(),
+  /** The provider's fee: on top of the amount asked when the customer pays it (`CUSTOMER-PAYS`). */
+  charges: z.union([z.string(), z.number()]).nullish(),
   account: z.string().nullish(),
   api_ref: z.string().nullish(),
   mpesa_reference: z.string().nullish(),
@@ -91,10 +93,23 @@ function invoiceOfWebhook(body: unknown): Invoice | undefined {
   return parseInvoice(asRecord(record?.['data']) ?? record);
 }
 
-/** `value` ("10.00" or 10) as a number; undefined when absent or not a number. */
-function amountOf(invoice: Invoice): number | undefined {
-  const text = String(invoice.value ?? '').trim();
+/** A money field ("10.00" or 10) as a number; undefined when absent or not a number. */
+function money(field: string | number | null | undefined): number | undefined {
+  const text = String(field ?? '').trim();
   return text !== '' && Number.isFinite(Number(text)) ? Number(text) : undefined;
+}
+
+/**
+ * What the customer paid (`value`), and of it the fee they may have paid on top (`charges`):
+ * with `CUSTOMER-PAYS` the prompt asks for the amount plus the fee. Where the tariff is the
+ * account's default (not sent with the push) either may hold; with `BUSINESS-PAYS` the fee comes
+ * out of the merchant's side and `value` is the amount asked.
+ */
+function paidOf(invoice: Invoice, tariff: MobileTariff | undefined): { amount?: number; customerFee?: number } {
+  const amount = money(invoice.value);
+  const charges = money(invoice.charges) ?? 0;
+  if (amount === undefined) return {};
+  return charges > 0 && tariff !== 'BUSINESS-PAYS' ? { amount, customerFee: charges } : { amount };
 }
 
 function invoiceRef(invoice: Invoice): string | undefined {
@@ -103,7 +118,7 @@ function invoiceRef(invoice: Invoice): string | undefined {
 }
 
 /** An invoice's state in our words. Only COMPLETE and FAILED are final; anything else, even a state we do not know, means ask again. */
-export function statusOfInvoice(invoice: Invoice): ProviderStatus {
+export function statusOfInvoice(invoice: Invoice, tariff?: MobileTariff): ProviderStatus {
   const echoed = invoice.api_ref ? { paymentId: invoice.api_ref } : {};
   switch (invoice.state.trim().toUpperCase()) {
     case 'PENDING':
@@ -111,15 +126,13 @@ export function statusOfInvoice(invoice: Invoice): ProviderStatus {
     case 'RETRY':
       return { status: 'pending', ...echoed };
     case 'COMPLETE':
-    case 'COMPLETED': {
-      const amount = amountOf(invoice);
+    case 'COMPLETED':
       return {
         status: 'succeeded',
         ...(invoice.mpesa_reference ? { receipt: invoice.mpesa_reference } : {}),
-        ...(amount !== undefined ? { amount } : {}),
+        ...paidOf(invoice, tariff),
         ...echoed,
       };
-    }
     case 'FAILED':
       return { ...failureOf(invoice), ...echoed };
     default:
@@ -235,7 +248,7 @@ export class IntaSendProvider implements Provider {
     if (!invoice || invoiceRef(invoice) !== providerRef) {
       throw new ProviderHttpError('indeterminate', `${this.label}'s status answer is not about invoice ${providerRef}`, answer.status);
     }
-    return statusOfInvoice(invoice);
+    return statusOfInvoice(invoice, this.options.mobileTariff);
   }
 
   /**
@@ -262,12 +275,14 @@ export class IntaSendProvider implements Provider {
     const invoice = invoiceOfWebhook(input.body);
     const ref = invoice && invoiceRef(invoice);
     if (!invoice || !ref) return { kind: 'reject', reason: `not a ${this.label} invoice event` };
-    const amount = amountOf(invoice);
+    // The amount asked, to match a push whose answer was lost: net of the fee where the customer pays it.
+    const paid = money(invoice.value);
+    const amount = paid !== undefined && this.options.mobileTariff === 'CUSTOMER-PAYS' ? paid - (money(invoice.charges) ?? 0) : paid;
     const phone = invoice.account ?? '';
     return {
       kind: 'status',
       providerRef: ref,
-      update: statusOfInvoice(invoice),
+      update: statusOfInvoice(invoice, this.options.mobileTariff),
       ...(invoice.api_ref ? { paymentId: invoice.api_ref } : {}),
       ...(/^254[17]\d{8}$/.test(phone) && amount !== undefined && amount > 0 ? { match: { phone, amount } } : {}),
     };

@@ -8,7 +8,17 @@ import type { ProviderCallOutcome } from './http.js';
 /** What a provider says about a payment, mapped to our vocabulary. */
 export type ProviderStatus = (
   | { status: 'pending' }
-  | { status: 'succeeded'; receipt?: string; amount?: number }
+  | {
+      status: 'succeeded';
+      receipt?: string;
+      /** What the customer paid, as the provider reports it. */
+      amount?: number;
+      /**
+       * Of `amount`, the provider's fee the customer may have paid on top (a customer-pays
+       * tariff): the payment's own amount is then `amount - customerFee`.
+       */
+      customerFee?: number;
+    }
   | { status: 'failed'; code: FailureCode; message: string }
 ) & {
   /** Our payment id as the provider echoes it (a status answer's `api_ref`), when it does. */
@@ -97,4 +107,13 @@ export interface Provider {
   timeRequests?(timer: RequestTimer): void;
   /** Stops timers and connections the adapter holds. */
   close?(): void;
+}
+
+/**
+ * Whether a provider's "paid" names this amount: the amount itself, or it with the provider's
+ * fee on top where the customer pays the fee. True when the provider names no amount.
+ */
+export function paysAmount(status: { amount?: number; customerFee?: number }, amount: number): boolean {
+  if (status.amount === undefined || status.amount === amount) return true;
+  return status.customerFee !== undefined && Math.round((status.amount - status.customerFee) * 100) === amount * 100;
 }

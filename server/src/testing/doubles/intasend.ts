@@ -27,6 +27,15 @@ export interface IntaSendDoubleOptions {
   signatureHeader?: string;
   /** Smallest amount accepted (KulmiPay's older page: KES 10). Default 10 for KulmiPay, 1 for IntaSend. */
   minAmount?: number;
+  /**
+   * The provider's fee on a collection, in percent of the amount (default 0). Who pays it follows
+   * the push's `mobile_tarrif`, else `accountTariff`: with `CUSTOMER-PAYS` the prompt (and the
+   * invoice's `value`) is the amount plus the fee; with `BUSINESS-PAYS` the fee comes out of
+   * `net_amount`.
+   */
+  feePercent?: number;
+  /** The account's default tariff, for pushes that send none (default `BUSINESS-PAYS`). */
+  accountTariff?: 'BUSINESS-PAYS' | 'CUSTOMER-PAYS';
 }
 
 export interface DoubleInvoice {
@@ -178,15 +187,18 @@ export async function startIntaSendDouble(options: IntaSendDoubleOptions): Promi
 
   function createInvoice(body: Fields, scenario: DoubleScenario): DoubleInvoice {
     const now = new Date().toISOString();
-    const value = Math.ceil(Number(body['amount'])).toFixed(2);
+    const asked = Math.ceil(Number(body['amount']));
+    const fee = Math.round(asked * (options.feePercent ?? 0)) / 100;
+    const customerPays = (body['mobile_tarrif'] ?? options.accountTariff) === 'CUSTOMER-PAYS';
+    const value = customerPays ? asked + fee : asked;
     const invoice: DoubleInvoice = {
       invoice_id: randomCode(7),
       state: 'PENDING',
       provider: 'M-PESA',
-      charges: '0.00',
-      net_amount: value,
+      charges: fee.toFixed(2),
+      net_amount: (customerPays ? asked : asked - fee).toFixed(2),
       currency: 'KES',
-      value,
+      value: value.toFixed(2),
       account: String(body['phone_number']),
       api_ref: typeof body['api_ref'] === 'string' ? body['api_ref'] : kulmipay ? 'MPesa Express' : null,
       mpesa_reference: null,
