@@ -34,4 +34,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
   });
+
+  it('names a bad secret setting without showing its value', () => {
+    for (const env of [{ DATABASE_URL: 'postgresql//shop:hunter2secret@db.example/pay' }, { CALLBACK_TOKEN: 'hunter2secret!!!' }]) {
+      const name = Object.keys(env)[0]!;
+      expect(() => loadConfig(env)).toThrow(new RegExp(`^${name} must be `));
+      expect(() => loadConfig(env)).not.toThrow(/hunter2/);
+    }
+    // Others still show what was given, to help find the slip.
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/\(got "eighty"\)/);
+  });
 });

@@ -49,6 +49,9 @@ export function trustProxyOption(value: string | undefined): boolean | string | 
   return value === 'true' || value === 'false' ? value === 'true' : value;
 }
 
+/** Settings whose values are secret, or may hold one (a password in a URL). */
+const SECRET_SETTINGS = new Set(['DATABASE_URL', 'CALLBACK_TOKEN']);
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -60,7 +63,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? 'environment');
-    throw new ConfigError(`${name} must be ${issue.message} (got ${JSON.stringify(present[name] ?? '')})`);
+    // Never a secret's value in the message: it ends up in a terminal, a log, a CI transcript.
+    const shown = SECRET_SETTINGS.has(name) ? '' : ` (got ${JSON.stringify(present[name] ?? '')})`;
+    throw new ConfigError(`${name} must be ${issue.message}${shown}`);
   }
   return parsed.data;
 }
