@@ -22,6 +22,17 @@ describe('relay start-up with a bad setting', () => {
     expect(stderr).toMatch(/^stk-pay: PORT must be a port number/);
   });
 
+  it('stops with one line naming the database setting when the database cannot be opened, without its password', () => {
+    const sqlite = start({ STK_PAY_DB: '/etc/passwd/stk-pay.sqlite' });
+    expect(sqlite.status).toBe(1);
+    expect(sqlite.stderr.split('\n')).toHaveLength(1);
+    expect(sqlite.stderr).toMatch(/^stk-pay: failed to start: could not open the SQLite file \/etc\/passwd\/stk-pay\.sqlite \(STK_PAY_DB\): /);
+    const postgres = start({ DATABASE_URL: 'postgres://shop:hunter2secret@127.0.0.1:1/pay' });
+    expect(postgres.status).toBe(1);
+    expect(postgres.stderr).toMatch(/^stk-pay: failed to start: could not open the PostgreSQL database \(DATABASE_URL\): .*ECONNREFUSED/);
+    expect(postgres.stderr).not.toContain('hunter2');
+  });
+
   it('stops with one line naming the provider setting that is missing', () => {
     const { status, stderr } = start({ STK_PAY_PROVIDER: 'upesipay', UPESIPAY_CHANNEL_ID: '2133' });
     expect(status).toBe(2);

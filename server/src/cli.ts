@@ -54,6 +54,8 @@ async function main(): Promise<void> {
     throw error;
   }
   const logStream = batchedStdout();
+  // Which setting to look at when the database cannot be opened (never its value: a URL may hold a password).
+  const databaseSetting = config.DATABASE_URL ? 'the PostgreSQL database (DATABASE_URL)' : `the SQLite file ${config.STK_PAY_DB} (STK_PAY_DB)`;
   const app = await buildApp({
     dbPath: config.STK_PAY_DB,
     ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
@@ -69,11 +71,17 @@ async function main(): Promise<void> {
     reconcileMaxPerSecond: config.RECONCILE_MAX_PER_SECOND,
     logger: { level: config.LOG_LEVEL },
     logStream,
+  }).catch((error: unknown) => {
+    throw new Error(`could not open ${databaseSetting}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   });
 
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: the operator will not wait for a shutdown that hangs.
+      app.log.warn({ signal }, 'second signal while shutting down: exiting now');
+      process.exit(1);
+    }
     stopping = true;
     app.log.info({ signal }, 'shutting down');
     app.close().then(
@@ -87,7 +95,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 
-  await app.listen({ port: config.PORT, host: config.HOST });
+  await app.listen({ port: config.PORT, host: config.HOST }).catch((error: unknown) => {
+    throw new Error(`could not listen on ${config.HOST}:${config.PORT} (HOST, PORT): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  });
   const address = app.server.address();
   const port = address !== null && typeof address === 'object' ? address.port : config.PORT;
   const shown = config.PUBLIC_URL ?? `http://${config.HOST}:${port}`;
