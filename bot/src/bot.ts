@@ -17,7 +17,7 @@ import { phone } from './features/phone.js';
 import { JsonFileStorage } from './file-storage.js';
 import { STRINGS } from './i18n.js';
 import type { Logger } from './logger.js';
-import { PaymentWatcher, type OpenPayment } from './payment-watcher.js';
+import { isOpenPayment, PaymentWatcher, type OpenPayment } from './payment-watcher.js';
 import { RelayClient } from './relay-client.js';
 
 export interface BotSettings extends Pick<BotConfig, 'token' | 'apiRoot' | 'relayUrl' | 'publishableKey' | 'merchantId' | 'dataDir'> {
@@ -46,7 +46,7 @@ export function createBot(settings: BotSettings): PaymentBot {
   const watcher = new PaymentWatcher({
     api: bot.api,
     relay,
-    store: new JsonFileStorage<OpenPayment>(join(settings.dataDir, 'open-payments'), { durable: true }),
+    store: new JsonFileStorage<OpenPayment>(join(settings.dataDir, 'open-payments'), { durable: true, accept: isOpenPayment }),
     log,
     ...settings.watcher,
   });

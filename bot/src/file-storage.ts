@@ -16,7 +16,11 @@ const SUFFIX = '.json';
 export class JsonFileStorage<T> implements StorageAdapter<T> {
   constructor(
     private readonly dir: string,
-    private readonly options: { durable?: boolean } = {},
+    private readonly options: {
+      durable?: boolean;
+      /** Whether a value read has the shape written; one that has not is treated as absent. */
+      accept?: (value: unknown) => boolean;
+    } = {},
   ) {
     mkdirSync(dir, { recursive: true });
   }
@@ -75,11 +79,15 @@ export class JsonFileStorage<T> implements StorageAdapter<T> {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
+    let value: unknown;
     try {
-      return JSON.parse(text) as T;
+      value = JSON.parse(text);
     } catch {
       // Not written by this class (renames are atomic): treat it as absent rather than wedge the chat.
       return undefined;
     }
+    // Likewise a file edited by hand into another shape (`null`, `{}`): absent, not a crash or a loop.
+    if (value === null || typeof value !== 'object' || (this.options.accept && !this.options.accept(value))) return undefined;
+    return value as T;
   }
 }

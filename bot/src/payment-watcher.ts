@@ -25,6 +25,21 @@ export interface OpenPayment {
   since: number;
 }
 
+/** Whether a record read from disk is an open payment as this bot writes them. */
+export function isOpenPayment(value: unknown): value is OpenPayment {
+  const record = value as Partial<OpenPayment> | null;
+  return (
+    typeof record === 'object' &&
+    record !== null &&
+    typeof record.paymentId === 'string' &&
+    typeof record.chatId === 'number' &&
+    typeof record.messageId === 'number' &&
+    typeof record.seq === 'number' &&
+    typeof record.since === 'number' &&
+    typeof record.terms?.amount === 'number'
+  );
+}
+
 export interface WatcherOptions {
   api: Api;
   relay: RelayClient;

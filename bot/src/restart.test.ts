@@ -3,7 +3,7 @@
  * button works once it is back; a bot stopped while a payment is open picks it up on its next
  * start, from its storage on disk, and edits the message when the payment ends.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { paymentsFor, startHarness, type Harness } from './testing/harness.js';
@@ -75,6 +75,24 @@ describe('restarts and outages', () => {
     await harness.startBotAgain();
     await harness.telegram.waitFor('the receipt from the new bot', () => /Paid KES 820 for RESTART-1/.test(confirmation.text));
     await harness.telegram.waitFor('the open payment removed from storage', () => openPaymentFiles().length === 0);
+  });
+
+  it('starts and works with open-payment files edited into another shape (null, {}, half a record), ignoring them', async () => {
+    await harness.stopBot();
+    const dir = join(harness.dataDir, 'open-payments');
+    writeFileSync(join(dir, 'pay_null.json'), 'null');
+    writeFileSync(join(dir, 'pay_empty.json'), '{}');
+    writeFileSync(join(dir, 'pay_half.json'), JSON.stringify({ paymentId: 'pay_half', chatId: 1 }));
+    try {
+      await harness.startBotAgain();
+      const user = harness.telegram.user(nextUser++);
+      const confirmation = await offer(user, '/pay 830 SHAPES-1', '0708374149');
+      user.press(confirmation, 'Pay');
+      await harness.telegram.waitFor('the receipt', () => /Paid KES 830 for SHAPES-1/.test(confirmation.text));
+      expect(harness.logs.join('\n')).not.toMatch(/paymentId=undefined|failed to start/);
+    } finally {
+      for (const name of ['pay_null.json', 'pay_empty.json', 'pay_half.json']) rmSync(join(dir, name), { force: true });
+    }
   });
 
   it('keeps following a payment while the relay restarts, and shows the receipt', async () => {
