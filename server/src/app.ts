@@ -14,6 +14,7 @@ import { MemoryStatusBus } from './bus/memory.js';
 import { registerDocs } from './docs.js';
 import { PgStatusBus } from './bus/postgres.js';
 import type { StatusBus } from './bus/types.js';
+import { RelayError } from './errors.js';
 import { registerErrorHandling } from './http-errors.js';
 import { RelayMetrics } from './metrics.js';
 import { DEFAULT_AMOUNT_POLICY, DEMO_PUBLISHABLE_KEY, generateSecretKey, MerchantRegistry, type Merchant } from './merchants.js';
@@ -174,6 +175,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy: options.trustProxy ?? 'loopback, linklocal, uniquelocal',
     // On close, idle keep-alive connections go at once; requests in flight finish first.
     forceCloseConnections: 'idle',
+    // Not Fastify's blanket 503 while closing: a provider's callback that arrives then is still
+    // taken (Daraja sends each once), new payments are refused by their route (`draining`), and
+    // everything is refused once the store is closed (the `onRequest` hook below).
+    return503OnClosing: false,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -284,14 +289,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onSend', async (_request, reply) => {
     if (app.draining) reply.header('connection', 'close');
   });
+  let storeClosed = false;
+  app.addHook('onRequest', async () => {
+    if (storeClosed) throw new RelayError('RELAY_ERR_UNAVAILABLE', { headers: { 'retry-after': '1' } });
+  });
   app.addHook('preClose', async () => {
     app.draining = true;
-    await Promise.all([reconciler.stop(), webhooks.stop()]);
-    await deliverer.settle();
+    // The customers' streams first: they reconnect to another instance while this one finishes.
     await Promise.all([...app.sseStreams].map((stream) => stream.handOver()));
+    await Promise.all([reconciler.stop(), webhooks.stop()]);
+    // Webhook attempts in flight are cut short: recorded as failed, they are retried after the
+    // restart (or by another instance), instead of holding the shutdown up to 10 s each.
+    deliverer.abortInFlight();
+    await deliverer.settle();
   });
   app.addHook('onClose', async () => {
     await payments.settle();
+    storeClosed = true;
     for (const provider of merchants.providers()) provider.close?.();
     await bus.close();
     if (!options.store) await store.close();

@@ -4,9 +4,13 @@
  * after it, so the relay can exit instead of waiting for the client to hang up (Fastify's
  * keep-alive timeout is 72 s).
  */
-import { Agent, request } from 'node:http';
+import { Agent, createServer, request, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { demoMerchant } from './app.js';
+import { SandboxProvider } from './providers/sandbox.js';
 import { startRelay } from './testing/start-relay.js';
+import { until } from './testing/until.js';
 
 describe('graceful shutdown', () => {
   it('answers a request in flight on a keep-alive connection with Connection: close, and finishes closing', async () => {
@@ -37,5 +41,80 @@ describe('graceful shutdown', () => {
     clearTimeout(timer);
     expect(outcome).toBe('closed');
     agent.destroy();
+  });
+
+  it("takes a provider's callback that arrives while the relay is closing, refuses new payments meanwhile, and cuts short a merchant webhook that hangs", async () => {
+    // A merchant's endpoint that takes the webhook and never answers.
+    const held: ServerResponse[] = [];
+    const hanging = createServer((incoming, response) => {
+      incoming.resume();
+      held.push(response);
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    // The sandbox, but its status query about one request hangs until released: the reconciler's
+    // pass asking about it holds the shutdown open, as a slow provider would.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let gatedRef: string | undefined;
+    let gateReached = false;
+    class SlowQuerySandbox extends SandboxProvider {
+      override async queryStatus(providerRef: string) {
+        if (providerRef === gatedRef) {
+          gateReached = true;
+          await gate;
+        }
+        return super.queryStatus(providerRef);
+      }
+    }
+    const merchant = { ...demoMerchant(new SlowQuerySandbox({ delayMs: 300 })), webhookUrl: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/hooks` };
+    const relay = await startRelay({ merchants: [merchant], callbackToken: 'shutdown-callback-token-01', webhookTickMs: 20, reconcileTickMs: 20, checkSchedule: { promptWindowMs: 100 } });
+    try {
+      const pay = (phone: string) => fetch(`${relay.url}/v1/payments`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-publishable-key': 'pk_test_demo' }, body: JSON.stringify({ amount: 250, phone }) });
+      const idOf = async (response: Response) => ((await response.json()) as { id: string }).id;
+      // One payment finished, its webhook held by the merchant's endpoint.
+      const paid = await idOf(await pay('0708374149'));
+      await until(() => held.length === 1, 'the webhook in flight');
+      // One whose status query hangs: the reconciler is stuck on it.
+      const slow = await idOf(await pay('0700000005'));
+      await relay.app.payments.settle();
+      gatedRef = (await relay.app.store.getPayment(slow))!.providerRef!;
+      await until(() => gateReached, "the reconciler's query held");
+      // One whose customer has paid, and whose callback comes only once the relay is closing.
+      const open = await idOf(await pay('0700000005'));
+      await relay.app.payments.settle();
+      const { providerRef } = (await relay.app.store.getPayment(open))!;
+      await new Promise((resolve) => setTimeout(resolve, 400));
+
+      const closing = relay.app.close();
+      await until(() => relay.app.draining, 'closing');
+      const callback = await fetch(`${relay.url}/v1/callbacks/sandbox/shutdown-callback-token-01`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ Body: { stkCallback: { CheckoutRequestID: providerRef, ResultCode: 0, ResultDesc: 'ok', CallbackMetadata: { Item: [{ Name: 'Amount', Value: 250 }, { Name: 'MpesaReceiptNumber', Value: 'CLOSING001' }] } } } }),
+      });
+      expect(callback.status).toBe(200);
+      expect(await callback.json()).toEqual({ received: true, verdict: 'applied' });
+      expect((await pay('0722333444')).status).toBe(503);
+      release();
+      await closing;
+
+      // Reopened: the callback's change was kept, and the webhook cut short is due again.
+      const again = await startRelay({ dbPath: relay.dbPath, merchants: [merchant], reconcileTickMs: 3_600_000, webhookTickMs: 3_600_000 });
+      try {
+        expect(await again.app.store.getPayment(open)).toMatchObject({ status: 'succeeded' });
+        expect((await again.app.store.callbacksFor(open)).map((c) => c.verdict)).toEqual(['applied']);
+        const [delivery] = await again.app.store.webhookDeliveries(paid);
+        expect(delivery).toMatchObject({ deliveredAt: null, attempts: 1, lastError: expect.stringMatching(/shutting down/) });
+        expect(delivery?.nextAttemptAt).toEqual(expect.any(Number));
+      } finally {
+        await again.close();
+      }
+    } finally {
+      release();
+      for (const response of held) response.destroy();
+      hanging.closeAllConnections();
+      await new Promise((resolve) => hanging.close(resolve));
+      await relay.close().catch(() => undefined);
+    }
   });
 });

@@ -42,6 +42,8 @@ const MAX_IN_FLIGHT_PER_MERCHANT = 8;
 
 export class WebhookDeliverer {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Aborts every attempt in flight (shutdown): each is recorded as failed and retried later. */
+  private readonly stopping = new AbortController();
   private readonly inFlightByMerchant = new Map<string, number>();
 
   constructor(
@@ -67,6 +69,10 @@ export class WebhookDeliverer {
     const due = await this.store.claimDueWebhooks(now, now + WEBHOOK_LEASE_MS, room, busy);
     for (const delivery of due) this.start(delivery);
     return due.length;
+  }
+
+  abortInFlight(): void {
+    this.stopping.abort(new Error('the relay is shutting down'));
   }
 
   /** Resolves when every attempt started so far has ended (shutdown, tests). */
@@ -127,7 +133,7 @@ export class WebhookDeliverer {
         },
         body,
         redirect: 'manual',
-        signal: AbortSignal.timeout(10_000),
+        signal: AbortSignal.any([AbortSignal.timeout(10_000), this.stopping.signal]),
       });
       await response.body?.cancel();
       if (response.status >= 200 && response.status < 300) {
