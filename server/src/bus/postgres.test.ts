@@ -1,8 +1,9 @@
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dropSchema, freshSchema, requirePostgres, TEST_DATABASE_URL } from '../testing/postgres.js';
 import { readSse } from '../testing/sse-client.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
-import { recordedVerdicts } from '../testing/until.js';
+import { recordedVerdicts, until } from '../testing/until.js';
 import { PgStatusBus } from './postgres.js';
 
 const pgReady = await requirePostgres();
@@ -20,6 +21,49 @@ describe.skipIf(!pgReady)('PostgreSQL LISTEN/NOTIFY status bus', () => {
     const heard = new Promise((resolve) => two.subscribe('pay_x', resolve));
     await one.publish({ paymentId: 'pay_x', seq: 7 });
     await expect(heard).resolves.toEqual({ paymentId: 'pay_x', seq: 7 });
+  });
+
+  it('replaces a LISTEN connection that went silent without closing (a NAT or firewall dropped it), and wakes every stream to re-read', async () => {
+    // A TCP hop in front of PostgreSQL that can stop passing bytes on the connections open now,
+    // without closing them, as a middlebox that forgot them does; new connections pass.
+    const frozen = new Set<Socket>();
+    const live = new Set<Socket>();
+    const hop = createServer((inbound) => {
+      const outbound = connect(5432, '127.0.0.1');
+      for (const [from, to] of [[inbound, outbound], [outbound, inbound]] as const) {
+        from.on('data', (chunk) => {
+          if (!frozen.has(inbound)) to.write(chunk);
+        });
+        from.on('error', () => undefined);
+        from.on('close', () => to.destroy());
+      }
+      live.add(inbound);
+      inbound.on('close', () => live.delete(inbound));
+    });
+    await new Promise<void>((resolve) => hop.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      for (const socket of live) socket.destroy();
+      await new Promise((resolve) => hop.close(resolve));
+    });
+    const url = new URL(TEST_DATABASE_URL);
+    url.host = `127.0.0.1:${(hop.address() as AddressInfo).port}`;
+    const channel = `${freshSchema()}_status`;
+    const errors: string[] = [];
+    const behind = await PgStatusBus.connect(url.href, { channel, pingMs: 200, onError: (error) => errors.push(error.message) });
+    const direct = await PgStatusBus.connect(TEST_DATABASE_URL, { channel });
+    cleanups.push(() => behind.close(), () => direct.close());
+    const heard: { seq: number }[] = [];
+    behind.subscribe('pay_x', (notice) => heard.push(notice));
+
+    for (const socket of live) frozen.add(socket);
+    await direct.publish({ paymentId: 'pay_x', seq: 7 });
+    // Unheard on the frozen connection; the ping finds it silent, and the new one wakes the stream.
+    await until(() => heard.length > 0, 'the subscriber woken after the silent connection was replaced');
+    expect(heard[0]).toEqual({ paymentId: 'pay_x', seq: -1 });
+    expect(errors[0]).toMatch(/silent/);
+    // And it hears what comes next.
+    await direct.publish({ paymentId: 'pay_x', seq: 8 });
+    await until(() => heard.some((notice) => notice.seq === 8), 'the next notice heard');
   });
 
   it("streams to a customer on relay A the status that relay B's callback committed", async () => {

@@ -55,7 +55,9 @@ export class PaymentUpdater {
     const result = await this.deps.store.updatePayment(payment.id, patch, source, this.deps.now(), options);
     if (result.kind === 'updated' && result.event) {
       if (source === 'callback' && isTerminal(result.payment.status)) crashPoint('after_callback_commit');
-      await this.deps.bus.publish({ paymentId: payment.id, seq: result.event.seq });
+      // A hint for the streams (the store is the truth, and they re-read it): a notice that cannot
+      // go is logged, never the change's failure, which is committed.
+      await this.deps.bus.publish({ paymentId: payment.id, seq: result.event.seq }).catch((error: unknown) => log.warn({ err: error, paymentId: payment.id }, 'status notice not sent: streams on other instances see the change when their clients next ask'));
       const { status: to, failureCode } = result.payment;
       log.info({ paymentId: payment.id, from: result.previousStatus, to, source, ...(failureCode ? { failureCode } : {}) }, 'payment status changed');
       if (isTerminal(to)) {
