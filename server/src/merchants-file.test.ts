@@ -52,6 +52,12 @@ describe('the merchants file (STK_PAY_CONFIG)', () => {
     ['an unknown provider', { merchants: [{ ...shop, provider: { name: 'paypal' } }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[0\]\.provider\.name/],
     ['two merchants with one id', { merchants: [shop, { ...shop, publishableKeys: ['pk_test_other0001'], secretKeys: ['sk_test_other_0123456789abc'] }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[1\]\.id: "shop" is used twice/],
     ['no merchants', { merchants: [] }, {}, /merchants: must list at least one merchant/],
+    [
+      'a misspelt provider setting',
+      { merchants: [{ ...shop, provider: { name: 'daraja', settings: { DARAJA_CONSUMER_KEY: 'ck', DARAJA_CONSUMER_SECRET: 'cs', DARAJA_SHORTCODE: '174379', DARAJA_PASSKEY: 'pk', DARAJA_TRANSACTON_TYPE: 'CustomerBuyGoodsOnline' } } }] },
+      { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' },
+      /^STK_PAY_CONFIG: merchants\[0\]\.provider\.settings: DARAJA_TRANSACTON_TYPE: not a setting of daraja \(its settings: .*DARAJA_TRANSACTION_TYPE/,
+    ],
   ])('stops with one line naming the field: %s', (_name, content, env, message) => {
     const path = file(content);
     expect(() => loadMerchantsFile(path, env)).toThrow(ConfigError);

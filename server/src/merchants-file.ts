@@ -101,7 +101,23 @@ export function loadMerchantsFile(path: string, env: Env): Merchant[] {
         entry.provider.name === 'sandbox'
           ? { SANDBOX_DELAY_MS: env['SANDBOX_DELAY_MS'], SANDBOX_ABUSE_RULES: env['SANDBOX_ABUSE_RULES'], ...entry.provider.settings }
           : entry.provider.settings;
-      provider = providerFromEnv(entry.provider.name, settings);
+      // Which settings the adapter reads: any other one in the file is a slip (a misspelt name is
+      // otherwise ignored, and the provider runs on its default).
+      const read = new Set<string>();
+      provider = providerFromEnv(
+        entry.provider.name,
+        new Proxy(settings, {
+          get(target, key) {
+            if (typeof key === 'string') read.add(key);
+            return Reflect.get(target, key) as unknown;
+          },
+        }),
+      );
+      const unknown = Object.keys(entry.provider.settings).filter((name) => !read.has(name));
+      if (unknown.length > 0) {
+        const known = [...read].filter((name) => name.toUpperCase() === name).sort().join(', ');
+        throw new ConfigError(`${unknown.join(', ')}: not a setting of ${entry.provider.name} (its settings: ${known})`);
+      }
     } catch (error) {
       if (error instanceof ConfigError) throw new ConfigError(`STK_PAY_CONFIG: ${where}.provider.settings: ${error.message}`);
       throw error;
