@@ -6,14 +6,19 @@ import { z } from 'zod';
 
 const PROVIDERS = ['sandbox', 'intasend', 'kulmipay', 'upesipay', 'daraja'] as const;
 
-const port = z.coerce.number({ error: 'a port number' }).int('a whole port number').min(0, 'a port from 0 to 65535').max(65535, 'a port from 0 to 65535');
+// Digits only: `Number()` would take " " as 0 (a random port) and 1e3 as 1000.
+const port = z
+  .string()
+  .regex(/^\d+$/, 'a port number')
+  .transform(Number)
+  .pipe(z.number().max(65535, 'a port from 0 to 65535'));
 
 const perMinute = z.coerce.number({ error: 'a number of requests per minute' }).int('a whole number of requests per minute').min(1, 'at least 1 request per minute');
 
 const envSchema = z.object({
   PORT: port.default(8787),
   HOST: z.string().min(1, 'a host name or address').default('127.0.0.1'),
-  PUBLIC_URL: z.url({ error: 'an absolute http(s) URL such as https://pay.example.com' }).optional(),
+  PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'an absolute http(s) URL such as https://pay.example.com' }).optional(),
   STK_PAY_DB: z.string().min(1, 'a file path').default('./data/stk-pay.sqlite'),
   DATABASE_URL: z
     .string()
