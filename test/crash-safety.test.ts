@@ -66,6 +66,18 @@ function createPayment(url: string, idempotencyKey: string, phone = '0708374149'
   });
 }
 
+/** The merchant's view of a payment once it carries a review reason (or after 20 s). */
+async function reviewedView(url: string, id: string): Promise<{ status: string; review?: { reason: string } }> {
+  const merchantView = async () => (await (await fetch(`${url}/v1/payments/${id}`, { headers: { authorization: `Bearer ${SECRET}` } })).json()) as { status: string; review?: { reason: string } };
+  const deadline = Date.now() + 20_000;
+  let view = await merchantView();
+  while (!view.review && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    view = await merchantView();
+  }
+  return view;
+}
+
 /** Waits until deliveries stop changing, then returns them. */
 async function settledDeliveries(quietMs = 2_500, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
@@ -103,14 +115,7 @@ describe('kill -9 during a payment, then restart', () => {
     const { id } = (await retried.json()) as { id: string };
     // The relay cannot tell whether the request left before the crash: it never sends it again, and
     // never calls the payment failed on its own word; the merchant is asked to look.
-    const merchantView = async () =>
-      (await (await fetch(`${relay!.url}/v1/payments/${id}`, { headers: { authorization: `Bearer ${SECRET}` } })).json()) as { status: string; review?: { reason: string } };
-    const deadline = Date.now() + 20_000;
-    let view = await merchantView();
-    while (!view.review && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      view = await merchantView();
-    }
+    const view = await reviewedView(relay.url, id);
     expect(view.status).toBe('pending');
     expect(view.review?.reason).toMatch(/answer was lost/);
     expect(double!.prompts).toBe(0);
@@ -139,14 +144,7 @@ describe('kill -9 during a payment, then restart', () => {
     const { id } = (await created.json()) as { id: string };
     await relay.exited();
     await relay.restart({ STK_PAY_CRASH_AT: undefined });
-    const merchantView = async () =>
-      (await (await fetch(`${relay!.url}/v1/payments/${id}`, { headers: { authorization: `Bearer ${SECRET}` } })).json()) as { status: string; review?: { reason: string } };
-    const deadline = Date.now() + 20_000;
-    let view = await merchantView();
-    while (!view.review && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      view = await merchantView();
-    }
+    const view = await reviewedView(relay.url, id);
     expect(view.status).toBe('pending');
     expect(view.review?.reason).toMatch(/answer was lost/);
     expect(double!.prompts).toBe(1);

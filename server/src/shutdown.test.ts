@@ -4,11 +4,11 @@
  * after it, so the relay can exit instead of waiting for the client to hang up (Fastify's
  * keep-alive timeout is 72 s).
  */
-import { Agent, createServer, request, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent, request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { demoMerchant } from './app.js';
 import { SandboxProvider } from './providers/sandbox.js';
+import { startHangingEndpoint } from './testing/hanging-endpoint.js';
 import { startRelay } from './testing/start-relay.js';
 import { until } from './testing/until.js';
 
@@ -45,12 +45,8 @@ describe('graceful shutdown', () => {
 
   it("takes a provider's callback that arrives while the relay is closing, refuses new payments meanwhile, and cuts short a merchant webhook that hangs", async () => {
     // A merchant's endpoint that takes the webhook and never answers.
-    const held: ServerResponse[] = [];
-    const hanging = createServer((incoming, response) => {
-      incoming.resume();
-      held.push(response);
-    });
-    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const hanging = await startHangingEndpoint();
+    const { held } = hanging;
     // The sandbox, but its status query about one request hangs until released: the reconciler's
     // pass asking about it holds the shutdown open, as a slow provider would.
     let release!: () => void;
@@ -66,7 +62,7 @@ describe('graceful shutdown', () => {
         return super.queryStatus(providerRef);
       }
     }
-    const merchant = { ...demoMerchant(new SlowQuerySandbox({ delayMs: 300 })), webhookUrl: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/hooks` };
+    const merchant = { ...demoMerchant(new SlowQuerySandbox({ delayMs: 300 })), webhookUrl: hanging.url };
     const relay = await startRelay({ merchants: [merchant], callbackToken: 'shutdown-callback-token-01', webhookTickMs: 20, reconcileTickMs: 20, checkSchedule: { promptWindowMs: 100 } });
     try {
       const pay = (phone: string) => fetch(`${relay.url}/v1/payments`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-publishable-key': 'pk_test_demo' }, body: JSON.stringify({ amount: 250, phone }) });
@@ -111,9 +107,7 @@ describe('graceful shutdown', () => {
       }
     } finally {
       release();
-      for (const response of held) response.destroy();
-      hanging.closeAllConnections();
-      await new Promise((resolve) => hanging.close(resolve));
+      await hanging.close();
       await relay.close().catch(() => undefined);
     }
   });

@@ -1,10 +1,11 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoMerchant } from '../app.js';
 import type { Merchant } from '../merchants.js';
 import { newPaymentId } from '../payments/service.js';
 import { SandboxProvider } from '../providers/sandbox.js';
+import { startHangingEndpoint } from '../testing/hanging-endpoint.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import { until } from '../testing/until.js';
 import { DEFAULT_WEBHOOK_RETRY, webhookRetryDelay } from './deliverer.js';
@@ -157,14 +158,10 @@ describe('merchant webhooks', () => {
 
   it("delivers a merchant's webhooks while another merchant's endpoint hangs with many due", async () => {
     // Shop A's endpoint takes every request and never answers (until the test ends).
-    const held: ServerResponse[] = [];
-    const hanging = createServer((request, response) => {
-      request.resume();
-      held.push(response);
-    });
-    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const hanging = await startHangingEndpoint();
+    const { held } = hanging;
     hooks = await merchantServer(0);
-    const shopA: Merchant = { ...merchant(`http://127.0.0.1:${(hanging.address() as { port: number }).port}/hooks`), id: 'shop-a', publishableKeys: ['pk_test_shop_a'] };
+    const shopA: Merchant = { ...merchant(hanging.url), id: 'shop-a', publishableKeys: ['pk_test_shop_a'] };
     const shopB: Merchant = { ...merchant(hooks.url), id: 'shop-b', publishableKeys: ['pk_test_shop_b'] };
     try {
       relay = await startRelay({ merchants: [shopA, shopB], ...fast });
@@ -184,9 +181,7 @@ describe('merchant webhooks', () => {
       expect(held.length).toBeLessThanOrEqual(8);
       expect(held.every((response) => !response.writableEnded)).toBe(true);
     } finally {
-      for (const response of held) response.destroy();
-      hanging.closeAllConnections();
-      await new Promise((resolve) => hanging.close(resolve));
+      await hanging.close();
     }
   });
 
