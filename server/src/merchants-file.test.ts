@@ -52,6 +52,7 @@ describe('the merchants file (STK_PAY_CONFIG)', () => {
     ['an unknown provider', { merchants: [{ ...shop, provider: { name: 'paypal' } }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[0\]\.provider\.name/],
     ['two merchants with one id', { merchants: [shop, { ...shop, publishableKeys: ['pk_test_other0001'], secretKeys: ['sk_test_other_0123456789abc'] }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[1\]\.id: "shop" is used twice/],
     ['no merchants', { merchants: [] }, {}, /merchants: must list at least one merchant/],
+    ['a sandbox delay that is not a number', { merchants: [{ ...shop, provider: { name: 'sandbox', settings: { SANDBOX_DELAY_MS: 'abc' } } }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /^STK_PAY_CONFIG: merchants\[0\]\.provider\.settings: SANDBOX_DELAY_MS must be a whole number of milliseconds/],
     [
       'a misspelt provider setting',
       { merchants: [{ ...shop, provider: { name: 'daraja', settings: { DARAJA_CONSUMER_KEY: 'ck', DARAJA_CONSUMER_SECRET: 'cs', DARAJA_SHORTCODE: '174379', DARAJA_PASSKEY: 'pk', DARAJA_TRANSACTON_TYPE: 'CustomerBuyGoodsOnline' } } }] },

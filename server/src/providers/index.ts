@@ -6,7 +6,7 @@ import { ConfigError } from '../config.js';
 import { darajaFromEnv } from './daraja.js';
 import { intasendFromEnv, kulmipayFromEnv } from './intasend.js';
 import { SandboxProvider } from './sandbox.js';
-import type { Env } from './settings.js';
+import { readSettings, type Env } from './settings.js';
 import type { Provider } from './types.js';
 import { upesipayFromEnv } from './upesipay.js';
 
@@ -16,7 +16,14 @@ export type ProviderName = (typeof PROVIDER_NAMES)[number];
 type Factory = (env: Env) => Provider;
 
 const FACTORIES: Partial<Record<ProviderName, Factory>> = {
-  sandbox: (env) => new SandboxProvider({ delayMs: Number(env['SANDBOX_DELAY_MS'] ?? 3_000), abuseProtection: env['SANDBOX_ABUSE_RULES'] === 'on' }),
+  sandbox: (env) => {
+    // Checked here too: a merchants file sets them for its sandbox merchant, past the relay's own checks.
+    const settings = readSettings(env, {
+      SANDBOX_DELAY_MS: { expects: 'a whole number of milliseconds from 0 to 600000', default: '3000', valid: (value) => /^\d+$/.test(value) && Number(value) <= 600_000 },
+      SANDBOX_ABUSE_RULES: { expects: 'on or off', default: 'off', valid: (value) => value === 'on' || value === 'off' },
+    });
+    return new SandboxProvider({ delayMs: Number(settings.SANDBOX_DELAY_MS), abuseProtection: settings.SANDBOX_ABUSE_RULES === 'on' });
+  },
   // providers: one line each below (keep this marker)
   upesipay: upesipayFromEnv,
   intasend: intasendFromEnv,
