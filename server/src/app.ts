@@ -177,14 +177,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     // Not Fastify's blanket 503 while closing: a provider's callback that arrives then is still
     // taken (Daraja sends each once), new payments are refused by their route (`draining`), and
-    // everything is refused once the store is closed (the `onRequest` hook below).
+    // everything is refused once the store is closed (the first `onRequest` hook).
     return503OnClosing: false,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  // Set once the store is closed (the end of a shutdown): every request is refused from then on.
+  let storeClosed = false;
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (storeClosed) throw new RelayError('RELAY_ERR_UNAVAILABLE', { headers: { 'retry-after': '1' } });
   });
 
   const store =
@@ -288,10 +291,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // provider's callback sender) would otherwise hold the server open until it hung up.
   app.addHook('onSend', async (_request, reply) => {
     if (app.draining) reply.header('connection', 'close');
-  });
-  let storeClosed = false;
-  app.addHook('onRequest', async () => {
-    if (storeClosed) throw new RelayError('RELAY_ERR_UNAVAILABLE', { headers: { 'retry-after': '1' } });
   });
   app.addHook('preClose', async () => {
     app.draining = true;

@@ -24,12 +24,12 @@ export interface ReadinessOptions {
 interface CachedCheck {
   at: number;
   problem: Promise<string | undefined>;
-  /** The verdict of the last check that finished, which a late one leaves standing. */
-  settled?: { problem: string | undefined };
 }
 
 export class Readiness {
   private readonly checks = new Map<Provider, CachedCheck>();
+  /** Each provider's verdict from the last check that finished, which a late one leaves standing. */
+  private readonly lastVerdicts = new Map<Provider, string | undefined>();
   private readonly cacheMs: number;
   private readonly timeoutMs: number;
   private readonly now: () => number;
@@ -68,21 +68,19 @@ export class Readiness {
         this.options.log.warn({ err: error, provider: provider.name }, 'readiness: provider settings check failed');
         return 'the settings check failed unexpectedly';
       });
-      const check: CachedCheck = { at: this.now(), problem, ...(cached?.settled ? { settled: cached.settled } : {}) };
-      this.checks.set(provider, check);
+      cached = { at: this.now(), problem };
+      this.checks.set(provider, cached);
       void problem.then((found) => {
-        check.settled = { problem: found };
+        this.lastVerdicts.set(provider, found);
         if (found) this.options.log.warn({ provider: provider.name, problem: found }, 'readiness: provider settings not usable');
       });
-      cached = check;
     }
-    const { problem, settled } = cached;
     let timer: NodeJS.Timeout | undefined;
     // A late check does not hold the answer up: the last verdict stands until it finishes (none
     // yet: no news), so a refused key is not reported usable while its next check is slow.
-    const late = new Promise<string | undefined>((resolve) => (timer = setTimeout(() => resolve(settled?.problem), this.timeoutMs)));
+    const late = new Promise<string | undefined>((resolve) => (timer = setTimeout(() => resolve(this.lastVerdicts.get(provider)), this.timeoutMs)));
     try {
-      return await Promise.race([problem, late]);
+      return await Promise.race([cached.problem, late]);
     } finally {
       clearTimeout(timer);
     }

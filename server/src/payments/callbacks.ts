@@ -97,7 +97,7 @@ export class CallbackHandler {
       const sameRequest = !attached || confirmsIdentity(confirmed, payment);
       if (confirmed === undefined || confirmed.status !== update.status || !sameRequest) {
         await record(parsed.providerRef, payment.id, `unconfirmed: query says ${confirmed?.status ?? 'nothing'}`);
-        if (confirmed && confirmed.status !== 'pending' && sameRequest) await this.deps.updater.apply(payment, confirmed, 'query', attached ? { providerRef: parsed.providerRef } : {}, undefined, log);
+        if (confirmed && confirmed.status !== 'pending' && sameRequest) await this.deps.updater.apply(payment, confirmed, 'query', attached ? { providerRef: parsed.providerRef } : {}, { log });
         return 'unconfirmed';
       }
       update = mergeStatus(confirmed, update);
@@ -113,7 +113,7 @@ export class CallbackHandler {
     }
     // Recorded in the change's own transaction: one commit, and one wait for the disk, not two.
     const otherwise = update.status === 'pending' ? 'pending' : 'duplicate';
-    const applied = await this.deps.updater.apply(payment, update, 'callback', {}, { provider: provider.name, providerRef: parsed.providerRef, paymentId: payment.id, body, receivedAt, otherwise }, log);
+    const applied = await this.deps.updater.apply(payment, update, 'callback', {}, { callback: { provider: provider.name, providerRef: parsed.providerRef, paymentId: payment.id, body, receivedAt, otherwise }, log });
     handled(payment.id, applied ? 'applied' : otherwise);
     return applied ? 'applied' : otherwise;
   }

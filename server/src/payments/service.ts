@@ -267,12 +267,12 @@ export class PaymentService {
         const latencyMs = timer.done(result.kind === 'accepted' ? 'ok' : 'refused');
         if (result.kind === 'refused') {
           log.info({ code: result.code, latencyMs }, 'provider refused the push');
-          await this.updater.apply(payment, { status: 'failed', code: result.code, message: result.message }, 'push', { pushState: 'refused' }, undefined, requestLog);
+          await this.updater.apply(payment, { status: 'failed', code: result.code, message: result.message }, 'push', { pushState: 'refused' }, { log: requestLog });
           return;
         }
         log.info({ providerRef: result.providerRef, latencyMs }, 'provider accepted the push');
         crashPoint('after_push_accepted');
-        await this.updater.apply(payment, { status: 'pending' }, 'push', { providerRef: result.providerRef }, undefined, requestLog);
+        await this.updater.apply(payment, { status: 'pending' }, 'push', { providerRef: result.providerRef }, { log: requestLog });
         return;
       } catch (error) {
         const latencyMs = timer.failed(error);
@@ -296,7 +296,7 @@ export class PaymentService {
           failure.kind === 'not_sent'
             ? { status: 'failed', code: 'provider_error', message: `could not reach the provider: ${failure.message}` }
             : { status: 'failed', code: 'rejected', message: `the provider refused the request: ${failure.message}` };
-        await this.updater.apply(payment, outcome, 'push', { pushState: 'refused' }, undefined, requestLog);
+        await this.updater.apply(payment, outcome, 'push', { pushState: 'refused' }, { log: requestLog });
         return;
       }
     }

@@ -31,7 +31,13 @@ export class PaymentUpdater {
    * `callback`, when a callback brought it, is recorded in the same transaction. `log` is the
    * request's that brought the change, when one did, so its lines carry the request id.
    */
-  async apply(payment: PaymentRecord, status: ProviderStatus, source: string, extra: PaymentPatch = {}, callback?: CallbackToRecord, log = this.deps.log): Promise<boolean> {
+  async apply(
+    payment: PaymentRecord,
+    status: ProviderStatus,
+    source: string,
+    extra: PaymentPatch = {},
+    { callback, log = this.deps.log }: { callback?: CallbackToRecord; log?: FastifyBaseLogger } = {},
+  ): Promise<boolean> {
     const options = { webhook: this.deps.sendsWebhooks(payment.merchantId), ...(callback ? { callback } : {}) };
     const patch: PaymentPatch = { ...extra };
     if (status.status === 'succeeded' && !paysAmount(status, payment.amount)) {
