@@ -2,15 +2,21 @@
  * The logs an operator follows: pino JSON, every request under a request id the caller can see,
  * and a payment's whole life findable by its id, with no phone number, secret or callback token.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoMerchant } from './app.js';
+import { MemoryStatusBus } from './bus/memory.js';
 import type { Merchant } from './merchants.js';
 import { darajaFromEnv } from './providers/daraja.js';
 import { SandboxProvider } from './providers/sandbox.js';
 import type { Provider } from './providers/types.js';
+import { openSqliteStore } from './store/sqlite.js';
+import type { PaymentStore } from './store/types.js';
 import { darajaSettings, startDarajaDouble, type DarajaDouble } from './testing/doubles/daraja.js';
 import { startRelay, type StartedRelay, type StartRelayOptions } from './testing/start-relay.js';
 import { until } from './testing/until.js';
@@ -173,6 +179,55 @@ describe("a payment's life in the logs, by its id", () => {
     expect(logs().find((line) => line.reqId === callbackReqId && line.msg === 'incoming request')).toMatchObject({ req: { url: '/v1/callbacks/daraja/[redacted]' } });
     for (const secret of [DARAJA.consumerKey, DARAJA.consumerSecret, DARAJA.passkey, MERCHANT_SECRET, CALLBACK_TOKEN, '708374149']) {
       expect(text().includes(secret), secret).toBe(false);
+    }
+  });
+});
+
+describe('background work that fails, in the logs', () => {
+  it('a status notice the bus cannot send is logged under the payment; the committed change still stands and its webhook goes', async () => {
+    const bus = new MemoryStatusBus();
+    bus.publish = async () => {
+      throw new Error('LISTEN connection gone');
+    };
+    const { relay: r, logs } = await relayWithLogs(new SandboxProvider({ delayMs: 50 }), { bus, checkSchedule: { promptWindowMs: 60_000 } });
+    const { id } = await pay(r, '0708374149');
+    await settled(r, id);
+    expect(await r.app.store.getPayment(id)).toMatchObject({ status: 'succeeded', receipt: expect.any(String) });
+    expectSteps(linesOf(logs(), id), [
+      ['status notice not sent: streams on other instances see the change when their clients next ask'],
+      ['provider callback handled', { verdict: 'applied' }],
+      ['merchant webhook delivered'],
+    ]);
+  });
+
+  it("one payment's failing status check is logged under that payment, and the pass goes on to settle the others", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stk-pay-logs-'));
+    const real = await openSqliteStore(join(dir, 'stk-pay.sqlite'));
+    let broken = '';
+    // The real store, refusing the check's answer for one payment only (an injected fault).
+    const store = new Proxy(real, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (property !== 'updatePayment') return value;
+        const update = value as PaymentStore['updatePayment'];
+        return (...args: Parameters<PaymentStore['updatePayment']>) => (args[0] === broken && args[2] === 'query' ? Promise.reject(new Error('disk I/O error')) : update(...args));
+      },
+    });
+    try {
+      const { relay: r, logs } = await relayWithLogs(new SandboxProvider({ delayMs: 50 }), { store, checkSchedule: { promptWindowMs: 200 }, reconcileTickMs: 50 });
+      const first = await pay(r, '0700000005');
+      broken = first.id;
+      const second = await pay(r, '0700000005');
+      expect(second.id).not.toBe(first.id);
+      await settled(r, second.id);
+      await until(() => logs().some((line) => line.paymentId === first.id && line.msg === 'status check failed; trying again when its lease ends'), 'the failed check logged');
+      expect(await real.getPayment(first.id)).toMatchObject({ status: 'awaiting_customer' });
+      expect(logs().some((line) => line.msg === 'reconciler pass failed; retrying next tick')).toBe(false);
+      await r.close();
+      relay = undefined;
+    } finally {
+      await real.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
