@@ -7,6 +7,8 @@ import type { Checkout } from './relay-client.js';
 export interface Offer extends Checkout {
   /** Canonical 2547XXXXXXXX / 2541XXXXXXXX. */
   phone: string;
+  /** The payment [Pay] or [Try again] last sent for this offer: a prompt went to the phone. */
+  paymentId?: string;
 }
 
 /** Kept per chat on disk (BOT_DATA_DIR/sessions). */

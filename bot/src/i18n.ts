@@ -44,6 +44,10 @@ export interface Strings {
   cancelButton: string;
   tryAgainButton: string;
   cancelled: string;
+  /** /cancel when a prompt may already be on the phone: it cannot be called back from here. */
+  cancelledPromptSent: string;
+  /** The answer to [Cancel] on an offer whose prompt was sent (a button notice, at most 200 characters). */
+  promptAlreadySent: string;
   nothingToCancel: string;
   offerGone: string;
   promptOnItsWay(terms: Terms, phone: string): string;
@@ -98,6 +102,8 @@ const en: Strings = {
   cancelButton: 'Cancel',
   tryAgainButton: 'Try again',
   cancelled: 'Cancelled. Nothing was sent to your phone.',
+  cancelledPromptSent: 'Cancelled. If a PIN prompt is already on your phone, you can decline it there.',
+  promptAlreadySent: 'The PIN prompt was already sent. To cancel, decline it on your phone.',
   nothingToCancel: 'There is nothing to cancel. If a PIN prompt is on your phone, you can decline it there.',
   offerGone: 'This payment is no longer open. Send /pay to start again.',
   promptOnItsWay: (terms, phone) => `📲 Check your phone: the M-Pesa prompt for ${forWhat(terms, 'for')} is on its way to ${phone}.`,
@@ -165,6 +171,8 @@ const sw: Strings = {
   cancelButton: 'Ghairi',
   tryAgainButton: 'Jaribu tena',
   cancelled: 'Imeghairiwa. Hakuna kilichotumwa kwenye simu yako.',
+  cancelledPromptSent: 'Imeghairiwa. Kama ombi la PIN tayari liko kwenye simu yako, unaweza kulikataa hapo.',
+  promptAlreadySent: 'Ombi la PIN limeshatumwa. Ili kughairi, likatae kwenye simu yako.',
   nothingToCancel: 'Hakuna cha kughairi. Kama ombi la PIN liko kwenye simu yako, unaweza kulikataa hapo.',
   offerGone: 'Malipo haya hayako wazi tena. Tuma /pay kuanza upya.',
   promptOnItsWay: (terms, phone) => `📲 Angalia simu yako: ombi la M-Pesa la ${forWhat(terms, 'kwa')} linatumwa kwa ${phone}.`,

@@ -175,6 +175,28 @@ describe('paying with /pay', () => {
     expect(await paymentsFor(harness, 'CXL-1')).toHaveLength(0);
   });
 
+  it('never says nothing was sent once Pay sent the prompt: Cancel right after Pay leaves the payment shown, /cancel says to decline it on the phone', async () => {
+    const user = customer();
+    const confirmation = await offer(user, '/pay 95 CXL-3', '0708374149');
+    user.press(confirmation, 'Pay');
+    const cancelPress = user.press(confirmation, 'Cancel');
+    await harness.telegram.waitFor('the receipt', () => /Paid KES 95 for CXL-3/.test(confirmation.text));
+    const cancelAnswer = harness.telegram.callsOf('answerCallbackQuery').find((call) => call.payload.callback_query_id === cancelPress);
+    expect(cancelAnswer?.payload.text).toBe('The PIN prompt was already sent. To cancel, decline it on your phone.');
+    expect(confirmation.history.some((text) => /Cancelled/.test(text))).toBe(false);
+
+    const before = user.messages.length;
+    user.send('/pay 96 CXL-4');
+    await user.waitForMessage(/Which M-Pesa number/, { after: before });
+    user.send('/cancel');
+    const reply = await user.waitForMessage(/^Cancelled/, { after: before });
+    expect(reply.text).toBe('Cancelled. If a PIN prompt is already on your phone, you can decline it there.');
+    // The paid offer stays in the session; the draft is gone.
+    user.send('/cancel');
+    await user.waitForMessage(/^There is nothing to cancel/, { after: before });
+    expect(await paymentsFor(harness, 'CXL-3')).toHaveLength(1);
+  });
+
   it('greets a customer without a link, lists the commands, and publishes them in English and Swahili', async () => {
     const user = customer('sw');
     user.send('/start');

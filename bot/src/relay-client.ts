@@ -50,7 +50,7 @@ export class RelayClient {
 
   /** Sends the prompt. The same key again returns the same payment and sends no second prompt. */
   createPayment(checkout: Checkout, msisdn: string, idempotencyKey: string): Promise<RelayAnswer<PaymentView>> {
-    return this.post('/v1/payments', { ...checkout, phone: msisdn }, idempotencyKey, 201) as Promise<RelayAnswer<PaymentView>>;
+    return this.post('/v1/payments', { ...requestBody(checkout), phone: msisdn }, idempotencyKey, 201) as Promise<RelayAnswer<PaymentView>>;
   }
 
   /**
@@ -59,7 +59,7 @@ export class RelayClient {
    * asked for a phone number: `POST /v1/checkout/terms` stores nothing and sends no prompt.
    */
   async checkTerms(checkout: Checkout): Promise<RelayAnswer<true>> {
-    const answer = await this.post('/v1/checkout/terms', checkout, undefined, 200);
+    const answer = await this.post('/v1/checkout/terms', requestBody(checkout), undefined, 200);
     return answer.ok ? { ok: true, value: true } : answer;
   }
 
@@ -129,6 +129,11 @@ export class RelayClient {
       },
     };
   }
+}
+
+/** The fields of a checkout the relay takes (its body schema is strict: nothing else may go). */
+function requestBody({ amount, reference, description, token }: Checkout): object {
+  return { amount, reference, description, token };
 }
 
 function isErrorBody(json: unknown): json is ErrorBody {

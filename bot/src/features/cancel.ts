@@ -1,12 +1,19 @@
-/** `/cancel`: drops the checkout being set up and the offers not yet paid. */
+/**
+ * `/cancel`: drops the checkout being set up and the offers not yet paid. An offer whose prompt
+ * was sent stays (its message still shows the payment, and [Try again] on it still works): the
+ * bot cannot call a prompt back, so the customer is told to decline it on the phone.
+ */
 import { Composer } from 'grammy';
-import type { BotContext } from '../context.js';
+import type { BotContext, Offer } from '../context.js';
 
 export const cancel = new Composer<BotContext>();
 
 cancel.command('cancel', async (ctx) => {
-  const hadSomething = ctx.session.draft !== undefined || Object.keys(ctx.session.offers ?? {}).length > 0;
+  const offers = Object.entries(ctx.session.offers ?? {});
+  const sent = offers.filter(([, offer]) => offer.paymentId !== undefined);
+  const dropped = ctx.session.draft !== undefined || sent.length < offers.length;
   ctx.session.draft = undefined;
-  ctx.session.offers = undefined;
-  await ctx.reply(hadSomething ? ctx.t.cancelled : ctx.t.nothingToCancel, { reply_markup: { remove_keyboard: true } });
+  ctx.session.offers = sent.length > 0 ? Object.fromEntries<Offer>(sent) : undefined;
+  const reply = !dropped ? ctx.t.nothingToCancel : sent.length > 0 ? ctx.t.cancelledPromptSent : ctx.t.cancelled;
+  await ctx.reply(reply, { reply_markup: { remove_keyboard: true } });
 });

@@ -41,8 +41,9 @@ export function payment({ relay, watcher, log }: PaymentDeps): Composer<BotConte
     return message && offer ? { offer, chatId: message.chat.id, messageId: message.message_id } : undefined;
   };
 
-  const answerNow = (ctx: ButtonContext) =>
-    ctx.answerCallbackQuery().catch((error: unknown) => log.warn('could not answer a button press', { error }));
+  /** With `notice`, the customer gets it as a pop-up they dismiss. */
+  const answerNow = (ctx: ButtonContext, notice?: string) =>
+    ctx.answerCallbackQuery(notice ? { text: notice, show_alert: true } : {}).catch((error: unknown) => log.warn('could not answer a button press', { error }));
 
   const send = async (ctx: ButtonContext, retryOf: string | undefined) => {
     const found = offerOf(ctx);
@@ -54,6 +55,8 @@ export function payment({ relay, watcher, log }: PaymentDeps): Composer<BotConte
     const key = idempotencyKey(ctx.me.id, chatId, messageId, retryOf);
     const answer = await relay.createPayment(offer, offer.phone, key);
     if (answer.ok) {
+      // The prompt went out: /cancel and [Cancel] can no longer say that nothing was sent.
+      offer.paymentId = answer.value.id;
       // Edits the message now; the following itself runs in the background.
       await watcher.follow({ chatId, messageId, lang: ctx.lang }, answer.value);
       return;
@@ -75,9 +78,14 @@ export function payment({ relay, watcher, log }: PaymentDeps): Composer<BotConte
   });
 
   feature.callbackQuery(CANCEL, async (ctx) => {
+    const found = offerOf(ctx);
+    if (found?.offer.paymentId) {
+      // Pay was pressed first (a quick second tap): the message shows that payment, and stays.
+      await answerNow(ctx, ctx.t.promptAlreadySent);
+      return;
+    }
     await answerNow(ctx);
-    const message = ctx.callbackQuery.message;
-    if (message && ctx.session.offers) delete ctx.session.offers[message.message_id];
+    if (found) delete ctx.session.offers?.[found.messageId];
     await ctx.editMessageText(ctx.t.cancelled).catch(unlessNotModified);
   });
 
