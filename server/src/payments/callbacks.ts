@@ -150,7 +150,7 @@ export class CallbackHandler {
  * payment (its echoed id) or, failing that, its amount, so a callback about some other paid
  * request cannot be pinned on this one.
  */
-function confirmsIdentity(confirmed: ProviderStatus | undefined, payment: PaymentRecord): boolean {
+export function confirmsIdentity(confirmed: ProviderStatus | undefined, payment: PaymentRecord): boolean {
   if (!confirmed) return false;
   if (confirmed.paymentId !== undefined) return confirmed.paymentId === payment.id;
   if (confirmed.status === 'succeeded' && confirmed.amount !== undefined) return paysAmount(confirmed, payment.amount);

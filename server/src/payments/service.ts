@@ -10,13 +10,13 @@ import { crashPoint } from '../crash-points.js';
 import type { RelayMetrics } from '../metrics.js';
 import { RelayError } from '../errors.js';
 import type { Merchant, MerchantRegistry } from '../merchants.js';
-import type { CallbackInput, Provider, ProviderStatus } from '../providers/types.js';
+import { paysAmount, type CallbackInput, type Provider, type ProviderStatus } from '../providers/types.js';
 import { maskPhone } from '../phone.js';
 import { ProviderHttpError } from '../providers/http.js';
 import { randomBytesFromPool } from '../random.js';
 import type { PaymentRecord, PaymentStore } from '../store/types.js';
 import { checkAbuse, RECENT_FOR_PHONE, type AbuseLimits } from './abuse.js';
-import { CallbackHandler, type CallbackVerdict } from './callbacks.js';
+import { CallbackHandler, confirmsIdentity, type CallbackVerdict } from './callbacks.js';
 import { nextCheckDelay, type CheckSchedule } from './schedule.js';
 import { PaymentUpdater } from './updater.js';
 
@@ -213,7 +213,9 @@ export class PaymentService {
     }
     if (payment.providerRef !== null) {
       const status = await this.updater.safeQuery(merchant.provider, payment.providerRef, payment.id, 'reconciliation');
-      if (status && status.status !== 'pending' && (await this.updater.apply(payment, status, 'query'))) return;
+      if (status && status.status !== 'pending' && (await this.updater.apply(payment, await this.withCallbackReceipt(merchant.provider, payment, payment.providerRef, status), 'query'))) return;
+    } else if (await this.settleByCallbackReference(merchant.provider, payment)) {
+      return;
     } else {
       // The push left but its answer was lost: only a callback can tell now.
       this.deps.log.warn({ paymentId: payment.id }, 'push outcome unknown and no provider reference to query; waiting for a callback');
@@ -227,6 +229,47 @@ export class PaymentService {
       this.now(),
     );
     if (delay === null) this.deps.log.error({ paymentId: payment.id }, 'no final answer from the provider after a day: needs review');
+  }
+
+  /**
+   * A push whose answer was lost has no reference to ask about, but a callback may have named one
+   * before the provider's status query could confirm it (Daraja's query trails its callback, and
+   * Daraja sends the callback once). Asks about the references such callbacks named (the latest
+   * few), and settles the payment on the provider's own final answer when it names this payment.
+   */
+  private async settleByCallbackReference(provider: Provider, payment: PaymentRecord): Promise<boolean> {
+    const named = (await this.deps.store.callbacksFor(payment.id))
+      .filter((callback) => callback.provider === payment.provider && callback.providerRef !== null && callback.verdict.startsWith('unconfirmed'))
+      .map((callback) => callback.providerRef!);
+    for (const reference of [...new Set(named.reverse())].slice(0, 3)) {
+      const status = await this.updater.safeQuery(provider, reference, payment.id, 'reconciliation');
+      if (!status || status.status === 'pending' || !confirmsIdentity(status, payment)) continue;
+      return this.updater.apply(payment, await this.withCallbackReceipt(provider, payment, reference, status), 'query', { providerRef: reference });
+    }
+    return false;
+  }
+
+  /**
+   * A status query that says paid but gives no receipt (Daraja's never does): the receipt of a
+   * callback recorded for the same request that said paid, with the same amount, when one came
+   * before the query could confirm it.
+   */
+  private async withCallbackReceipt(provider: Provider, payment: PaymentRecord, reference: string, status: ProviderStatus): Promise<ProviderStatus> {
+    if (status.status !== 'succeeded' || status.receipt) return status;
+    const callbacks = (await this.deps.store.callbacksFor(payment.id)).filter((callback) => callback.provider === payment.provider && callback.providerRef === reference);
+    for (const callback of callbacks.reverse()) {
+      let body: unknown;
+      try {
+        body = JSON.parse(callback.body);
+      } catch {
+        continue;
+      }
+      const parsed = provider.parseCallback({ headers: {}, body, rawBody: callback.body });
+      if (parsed.kind !== 'status' || parsed.providerRef !== reference) continue;
+      const claimed = parsed.update;
+      if (claimed.status === 'succeeded' && claimed.receipt && paysAmount(claimed, payment.amount)) return { ...status, receipt: claimed.receipt };
+    }
+    return status;
   }
 
   /** A payment stored but never pushed (the relay stopped in between). No request left, so no money can move. */

@@ -216,6 +216,28 @@ describe('Daraja M-Pesa Express through the real relay', () => {
     expect((await relay.app.store.getPayment(id))?.providerRef).toMatch(/^ws_CO_/);
   });
 
+  it("a callback that arrives before Daraja's status query has caught up: the payment still succeeds, with the callback's receipt", async () => {
+    // The query says "being processed" for 600 ms after the callback: the callback cannot be
+    // confirmed when it comes, and Daraja sends it only once.
+    const { relay } = await start({ queryLagMs: 600 }, {}, 2_000);
+    const id = await create(relay, { phone: PAID, amount: 260 });
+    const payment = await waitFinal(relay, id, 10_000);
+    expect(payment.status).toBe('succeeded');
+    expect(payment.receipt).toMatch(/^S[0-9A-F]{9}$/);
+    expect(await recordedVerdicts(relay.app.store, id, 1)).toEqual(['unconfirmed: query says pending']);
+    expect((await relay.app.store.eventsAfter(id, 0)).at(-1)?.source).toBe('query');
+  });
+
+  it("a push whose answer was lost, and whose callback comes before Daraja's query catches up: settled by the callback's reference, never left pending", async () => {
+    const { double, relay } = await start({ queryLagMs: 600 }, {}, 2_000);
+    const id = await create(relay, { phone: ERROR_BUT_DELIVERED, amount: 740 });
+    const payment = await waitFinal(relay, id, 10_000);
+    expect(payment.status).toBe('succeeded');
+    expect(payment.receipt).toMatch(/^S[0-9A-F]{9}$/);
+    expect(double.pushes()).toHaveLength(1);
+    expect((await relay.app.store.getPayment(id))?.providerRef).toMatch(/^ws_CO_/);
+  });
+
   it('cuts a long reference to 12 plain characters for AccountReference while the payment keeps the full one', async () => {
     const { double, relay } = await start();
     const reference = 'INV-2024/000123 #shop-east';

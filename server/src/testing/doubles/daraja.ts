@@ -28,6 +28,11 @@ export interface DarajaDoubleOptions {
   timestampSkewMs?: number;
   /** Keep every request for `requests` (default true); benchmarks that send thousands do not. */
   keepRequests?: boolean;
+  /**
+   * How long the status query goes on saying "being processed" after the customer answered (and
+   * the callback went): Daraja's query trails its callback. Default 0.
+   */
+  queryLagMs?: number;
 }
 
 export interface DarajaRequestRecord {
@@ -243,7 +248,7 @@ export async function startDarajaDouble(options: DarajaDoubleOptions): Promise<D
       if (!credentialsValid(body, reply)) return reply;
       const prompt = prompts.get(String(body['CheckoutRequestID'] ?? ''));
       if (!prompt) return fail(reply, 400, '400.002.02', 'Bad Request - Invalid CheckoutRequestID');
-      if (Date.now() < prompt.answeredAt) return fail(reply, 500, '500.001.1001', 'The transaction is being processed');
+      if (Date.now() < prompt.answeredAt + (options.queryLagMs ?? 0)) return fail(reply, 500, '500.001.1001', 'The transaction is being processed');
       const result = RESULT_OF[prompt.scenario as Exclude<DoubleScenario, 'throttled'>];
       return {
         ResponseCode: '0',
