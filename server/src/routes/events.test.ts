@@ -65,6 +65,24 @@ describe('GET /v1/payments/:id/events', () => {
     expect(JSON.parse(resumed.messages[0]!.data).status).toBe('succeeded');
   });
 
+  it('answers 204 to a client resuming after the final event (EventSource stops there), where the stream was held open for good', async () => {
+    relay = await startRelay({ sandboxDelayMs: 100 });
+    const { id } = await pay(relay.url, '0708374149');
+    const full = await readSse(`${relay.url}/v1/payments/${id}/events`);
+    expect(full.ended).toBe(true);
+    const last = full.messages.at(-1)!.id;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 3_000);
+    const resumed = await fetch(`${relay.url}/v1/payments/${id}/events`, { headers: { accept: 'text/event-stream', 'last-event-id': String(last) }, signal: controller.signal });
+    clearTimeout(timer);
+    expect(resumed.status).toBe(204);
+    expect(await resumed.text()).toBe('');
+    // Resuming before the final event still hears it.
+    const earlier = await readSse(`${relay.url}/v1/payments/${id}/events`, { headers: { 'last-event-id': String(Number(last) - 1) } });
+    expect(earlier.messages.map((m) => m.id)).toEqual([last]);
+    expect(metricValue(await (await fetch(`${relay.url}/metrics`)).text(), 'stk_pay_sse_streams_open')).toBe(0);
+  });
+
   it('sends a heartbeat comment while nothing changes', async () => {
     relay = await startRelay({ sandboxDelayMs: 60_000, heartbeatMs: 100 });
     const { id } = await pay(relay.url, '0708374149');

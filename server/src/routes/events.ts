@@ -204,21 +204,27 @@ export const eventRoutes: FastifyPluginAsyncZod<{ heartbeatMs?: number | undefin
             description: 'The stream: the payment now, then each change (`event: status`, `id: <seq>`, data = the payment as JSON); it ends after a final status. Resume with `Last-Event-ID`.',
             content: { 'text/event-stream': { schema: z.string() } },
           },
+          204: z.null().describe('Resumed (`Last-Event-ID`) after the final event: the stream is over, and EventSource stops reconnecting.'),
           404: errorBodySchema,
         },
       },
     },
     async (request, reply) => {
       const paymentId = request.params.id;
-      if (!isPaymentId(paymentId) || !(await app.store.getPayment(paymentId))) {
-        throw new RelayError('RELAY_ERR_NOT_FOUND', { details: [{ field: 'id', message: 'no payment has this id' }] });
+      const payment = isPaymentId(paymentId) ? await app.store.getPayment(paymentId) : undefined;
+      if (!payment) throw new RelayError('RELAY_ERR_NOT_FOUND', { details: [{ field: 'id', message: 'no payment has this id' }] });
+      const lastEventId = Number.parseInt(request.headers['last-event-id'] ?? '', 10);
+      const resumeFrom = Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : null;
+      if (resumeFrom !== null && isTerminal(payment.status) && payment.seq <= resumeFrom) {
+        // The client heard the final event already (EventSource reconnects after every close):
+        // 204 tells it the stream is over for good, where an open stream would be held forever.
+        return reply.code(204).send(null);
       }
-      const resumeFrom = Number.parseInt(request.headers['last-event-id'] ?? '', 10);
       reply.sse.keepAlive();
       // Commit the stream now: a resumed client with nothing new to hear must still get an open
       // text/event-stream, or EventSource gives up.
       reply.sse.sendHeaders();
-      const stream = new PaymentStream(context, paymentId, reply, request.log, Number.isSafeInteger(resumeFrom) && resumeFrom >= 0 ? resumeFrom : null);
+      const stream = new PaymentStream(context, paymentId, reply, request.log, resumeFrom);
       await stream.flush();
       // Opened while the relay is closing, after its open streams were handed over (a load
       // balancer's kept-alive connection still leads here): handed over at once too, or it would
