@@ -31,7 +31,7 @@ export type RelayProblem =
 
 export type RelayAnswer<T> = { ok: true; value: T } | { ok: false; problem: RelayProblem };
 
-/** The payment is unknown to the relay (404): following it cannot go on. */
+/** The relay itself says it does not know the payment (its JSON 404): following it cannot go on. */
 export class PaymentGoneError extends Error {
   override name = 'PaymentGoneError';
 }
@@ -65,9 +65,10 @@ export class RelayClient {
 
   async getPayment(id: string, signal?: AbortSignal): Promise<PaymentView> {
     const response = await fetch(this.paymentUrl(id), { signal: signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-    if (response.status === 404) throw new PaymentGoneError(`the relay does not know payment ${id}`);
-    if (!response.ok) throw new Error(`GET payment answered HTTP ${response.status}`);
-    return (await response.json()) as PaymentView;
+    const json: unknown = await response.json().catch(() => undefined);
+    if (isNotFound(response.status, json)) throw new PaymentGoneError(`the relay does not know payment ${id}`);
+    if (!response.ok || json === undefined) throw new Error(`GET payment answered HTTP ${response.status}`);
+    return json as PaymentView;
   }
 
   /**
@@ -84,7 +85,7 @@ export class RelayClient {
         if (event.event === 'status') yield JSON.parse(event.data) as PaymentView;
       }
     } catch (error) {
-      if (error instanceof SseResponseError && error.status === 404) throw new PaymentGoneError(`the relay does not know payment ${id}`);
+      if (error instanceof SseResponseError && isNotFound(error.status, error.body)) throw new PaymentGoneError(`the relay does not know payment ${id}`);
       throw error;
     }
   }
@@ -134,6 +135,14 @@ export class RelayClient {
 /** The fields of a checkout the relay takes (its body schema is strict: nothing else may go). */
 function requestBody({ amount, reference, description, token }: Checkout): object {
   return { amount, reference, description, token };
+}
+
+/**
+ * The relay's own "no such payment". Any other 404 (a proxy's page during a deploy or a reload, a
+ * path the proxy does not route yet) is a passing fault, retried like a dropped connection.
+ */
+function isNotFound(status: number, json: unknown): boolean {
+  return status === 404 && isErrorBody(json) && json.error.code === 'not_found';
 }
 
 function isErrorBody(json: unknown): json is ErrorBody {

@@ -10,10 +10,14 @@ export interface SseEvent {
   data: string;
 }
 
-/** The server answered, but not with a stream (e.g. 404 for an unknown payment). */
+/** The server answered, but not with a stream (e.g. 404 for an unknown payment, or a proxy's error page). */
 export class SseResponseError extends Error {
   override name = 'SseResponseError';
-  constructor(readonly status: number) {
+  constructor(
+    readonly status: number,
+    /** The answer's body as JSON, or undefined when it was not JSON (an HTML error page). */
+    readonly body: unknown,
+  ) {
     super(`the event stream answered HTTP ${status}`);
   }
 }
@@ -42,8 +46,8 @@ export async function* readEventStream(url: string, options: SseOptions): AsyncG
       signal: controller.signal,
     });
     if (!response.ok || !response.body) {
-      await response.body?.cancel();
-      throw new SseResponseError(response.status);
+      // Who answered matters: the relay's own JSON error, or a page from something in between.
+      throw new SseResponseError(response.status, await response.json().catch(() => undefined));
     }
     const decoder = new TextDecoder();
     let buffer = '';

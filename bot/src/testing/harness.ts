@@ -2,7 +2,8 @@
  * Everything a bot test needs, all real and all on 127.0.0.1: a relay (the server's own
  * `startRelay`, sandbox provider), the Bot API double, and the bot started as the CLI starts it,
  * with its data in a throw-away folder. `stopBot()` then `startBotAgain()` is a process restart on
- * the same folder; `stopRelay()` then `startRelayAgain()` the same for the relay.
+ * the same folder; `stopRelay()` then `startRelayAgain()` the same for the relay. With `throughProxy`
+ * the bot reaches the relay through a proxy whose misbehaviour a test chooses.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { startRelay, type StartedRelay } from '../../../server/src/testing/start
 import type { WebhookSettings } from '../config.js';
 import type { Logger } from '../logger.js';
 import { startBot, type RunningBot } from '../run.js';
+import { RelayProxy } from './relay-proxy.js';
 import { BOT_TOKEN, TelegramDouble } from './telegram-double.js';
 
 export interface HarnessOptions {
@@ -22,10 +24,14 @@ export interface HarnessOptions {
   /** The demo merchant accepts only amounts in signed checkout tokens. */
   requireToken?: boolean;
   webhook?: (telegram: TelegramDouble) => Promise<WebhookSettings>;
+  /** The bot reaches the relay through `Harness.proxy`. */
+  throughProxy?: boolean;
 }
 
 export interface Harness {
   relay: StartedRelay;
+  /** Between the bot and the relay, with `throughProxy`. */
+  proxy: RelayProxy | undefined;
   telegram: TelegramDouble;
   bot: RunningBot;
   /** The demo merchant's secret key (signs checkout tokens). */
@@ -55,6 +61,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const relay = await startRelay(relayOptions);
   const relayPort = Number(new URL(relay.url).port);
   let relayRunning = true;
+  const proxy = options.throughProxy ? await RelayProxy.start(() => harness.relay.url) : undefined;
   const telegram = await TelegramDouble.start();
   const logs: string[] = [];
   const log: Logger = {
@@ -67,7 +74,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     startBot({
       token: BOT_TOKEN,
       apiRoot: telegram.url,
-      relayUrl: relay.url,
+      relayUrl: proxy?.url ?? relay.url,
       publishableKey: 'pk_test_demo',
       merchantId: 'demo',
       dataDir,
@@ -78,6 +85,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     });
   const harness: Harness = {
     relay,
+    proxy,
     telegram,
     bot: await start(),
     secretKey,
@@ -101,6 +109,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       await harness.bot.stop();
       await telegram.close();
+      await proxy?.close();
       if (relayRunning) await harness.relay.close();
       rmSync(dataDir, { recursive: true, force: true });
     },

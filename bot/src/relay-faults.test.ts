@@ -1,0 +1,83 @@
+/**
+ * A proxy between the bot and the relay misbehaves, as nginx or a load balancer does during a
+ * deploy or a reload: the bot keeps following the payment it showed, and forgets a payment only
+ * when the relay itself says it has no such payment.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RelayClient, PaymentGoneError } from './relay-client.js';
+import { startHarness, type Harness } from './testing/harness.js';
+import type { RelayProxy } from './testing/relay-proxy.js';
+import type { TestUser } from './testing/telegram-double.js';
+
+let harness: Harness;
+let proxy: RelayProxy;
+let nextUser = 5000;
+
+beforeAll(async () => {
+  harness = await startHarness({ sandboxDelayMs: 1_500, throughProxy: true });
+  proxy = harness.proxy!;
+});
+
+afterAll(async () => {
+  await harness?.close();
+});
+
+afterEach((context) => {
+  proxy.rule = undefined;
+  if (context.task.result?.state === 'fail') console.error(`bot logs:\n${harness.logs.join('\n')}`);
+});
+
+async function offer(user: TestUser, command: string, phone: string) {
+  user.send(command);
+  await user.waitForMessage(/Which M-Pesa number/);
+  user.send(phone);
+  return user.waitForMessage(/from M-Pesa/);
+}
+
+const NGINX_404 = '<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><hr>nginx</body></html>';
+
+/** The proxy answers its own HTML 404 page to the first `times` requests whose path matches. */
+function proxy404(path: RegExp, times: number): { served: number } {
+  const count = { served: 0 };
+  proxy.rule = (request, response) => {
+    if (count.served >= times || !path.test(request.url ?? '')) return false;
+    count.served += 1;
+    response.writeHead(404, { 'content-type': 'text/html' }).end(NGINX_404);
+    return true;
+  };
+  return count;
+}
+
+describe('a proxy in front of the relay', () => {
+  it("keeps following a payment through a proxy's HTML 404 on its status stream, to the receipt", async () => {
+    const user = harness.telegram.user(nextUser++);
+    const confirmation = await offer(user, '/pay 340 P404-1', '0708374149');
+    user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('check your phone', () => /Check your phone/.test(confirmation.text));
+    const pages = proxy404(/\/events$/, 2);
+    // A proxy reload: the stream breaks, and the reconnections meet the proxy's own 404 page.
+    proxy.dropConnections();
+    await harness.telegram.waitFor('the receipt', () => /Paid KES 340 for P404-1/.test(confirmation.text));
+    expect(pages.served).toBe(2);
+    expect(harness.logs.join('\n')).not.toMatch(/no longer following/);
+    await harness.telegram.waitFor('the open payment removed from storage', () => readdirSync(join(harness.dataDir, 'open-payments')).filter((name) => name.endsWith('.json')).length === 0);
+  });
+
+  it("takes only the relay's own JSON 404 as a payment it does not know, on the stream and on GET", async () => {
+    const relay = new RelayClient(proxy.url, 'pk_test_demo');
+    const unknown = 'pay_0000000000000000000000';
+    const signal = new AbortController().signal;
+    await expect(relay.getPayment(unknown)).rejects.toBeInstanceOf(PaymentGoneError);
+    await expect(relay.paymentEvents(unknown, { signal, idleMs: 5_000 }).next()).rejects.toBeInstanceOf(PaymentGoneError);
+
+    proxy404(/\/v1\/payments\//, 2);
+    const onGet = await relay.getPayment(unknown).catch((error: unknown) => error);
+    const onStream = await relay.paymentEvents(unknown, { signal, idleMs: 5_000 }).next().catch((error: unknown) => error);
+    expect(onGet).toBeInstanceOf(Error);
+    expect(onGet).not.toBeInstanceOf(PaymentGoneError);
+    expect(onStream).toBeInstanceOf(Error);
+    expect(onStream).not.toBeInstanceOf(PaymentGoneError);
+  });
+});
