@@ -78,6 +78,22 @@ describe('payment links', () => {
     await harness.telegram.waitFor('the receipt', () => /Paid KES 640 for ORDER 77\/B/.test(confirmation.text));
   });
 
+  it('takes a pasted token whose reference and description only a token may carry, sending the relay the token alone and showing a long description cut', async () => {
+    const user = harness.telegram.user(nextUser++);
+    const description = `Order: ${'2 bags of maize flour, 1 crate of eggs, 3 loaves of bread; '.repeat(30)}delivery to Kilimani`;
+    const token = createCheckoutToken({ merchant: 'demo', amount: 640, reference: 'INV-78 (Mama)', description }, harness.secretKey);
+    user.send(`/pay ${token}`);
+    const ask = await user.waitForMessage(/Which M-Pesa number/);
+    expect(ask.text).toMatch(/^Pay KES 640 for INV-78 \(Mama\) \(Order: 2 bags of maize flour/);
+    expect(ask.text).toContain('…)');
+    expect(ask.text.length).toBeLessThan(500);
+    user.send('0708374149');
+    const confirmation = await user.waitForMessage(/from M-Pesa/);
+    user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('the receipt', () => /Paid KES 640 for INV-78 \(Mama\)/.test(confirmation.text));
+    expect(confirmation.history.every((text) => text.length < 500)).toBe(true);
+  });
+
   it('refuses a free /pay amount where the merchant takes only signed links', async () => {
     const user = harness.telegram.user(nextUser++);
     user.send('/pay 250 INV-11');

@@ -67,8 +67,22 @@ export interface Strings {
   somethingWrong: string;
 }
 
+/** `text`, or its first `max - 1` characters and `…`: what the customer typed or a merchant signed may be long. */
+export function shorten(text: string, max: number): string {
+  const characters = [...text];
+  return characters.length <= max ? text : `${characters.slice(0, max - 1).join('').trimEnd()}…`;
+}
+
+/**
+ * A signed checkout token may carry a reference and description of any length (the relay takes them
+ * from the token): what is shown is cut to the relay's own limits for typed ones, so no message
+ * nears Telegram's 4,096 characters.
+ */
+const REFERENCE_SHOWN = 64;
+const DESCRIPTION_SHOWN = 140;
+
 const forWhat = (terms: Terms, word: string) =>
-  `${kes(terms.amount)}${terms.reference ? ` ${word} ${terms.reference}` : ''}${terms.description ? ` (${terms.description})` : ''}`;
+  `${kes(terms.amount)}${terms.reference ? ` ${word} ${shorten(terms.reference, REFERENCE_SHOWN)}` : ''}${terms.description ? ` (${shorten(terms.description, DESCRIPTION_SHOWN)})` : ''}`;
 
 const en: Strings = {
   welcome: (shop) =>

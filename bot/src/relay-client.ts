@@ -5,7 +5,10 @@
 import type { ErrorBody, PaymentView } from '@stk-pay/server/schemas';
 import { readEventStream, SseResponseError } from './sse.js';
 
-/** What the customer agreed to pay. With `token`, amount and reference come from its claims. */
+/**
+ * What the customer agreed to pay. With `token`, amount, reference and description are its claims,
+ * kept to show the customer: the relay takes them from the token it verifies, never from the body.
+ */
 export interface Checkout {
   amount: number;
   reference?: string;
@@ -132,9 +135,14 @@ export class RelayClient {
   }
 }
 
-/** The fields of a checkout the relay takes (its body schema is strict: nothing else may go). */
+/**
+ * The fields of a checkout the relay takes (its body schema is strict: nothing else may go). A
+ * token's reference and description are not sent: the relay reads them from the token, and its
+ * body limits (64 and 140 characters, the reference's characters) would refuse what a merchant
+ * signed and the relay accepts.
+ */
 function requestBody({ amount, reference, description, token }: Checkout): object {
-  return { amount, reference, description, token };
+  return token ? { amount, token } : { amount, reference, description };
 }
 
 /**

@@ -40,6 +40,7 @@ export function checkout({ relay, merchantId, log }: CheckoutDeps): Composer<Bot
       await ctx.reply(ctx.t.linkBroken);
       return;
     }
+    // The claims are shown to the customer; the relay is sent only the amount and the token.
     const { amount, reference, description } = claims;
     await begin(ctx, { amount, reference, ...(description ? { description } : {}), token });
   };
