@@ -147,6 +147,14 @@ export function redactCallbackToken(url: string): string {
   return url.length > head.length + provider.length ? `${head}${provider}/[redacted]` : url;
 }
 
+/** The database could not be opened or reached (start-up names its setting). */
+export class DatabaseUnusableError extends Error {
+  override name = 'DatabaseUnusableError';
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger:
@@ -190,18 +198,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (storeClosed) throw new RelayError('RELAY_ERR_UNAVAILABLE', { headers: { 'retry-after': '1' } });
   });
 
+  const unusable = (error: unknown) => {
+    throw new DatabaseUnusableError(error);
+  };
   const store =
     options.store ??
     (options.databaseUrl
-      ? await openPostgresStore(options.databaseUrl, options.postgresSchema ? { schema: options.postgresSchema } : {})
-      : await openSqliteStore(options.dbPath));
+      ? await openPostgresStore(options.databaseUrl, options.postgresSchema ? { schema: options.postgresSchema } : {}).catch(unusable)
+      : await openSqliteStore(options.dbPath).catch(unusable));
   const bus =
     options.bus ??
     (options.databaseUrl
       ? await PgStatusBus.connect(options.databaseUrl, {
           ...(options.postgresSchema ? { channel: `${options.postgresSchema}_status` } : {}),
           onError: (error) => app.log.warn({ err: error }, 'status bus connection lost; reconnecting'),
-        })
+        }).catch(unusable)
       : new MemoryStatusBus());
   const merchantList = options.merchants ?? [demoMerchant(new SandboxProvider({ delayMs: options.sandboxDelayMs ?? 3_000 }), options.allowedOrigins)];
   for (const merchant of merchantList) {

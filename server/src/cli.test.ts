@@ -33,6 +33,21 @@ describe('relay start-up with a bad setting', () => {
     expect(postgres.stderr).not.toContain('hunter2');
   });
 
+  it('stops with one line naming TRUST_PROXY or RATE_LIMIT_EXEMPT_IPS when an entry is not an address, a CIDR or a keyword (not blaming the database)', () => {
+    for (const [name, value] of [
+      ['TRUST_PROXY', 'loopbak'],
+      ['TRUST_PROXY', '10.0.0.0/33'],
+      ['TRUST_PROXY', '10.0.0.300'],
+      ['RATE_LIMIT_EXEMPT_IPS', 'abc'],
+      ['RATE_LIMIT_EXEMPT_IPS', '127.0.0.1, 10.1'],
+    ]) {
+      const { status, stderr } = start({ [name!]: value! });
+      expect(status, `${name}=${value}`).toBe(2);
+      expect(stderr.split('\n')).toHaveLength(1);
+      expect(stderr).toMatch(new RegExp(`^stk-pay: ${name} must be`));
+    }
+  });
+
   it('stops with one line naming the provider setting that is missing', () => {
     const { status, stderr } = start({ STK_PAY_PROVIDER: 'upesipay', UPESIPAY_CHANNEL_ID: '2133' });
     expect(status).toBe(2);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** `stk-pay`: runs the relay from environment settings. The only place that listens. */
 import { destination, type DestinationStream } from 'pino';
-import { buildApp, demoMerchant } from './app.js';
+import { buildApp, DatabaseUnusableError, demoMerchant } from './app.js';
 import { ConfigError, loadConfig, trustProxyOption } from './config.js';
 import { DEFAULT_RATE_LIMITS } from './routes/payments.js';
 import { loadMerchantsFile } from './merchants-file.js';
@@ -72,7 +72,8 @@ async function main(): Promise<void> {
     logger: { level: config.LOG_LEVEL },
     logStream,
   }).catch((error: unknown) => {
-    throw new Error(`could not open ${databaseSetting}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    if (!(error instanceof DatabaseUnusableError)) throw error;
+    throw new Error(`could not open ${databaseSetting}: ${error.message}`, { cause: error });
   });
 
   let stopping = false;

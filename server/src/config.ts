@@ -2,7 +2,22 @@
  * The relay's settings, from the environment (names fixed in DESIGN.md). A missing or malformed
  * setting stops start-up with one line naming the variable and what it expects.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
+
+/** The comma-separated entries of a list setting. */
+const entries = (value: string): string[] => value.split(',').map((entry) => entry.trim()).filter(Boolean);
+
+/** An entry of TRUST_PROXY as proxy-addr (Fastify's) reads it: an address, a CIDR, or a named range. */
+function isProxyEntry(entry: string): boolean {
+  if (entry === 'loopback' || entry === 'linklocal' || entry === 'uniquelocal') return true;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  // A prefix length, or an IPv4 netmask (10.0.0.0/255.0.0.0).
+  return (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)) || (family === 4 && isIP(bits) === 4);
+}
 
 const PROVIDERS = ['sandbox', 'intasend', 'kulmipay', 'upesipay', 'daraja'] as const;
 
@@ -33,11 +48,11 @@ const envSchema = z.object({
   SANDBOX_DELAY_MS: z.coerce.number({ error: 'a number of milliseconds' }).int('whole milliseconds').min(0, 'at least 0').max(600_000, 'at most 600000').default(3_000),
   TRUST_PROXY: z
     .string()
-    .regex(/^(true|false|[0-9a-fA-F:.\/, ]+|[a-z, ]+)$/, 'true, false, or proxy addresses/CIDRs (or loopback, uniquelocal…) separated by commas')
+    .refine((value) => value === 'true' || value === 'false' || entries(value).every(isProxyEntry), 'true, false, or proxy addresses/CIDRs (or loopback, linklocal, uniquelocal) separated by commas')
     .optional(),
   RATE_LIMIT_EXEMPT_IPS: z
     .string()
-    .regex(/^[0-9a-fA-F:., ]*$/, 'client IP addresses separated by commas')
+    .refine((value) => entries(value).every((entry) => isIP(entry) !== 0), 'client IP addresses separated by commas')
     .optional(),
   RATE_LIMIT_PER_IP: perMinute.default(60),
   RATE_LIMIT_PER_KEY: perMinute.default(600),
