@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,10 +48,12 @@ afterEach(async (context) => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(env: Record<string, string>): Promise<Started> {
+async function start(env: Record<string, string>, options: { ownProcessGroup?: boolean } = {}): Promise<Started> {
   const port = await freePort();
   const child = spawn(process.execPath, [startScript], {
     cwd: root,
+    // As a terminal runs it: the leader of its own process group, which Ctrl-C signals as a whole.
+    detached: options.ownProcessGroup ?? false,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
@@ -101,6 +104,25 @@ describe('pnpm start', () => {
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+    expect(await relayHealthy(relayUrl)).toBe(false);
+  });
+
+  it('shuts the relay down gracefully on one Ctrl-C at the terminal (SIGINT to the whole process group), not as a second signal', async () => {
+    const { child, relayUrl, exited, output } = await start({ TELEGRAM_BOT_TOKEN: BOT_TOKEN }, { ownProcessGroup: true });
+    await waitUntil('the relay', () => relayHealthy(relayUrl));
+    await waitUntil('the bot polling Telegram', () => telegram.callsOf('getUpdates').length > 0);
+    // A request still arriving (half its body sent): the relay's shutdown waits for it, as for a
+    // customer on a slow network, so a second signal would come while it is shutting down.
+    const body = JSON.stringify({ amount: 250, phone: '0708374149' });
+    const socket = connect(Number(new URL(relayUrl).port), '127.0.0.1');
+    await new Promise((resolveConnect) => socket.once('connect', resolveConnect));
+    socket.write(`POST /v1/payments HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Publishable-Key: pk_test_demo\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 200));
+    process.kill(-child.pid!, 'SIGINT');
+    await new Promise((resolveWait) => setTimeout(resolveWait, 500));
+    socket.end(body.slice(10));
+    expect(await exited).toBe(0);
+    expect(output()).not.toMatch(/second signal/);
     expect(await relayHealthy(relayUrl)).toBe(false);
   });
 
