@@ -77,10 +77,11 @@ export class PaymentWatcher {
   /**
    * Shows `payment` on the message now and follows it in the background (not awaited). False when
    * this payment is already followed (a double tap, a re-delivered update): nothing is done then.
+   * While the bot stops (a Pay whose relay answered late), the payment is only written to disk,
+   * whatever its state: the next start shows it and follows it to its end.
    */
   async follow(target: { chatId: number; messageId: number; lang: Lang }, payment: PaymentView): Promise<boolean> {
-    if (this.claimed.has(payment.id) || this.stopping.signal.aborted) return false;
-    this.claimed.add(payment.id);
+    if (this.claimed.has(payment.id)) return false;
     const open: OpenPayment = {
       ...target,
       paymentId: payment.id,
@@ -89,6 +90,11 @@ export class PaymentWatcher {
       shown: '',
       since: Date.now(),
     };
+    if (this.stopping.signal.aborted) {
+      await this.options.store.write(payment.id, open);
+      return true;
+    }
+    this.claimed.add(payment.id);
     try {
       if (!isTerminal(payment)) await this.options.store.write(payment.id, open);
       if ((await this.show(open, payment)) === 'done') {

@@ -39,7 +39,8 @@ export class PaymentGoneError extends Error {
   override name = 'PaymentGoneError';
 }
 
-const REQUEST_TIMEOUT_MS = 15_000;
+/** How long the bot waits for one answer from the relay. */
+export const REQUEST_TIMEOUT_MS = 15_000;
 
 export class RelayClient {
   private readonly baseUrl: string;

@@ -1,13 +1,14 @@
 /**
  * A proxy between the bot and the relay misbehaves, as nginx or a load balancer does during a
- * deploy or a reload: the bot keeps following the payment it showed, and forgets a payment only
- * when the relay itself says it has no such payment.
+ * deploy or a reload, or the relay behind it is slow: the bot keeps following the payment it
+ * showed, forgets a payment only when the relay itself says it has no such payment, and a Pay in
+ * flight when the bot stops still ends up followed.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RelayClient, PaymentGoneError } from './relay-client.js';
-import { startHarness, type Harness } from './testing/harness.js';
+import { paymentsFor, startHarness, type Harness } from './testing/harness.js';
 import type { RelayProxy } from './testing/relay-proxy.js';
 import type { TestUser } from './testing/telegram-double.js';
 
@@ -36,6 +37,8 @@ async function offer(user: TestUser, command: string, phone: string) {
   return user.waitForMessage(/from M-Pesa/);
 }
 
+const openPaymentFiles = () => readdirSync(join(harness.dataDir, 'open-payments')).filter((name) => name.endsWith('.json'));
+
 const NGINX_404 = '<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><hr>nginx</body></html>';
 
 /** The proxy answers its own HTML 404 page to the first `times` requests whose path matches. */
@@ -62,7 +65,33 @@ describe('a proxy in front of the relay', () => {
     await harness.telegram.waitFor('the receipt', () => /Paid KES 340 for P404-1/.test(confirmation.text));
     expect(pages.served).toBe(2);
     expect(harness.logs.join('\n')).not.toMatch(/no longer following/);
-    await harness.telegram.waitFor('the open payment removed from storage', () => readdirSync(join(harness.dataDir, 'open-payments')).filter((name) => name.endsWith('.json')).length === 0);
+    await harness.telegram.waitFor('the open payment removed from storage', () => openPaymentFiles().length === 0);
+  });
+
+  it('lets a Pay waiting on a slow relay finish when the bot is stopped, and the next start shows the payment to its end', async () => {
+    const user = harness.telegram.user(nextUser++);
+    const confirmation = await offer(user, '/pay 350 SLOW-2', '0708374149');
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held = false;
+    proxy.rule = async (request) => {
+      if (request.method === 'POST' && request.url === '/v1/payments') {
+        held = true;
+        await released;
+      }
+      return false;
+    };
+    user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('the payment request held by the slow relay', () => held);
+    const stopped = harness.stopBot();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    release();
+    await stopped;
+    const [payment] = await paymentsFor(harness, 'SLOW-2');
+    expect(openPaymentFiles()).toContain(`${payment!.id}.json`);
+
+    await harness.startBotAgain();
+    await harness.telegram.waitFor('the receipt from the new bot', () => /Paid KES 350 for SLOW-2/.test(confirmation.text));
   });
 
   it("takes only the relay's own JSON 404 as a payment it does not know, on the stream and on GET", async () => {

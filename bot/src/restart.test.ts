@@ -6,6 +6,7 @@
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RelayClient } from './relay-client.js';
 import { paymentsFor, startHarness, type Harness } from './testing/harness.js';
 import type { TestUser } from './testing/telegram-double.js';
 
@@ -75,6 +76,22 @@ describe('restarts and outages', () => {
     await harness.startBotAgain();
     await harness.telegram.waitFor('the receipt from the new bot', () => /Paid KES 820 for RESTART-1/.test(confirmation.text));
     await harness.telegram.waitFor('the open payment removed from storage', () => openPaymentFiles().length === 0);
+  });
+
+  it('keeps on disk a payment that Pay got from a slow relay while the bot was stopping, and the next start shows it to its end', async () => {
+    const user = harness.telegram.user(nextUser++);
+    const confirmation = await offer(user, '/pay 350 SLOW-1', '0708374149');
+    await harness.stopBot();
+    // The Pay handler that outlived the drain: the relay's late answer reaches the stopped watcher.
+    const answer = await new RelayClient(harness.relay.url, 'pk_test_demo').createPayment({ amount: 350, reference: 'SLOW-1' }, '254708374149', `slow-${user.chatId}`);
+    if (!answer.ok) throw new Error(`the relay refused the payment: ${JSON.stringify(answer.problem)}`);
+    await harness.bot.watcher.follow({ chatId: user.chatId, messageId: confirmation.message_id, lang: 'en' }, answer.value);
+    expect(openPaymentFiles()).toContain(`${answer.value.id}.json`);
+    expect(harness.bot.watcher.size).toBe(0);
+
+    await harness.startBotAgain();
+    await harness.telegram.waitFor('the receipt from the new bot', () => /Paid KES 350 for SLOW-1/.test(confirmation.text));
+    await harness.telegram.waitFor('the open payment removed from storage', () => !openPaymentFiles().includes(`${answer.value.id}.json`));
   });
 
   it('starts and works with open-payment files edited into another shape (null, {}, half a record), ignoring them', async () => {

@@ -10,6 +10,7 @@ import { createBot, type BotSettings, type PaymentBot } from './bot.js';
 import type { BotContext } from './context.js';
 import type { WebhookSettings } from './config.js';
 import { STRINGS } from './i18n.js';
+import { REQUEST_TIMEOUT_MS } from './relay-client.js';
 
 export interface RunSettings extends BotSettings {
   webhook?: WebhookSettings;
@@ -27,8 +28,12 @@ export interface RunningBot extends PaymentBot {
 }
 
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
-/** How long `stop()` waits for updates being handled to finish. */
-const DRAIN_MS = 10_000;
+/**
+ * How long `stop()` waits for updates being handled to finish: longer than a relay request may
+ * take, so a Pay waiting on a slow relay gets its payment and hands it to the watcher (and to disk)
+ * before the bot stops, with time for the edit that shows it.
+ */
+const DRAIN_MS = REQUEST_TIMEOUT_MS + 5_000;
 
 export async function startBot(settings: RunSettings): Promise<RunningBot> {
   const { bot, watcher } = createBot(settings);
