@@ -264,6 +264,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Fastify's own JSON parser (prototype-poisoning checks kept), keeping the raw text for
   // callback signatures.
   const parseJson = app.getDefaultJsonParser('error', 'error');
+  // JSON only: Fastify's text/plain parser would hand a route a string, which the body's schema
+  // refuses as 400, where a body that is not JSON is a 415 (as a form body is).
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     request.rawBody = body as string;
     parseJson(request, body as string, done);

@@ -149,9 +149,12 @@ describe('bad input gets a 4xx naming the field, and nothing is stored', () => {
     expect(countRows(relay.dbPath, 'payments')).toBe(0);
   });
 
-  it('a body that is not JSON gets 415', async () => {
+  it('a body that is not JSON gets 415, a form or plain text alike (even plain text that reads as JSON)', async () => {
     const response = await create('amount=250', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(response.statusCode).toBe(415);
+    const text = await create(JSON.stringify({ amount: 250, phone: '0708374149' }), { 'content-type': 'text/plain' });
+    expect(text.statusCode).toBe(415);
+    expect(text.json().error.code).toBe('unsupported_media_type');
     expect(countRows(relay.dbPath, 'payments')).toBe(0);
   });
 
