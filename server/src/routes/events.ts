@@ -197,7 +197,7 @@ export const eventRoutes: FastifyPluginAsyncZod<{ heartbeatMs?: number | undefin
       schema: {
         summary: 'Server-sent events: `event: status`, `id: <seq>`, data = the payment',
         security: [{}],
-        params: z.object({ id: z.string().max(64) }),
+        params: z.object({ id: z.string() }),
         headers: z.object({ 'last-event-id': z.string().optional() }),
         response: {
           200: {

@@ -52,7 +52,8 @@ describe.each(databases)('odd text from outside, on %s', (_name, options) => {
 
   it('answers 404 for a payment id that cannot be one, on the payment and on its stream', async () => {
     const r = await start();
-    for (const url of ['/v1/payments/pay_%00', '/v1/payments/pay_%00/events', '/v1/payments/pay_%F0%9F%8C%BE', '/v1/payments/pay_a%0Ab/events']) {
+    const long = `pay_${'a'.repeat(70)}`;
+    for (const url of ['/v1/payments/pay_%00', '/v1/payments/pay_%00/events', '/v1/payments/pay_%F0%9F%8C%BE', '/v1/payments/pay_a%0Ab/events', `/v1/payments/${long}`, `/v1/payments/${long}/events`]) {
       const answer = await r.app.inject({ method: 'GET', url, headers: { accept: 'text/event-stream' } });
       expect(answer.statusCode, url).toBe(404);
       expect(answer.json().error.details).toEqual([{ field: 'id', message: 'no payment has this id' }]);

@@ -158,7 +158,7 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
       schema: {
         summary: 'The payment now (with the secret key: the merchant view, full phone number included)',
         security: [{}, { secretKey: [] }],
-        params: z.object({ id: z.string().max(64) }),
+        params: z.object({ id: z.string() }),
         headers: authorizationHeaders,
         response: { 200: z.union([merchantPaymentSchema, paymentSchema]), 401: errorBodySchema, 404: errorBodySchema },
       },
