@@ -1,6 +1,6 @@
 /**
  * The baseline the relay's figures are compared with: bare Fastify set up as the relay sets itself
- * up (the same Fastify and @fastify/sse, JSON logs at info to stdout, the same body limit, SSE
+ * up (the same Fastify and @fastify/sse, JSON logs at info to stdout in the relay's batches, the same body limit, SSE
  * heartbeat and connection settings), doing no work of its own. Plain JavaScript, run without a
  * loader, as the relay's compiled build is.
  *
@@ -18,9 +18,11 @@
 import { randomUUID } from 'node:crypto';
 import sse from '@fastify/sse';
 import Fastify from 'fastify';
+import { batchedStdout } from '../server/dist/log-stream.js';
 
 const app = Fastify({
-  logger: { level: process.env.LOG_LEVEL ?? 'info' },
+  // The relay's own log destination (stdout in batches), so both pay for their log lines alike.
+  logger: { level: process.env.LOG_LEVEL ?? 'info', stream: batchedStdout() },
   bodyLimit: 16 * 1024,
   trustProxy: 'loopback, linklocal, uniquelocal',
   forceCloseConnections: 'idle',

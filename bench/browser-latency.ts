@@ -60,10 +60,10 @@ async function relayLatencies(browser: Browser): Promise<number[]> {
         const phone = `07${String(40_000_000 + i)}`;
         await page.getByLabel(/phone/i).fill(phone);
         await page.getByRole('button', { name: /pay/i }).click();
-        await page.evaluate(() => (window as unknown as WidgetWindow).waiting);
+        await within(page.evaluate(() => (window as unknown as WidgetWindow).waiting), `payment ${i}: the widget showing the prompt`);
         const { sentAt, status } = await double.answer(`254${phone.slice(1)}`);
         if (status !== 200) throw new Error(`callback ${i} answered ${status}`);
-        const shownAt = await page.evaluate(() => (window as unknown as WidgetWindow).shown);
+        const shownAt = await within(page.evaluate(() => (window as unknown as WidgetWindow).shown), `payment ${i}: the widget showing the result`);
         latencies.push(shownAt - sentAt);
       } finally {
         await context.close();
@@ -77,6 +77,19 @@ async function relayLatencies(browser: Browser): Promise<number[]> {
   }
 }
 
+/** `promise`, or an error naming what never happened: page.evaluate has no timeout of its own, and a bench that hangs tells nothing. */
+async function within<T>(promise: Promise<T>, what: string, ms = 30_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function bareLatencies(browser: Browser): Promise<number[]> {
   const bare = await startBare();
   try {
@@ -86,13 +99,16 @@ async function bareLatencies(browser: Browser): Promise<number[]> {
       try {
         const page = await context.newPage();
         await page.goto(`${bare.url}/page`);
-        await page.evaluate((n) => {
-          (window as unknown as { follow(n: number): void }).follow(n);
-          return (window as unknown as { opened: Promise<void> }).opened;
-        }, i);
+        await within(
+          page.evaluate((n) => {
+            (window as unknown as { follow(n: number): void }).follow(n);
+            return (window as unknown as { opened: Promise<void> }).opened;
+          }, i),
+          `bare stream ${i}: opening`,
+        );
         const sentAt = clock();
         await (await fetch(`${bare.url}/streams/${i}/notify`, { method: 'POST' })).body?.cancel();
-        const shownAt = await page.evaluate(() => (window as unknown as { shown: Promise<number> }).shown);
+        const shownAt = await within(page.evaluate(() => (window as unknown as { shown: Promise<number> }).shown), `bare stream ${i}: the event shown`);
         latencies.push(shownAt - sentAt);
       } finally {
         await context.close();

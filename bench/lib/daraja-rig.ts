@@ -18,5 +18,9 @@ export function darajaRelaySettings(double: DarajaDouble, dbPath: string): Recor
     STK_PAY_PROVIDER: 'daraja',
     ...darajaSettings(double.url, DARAJA),
     RATE_LIMIT_PER_KEY: '1000000000',
+    RATE_LIMIT_PER_IP: '1000000000',
+    // Loopback is exempt from the per-IP limit by default: exempt another address, so the limit
+    // is checked on every request as for a deployed relay's customers.
+    RATE_LIMIT_EXEMPT_IPS: '192.0.2.1',
   };
 }

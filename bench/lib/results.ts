@@ -25,9 +25,19 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** Each run's figure and baseline, and the medians of both: a row's `value`, `baseline` and `runs`. */
-export function medianOfRuns(runs: { value: number; baseline: number }[]): { value: number; baseline: number; runs: { value: number; baseline: number }[] } {
-  return { value: median(runs.map((run) => run.value)), baseline: median(runs.map((run) => run.baseline)), runs };
+/**
+ * Each run's figure and baseline: the medians of both (a row's `value` and `baseline`), each run's
+ * pair (`runs`), and the median of each run's own ratio (`ratio`). The ratio is taken within each
+ * run, against the baseline measured beside it, never between the two medians: those may come
+ * from different runs, minutes apart on a shared machine.
+ */
+export function medianOfRuns(runs: { value: number; baseline: number }[]): { value: number; baseline: number; ratio: number; runs: { value: number; baseline: number }[] } {
+  return {
+    value: median(runs.map((run) => run.value)),
+    baseline: median(runs.map((run) => run.baseline)),
+    ratio: median(runs.map((run) => run.value / run.baseline)),
+    runs,
+  };
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -71,9 +81,9 @@ export function markdownTable(rows: Row[]): string {
   }
   const repeated = rows.filter((row) => row.runs !== undefined && row.runs.length > 1);
   if (repeated.length > 0) {
-    lines.push('', 'Figures marked "median of N runs": each run, ours / baseline:', '');
+    lines.push('', 'Figures marked "median of N runs": the value and the baseline are the medians of each, the ratio is the median of each run\'s own ratio; each run, ours / baseline (ratio):', '');
     for (const row of repeated) {
-      lines.push(`- ${row.section}: ${row.figure}: ${row.runs!.map((run) => `${format(run.value, row.unit)} / ${format(run.baseline, row.unit)}`).join('; ')}`);
+      lines.push(`- ${row.section}: ${row.figure}: ${row.runs!.map((run) => `${format(run.value, row.unit)} / ${format(run.baseline, row.unit)} (${(run.value / run.baseline).toFixed(2)}×)`).join('; ')}`);
     }
   }
   return lines.join('\n');
