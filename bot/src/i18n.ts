@@ -81,6 +81,9 @@ export function shorten(text: string, max: number): string {
 const REFERENCE_SHOWN = 64;
 const DESCRIPTION_SHOWN = 140;
 
+/** What the customer typed, quoted back: enough to recognise it (a message may be 4,096 characters). */
+const echoed = (input: string) => shorten(input, 30);
+
 const forWhat = (terms: Terms, word: string) =>
   `${kes(terms.amount)}${terms.reference ? ` ${word} ${shorten(terms.reference, REFERENCE_SHOWN)}` : ''}${terms.description ? ` (${shorten(terms.description, DESCRIPTION_SHOWN)})` : ''}`;
 
@@ -96,7 +99,7 @@ const en: Strings = {
     "A payment link from the shop opens this chat with the amount filled in. If the shop sent a long payment code instead, paste it after /pay.",
   commands: { pay: 'Pay, e.g. /pay 250 INV-9', cancel: 'Stop the payment you are setting up', help: 'How to pay' },
   payUsage: 'Send the amount after /pay, in whole shillings: /pay 250, or /pay 250 INV-9 with your invoice number.',
-  amountInvalid: (input) => `"${input}" is not an amount. Send whole shillings, for example /pay 250.`,
+  amountInvalid: (input) => `"${echoed(input)}" is not an amount. Send whole shillings, for example /pay 250.`,
   linkBroken: 'This payment link is incomplete or damaged. Ask the shop to send it again, or paste the payment code it sent after /pay.',
   askPhone: (terms) =>
     `Pay ${forWhat(terms, 'for')}.\n\nWhich M-Pesa number should get the PIN prompt? Tap "Share my phone number" below, or type the number (07XX XXX XXX).`,
@@ -165,7 +168,7 @@ const sw: Strings = {
     'Kiungo cha malipo kutoka dukani hufungua mazungumzo haya na kiasi kikiwa tayari. Kama duka lilikutumia msimbo mrefu wa malipo, ubandike baada ya /pay.',
   commands: { pay: 'Lipa, mfano /pay 250 INV-9', cancel: 'Sitisha malipo unayoandaa', help: 'Jinsi ya kulipa' },
   payUsage: 'Tuma kiasi baada ya /pay, kwa shilingi kamili: /pay 250, au /pay 250 INV-9 pamoja na namba ya ankara.',
-  amountInvalid: (input) => `"${input}" si kiasi. Tuma shilingi kamili, kwa mfano /pay 250.`,
+  amountInvalid: (input) => `"${echoed(input)}" si kiasi. Tuma shilingi kamili, kwa mfano /pay 250.`,
   linkBroken: 'Kiungo hiki cha malipo hakijakamilika au kimeharibika. Omba duka likitume tena, au ubandike msimbo wa malipo baada ya /pay.',
   askPhone: (terms) =>
     `Lipa ${forWhat(terms, 'kwa')}.\n\nNamba gani ya M-Pesa ipokee ombi la PIN? Bonyeza "Tuma namba yangu ya simu" hapa chini, au andika namba (07XX XXX XXX).`,

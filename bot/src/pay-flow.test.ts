@@ -95,6 +95,16 @@ describe('paying with /pay', () => {
     expect(await paymentsFor(harness, 'BIG-1')).toHaveLength(0);
   });
 
+  it('quotes back only the start of a /pay argument too long to be an amount, so the answer stays within what Telegram sends', async () => {
+    const user = customer();
+    const command = `/pay ${'x'.repeat(4091)}`;
+    expect(command).toHaveLength(4096);
+    user.send(command);
+    const reply = await user.waitForMessage(/is not an amount/);
+    expect(reply.text).toBe(`"${'x'.repeat(29)}…" is not an amount. Send whole shillings, for example /pay 250.`);
+    expect(user.messages.some((message) => /Something went wrong/.test(message.text))).toBe(false);
+  });
+
   it('refuses a number that is not a Kenyan M-Pesa number and takes a good one after it', async () => {
     const user = customer();
     user.send('/pay 300 PH-1');

@@ -2,7 +2,8 @@
  * A Bot API double on 127.0.0.1: real HTTP, Telegram's request and response shapes, for the bot's
  * real grammY client (`apiRoot`). It keeps chats with their messages (and each message's edits),
  * delivers updates by long polling (getUpdates with offsets and timeout) or to a webhook with the
- * secret-token header, and can answer a method with an error once (a flood limit, say).
+ * secret-token header, and can answer a method with an error once (a flood limit, say). It refuses
+ * what Telegram refuses: an empty text, or one over 4,096 characters.
  * Customers are simulated by `user(id)`: they send text, share contacts and press buttons.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -25,6 +26,9 @@ export interface ApiCall {
 type ApiResult = { ok: true; result: unknown } | { ok: false; error_code: number; description: string; parameters?: { retry_after?: number } };
 
 export const BOT_TOKEN = '424242:TEST-token-for-the-bot-api-double';
+/** The longest message text Telegram takes (sendMessage, editMessageText). */
+export const MESSAGE_MAX = 4096;
+const TOO_LONG: ApiResult = { ok: false, error_code: 400, description: 'Bad Request: message is too long' };
 
 export class TelegramDouble {
   readonly calls: ApiCall[] = [];
@@ -216,6 +220,7 @@ export class TelegramDouble {
     const chatId = Number(payload.chat_id);
     const text = String(payload.text ?? '');
     if (text.trim() === '') return { ok: false, error_code: 400, description: 'Bad Request: message text is empty' };
+    if (text.length > MESSAGE_MAX) return TOO_LONG;
     const markup = payload.reply_markup as BotMessage['reply_markup'];
     const message: BotMessage = { message_id: this.newMessageId(chatId), chatId, text, ...(markup ? { reply_markup: markup } : {}), history: [text] };
     this.messages.push(message);
@@ -227,6 +232,7 @@ export class TelegramDouble {
     const message = this.messages.find((m) => m.chatId === chatId && m.message_id === Number(payload.message_id));
     if (!message) return { ok: false, error_code: 400, description: 'Bad Request: message to edit not found' };
     const text = String(payload.text ?? '');
+    if (text.length > MESSAGE_MAX) return TOO_LONG;
     const markup = payload.reply_markup as BotMessage['reply_markup'] | undefined;
     if (text === message.text && JSON.stringify(markup?.inline_keyboard ?? []) === JSON.stringify(message.reply_markup?.inline_keyboard ?? [])) {
       return { ok: false, error_code: 400, description: 'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message' };
