@@ -103,7 +103,10 @@ export class DarajaTokens {
 function tokenFailure(error: unknown): ProviderHttpError {
   if (!(error instanceof ProviderHttpError)) return new ProviderHttpError('not_sent', `could not get a Daraja access token: ${String(error)}`);
   if (error.kind === 'refused') {
-    return new ProviderHttpError('refused', `Daraja refused the consumer key and secret (HTTP ${error.status ?? '?'})`, error.status);
+    // Daraja refuses credentials with 400 or 401; a 404 (or any other) is a wrong address, and
+    // will not get better by retrying either.
+    const credentials = error.status === 400 || error.status === 401 || error.status === 403;
+    return new ProviderHttpError('refused', credentials ? `Daraja refused the consumer key and secret (HTTP ${error.status})` : `the token request was answered HTTP ${error.status ?? '?'}, not as Daraja answers`, error.status);
   }
   if (error.kind === 'throttled') return new ProviderHttpError('throttled', 'Daraja throttled the token request', error.status, undefined, error.retryAfterMs);
   return new ProviderHttpError('not_sent', `could not get a Daraja access token: ${error.message}`, error.status);

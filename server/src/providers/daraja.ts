@@ -176,8 +176,11 @@ export class DarajaProvider implements Provider {
       await this.tokens.get();
       return undefined;
     } catch (error) {
-      // Whatever Daraja's status, a refused token request is refused credentials.
-      if (error instanceof ProviderHttpError && error.kind === 'refused') return `${error.message}: check DARAJA_CONSUMER_KEY and DARAJA_CONSUMER_SECRET`;
+      if (error instanceof ProviderHttpError && error.kind === 'refused') {
+        // Refused credentials (400, 401, 403), or a web server that is not Daraja's (a 404).
+        const credentials = error.status === 400 || error.status === 401 || error.status === 403;
+        return credentials ? `${error.message}: check DARAJA_CONSUMER_KEY and DARAJA_CONSUMER_SECRET` : `${this.options.baseUrl} answered the token request with HTTP ${error.status ?? '?'}: check DARAJA_BASE_URL`;
+      }
       return settingsProblem(error, 'Daraja refused the consumer key and secret', this.options.baseUrl);
     }
   }

@@ -210,6 +210,15 @@ describe('GET /readyz', () => {
     },
   );
 
+  it("answers 503 naming DARAJA_BASE_URL, not the keys, when a web server that is not Daraja's answers the token request with 404", async () => {
+    double = await startDarajaDouble(DARAJA_KEYS);
+    const wrongBase = `${double.url}/not-the-api`;
+    relay = await startRelay({ merchants: [demoMerchant(darajaFromEnv(darajaEnv(wrongBase)))] });
+    const { status, body } = await readyz(relay);
+    expect(status).toBe(503);
+    expect(body.reason).toMatch(new RegExp(`^provider daraja \\(merchant demo\\): ${wrongBase.replace(/[./]/g, '\\$&')} answered the token request with HTTP 404: check DARAJA_BASE_URL$`));
+  });
+
   it('answers 503 naming the store when the store does not answer', async () => {
     relay = await startRelay();
     expect((await readyz(relay)).status).toBe(200);
