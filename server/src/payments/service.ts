@@ -107,20 +107,8 @@ export class PaymentService {
    * so the payment's first lines carry its request id.
    */
   async create(merchant: Merchant, input: CreatePaymentInput, log: FastifyBaseLogger = this.deps.log): Promise<{ payment: PaymentRecord; replayed: boolean }> {
-    const requestHash = createHash('sha256')
-      .update(JSON.stringify([input.amount, input.phone, input.reference, input.description]))
-      .digest('hex');
-    const replay = async () => {
-      if (input.idempotencyKey === null) return undefined;
-      const existing = await this.deps.store.findByIdempotencyKey(merchant.id, input.idempotencyKey);
-      if (existing && existing.requestHash !== requestHash) throw new RelayError('RELAY_ERR_IDEMPOTENCY_CONFLICT');
-      if (!existing) return undefined;
-      log.info({ paymentId: existing.id, merchant: merchant.id }, 'payment replayed for a repeated Idempotency-Key');
-      // The retry of a request whose relay died before sending the prompt sends it now (once:
-      // claimPush lets one caller through).
-      if (existing.pushState === 'queued') this.track(existing.id, this.push(merchant, existing, log));
-      return { payment: existing, replayed: true };
-    };
+    const requestHash = hashOf(input);
+    const replay = () => this.replayOf(merchant, input, requestHash, log);
     if (merchant.provider.abuseProtection === false) return (await replay()) ?? this.insert(merchant, input, requestHash, log);
     // One request per phone at a time across every instance, so two at once cannot both pass
     // the "one open prompt per phone" rule.
@@ -137,6 +125,27 @@ export class PaymentService {
       checkAbuse({ amount: input.amount, now }, recent, failures, limits);
       return this.insert(merchant, input, requestHash, log);
     });
+  }
+
+  /**
+   * The payment an earlier request with this Idempotency-Key and these terms made, if any (a 409
+   * when the key was used for other terms); never a new one. For a retry whose checkout token has
+   * expired since the payment was made.
+   */
+  retried(merchant: Merchant, input: CreatePaymentInput, log: FastifyBaseLogger = this.deps.log): Promise<{ payment: PaymentRecord; replayed: boolean } | undefined> {
+    return this.replayOf(merchant, input, hashOf(input), log);
+  }
+
+  private async replayOf(merchant: Merchant, input: CreatePaymentInput, requestHash: string, log: FastifyBaseLogger): Promise<{ payment: PaymentRecord; replayed: boolean } | undefined> {
+    if (input.idempotencyKey === null) return undefined;
+    const existing = await this.deps.store.findByIdempotencyKey(merchant.id, input.idempotencyKey);
+    if (existing && existing.requestHash !== requestHash) throw new RelayError('RELAY_ERR_IDEMPOTENCY_CONFLICT');
+    if (!existing) return undefined;
+    log.info({ paymentId: existing.id, merchant: merchant.id }, 'payment replayed for a repeated Idempotency-Key');
+    // The retry of a request whose relay died before sending the prompt sends it now (once:
+    // claimPush lets one caller through).
+    if (existing.pushState === 'queued') this.track(existing.id, this.push(merchant, existing, log));
+    return { payment: existing, replayed: true };
   }
 
   private async insert(merchant: Merchant, input: CreatePaymentInput, requestHash: string, log: FastifyBaseLogger): Promise<{ payment: PaymentRecord; replayed: boolean }> {
@@ -350,4 +359,9 @@ export class PaymentService {
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
   }
+}
+
+/** What a repeated Idempotency-Key must repeat: the terms and the phone. */
+function hashOf(input: CreatePaymentInput): string {
+  return createHash('sha256').update(JSON.stringify([input.amount, input.phone, input.reference, input.description])).digest('hex');
 }

@@ -37,6 +37,22 @@ describe('checkout tokens through the API', () => {
     expect(response.json()).toMatchObject({ amount: 250, reference: 'INV-9', description: 'Flour' });
   });
 
+  it('answers a retry (same Idempotency-Key, same token) with the payment it made even after the token has expired, and a new request with the expired token is refused', async () => {
+    const token = createCheckoutToken({ merchant: 'shop', amount: 500, reference: 'INV-EXP', expiresInSeconds: 1 }, SHOP_SECRET);
+    const headers = { 'x-publishable-key': 'pk_test_shop0001', 'idempotency-key': 'retry-after-expiry-0001' };
+    const body = { amount: 500, phone: '0708374150', token };
+    const first = await relay.app.inject({ method: 'POST', url: '/v1/payments', headers, payload: body });
+    expect(first.statusCode).toBe(201);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const retry = await relay.app.inject({ method: 'POST', url: '/v1/payments', headers, payload: body });
+    expect(retry.statusCode).toBe(201);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.json().id).toBe(first.json().id);
+    const fresh = await relay.app.inject({ method: 'POST', url: '/v1/payments', headers: { ...headers, 'idempotency-key': 'retry-after-expiry-0002' }, payload: body });
+    expect(fresh.statusCode).toBe(400);
+    expect(fresh.json().error.details[0]).toMatchObject({ field: 'token', message: expect.stringMatching(/expired/) });
+  });
+
   it.each([
     ['no token for a merchant that requires one', () => ({ amount: 250, phone: '0708374149' }), 'token', /signed by its server/],
     ['an edited amount', () => ({ amount: 1, phone: '0708374149', token: createCheckoutToken({ merchant: 'shop', amount: 250, reference: 'INV-9' }, SHOP_SECRET) }), 'amount', /does not match the checkout token/],

@@ -1,9 +1,10 @@
 /** The public payment API: create a payment and read it. */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
   createPaymentBodySchema,
+  type CreatePaymentBody,
   errorBodySchema,
   idempotencyKeySchema,
   isPaymentId,
@@ -13,9 +14,9 @@ import {
   paymentSchema,
 } from '../api/schemas.js';
 import { invalidField, RelayError } from '../errors.js';
-import { originAllowed } from '../merchants.js';
+import { originAllowed, type Merchant } from '../merchants.js';
 import { normalizePhone, PHONE_REASONS } from '../phone.js';
-import { acceptTerms } from '../payments/policy.js';
+import { acceptTerms, type AcceptedTerms } from '../payments/policy.js';
 import { toMerchantView, toView } from '../payments/view.js';
 import type { PaymentRecord } from '../store/types.js';
 
@@ -108,14 +109,25 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
       if (app.draining) throw new RelayError('RELAY_ERR_UNAVAILABLE', { headers: { 'retry-after': '1' } });
       const body = request.body;
       const merchant = resolveMerchant(request.headers['x-publishable-key'] ?? body.publishableKey, request);
-      const terms = acceptTerms(merchant, body);
+      const idempotencyKey = request.headers['idempotency-key'] ?? null;
       const phone = normalizePhone(body.phone);
+      let terms: AcceptedTerms;
+      try {
+        terms = acceptTerms(merchant, body);
+      } catch (refusal) {
+        // A retry of a payment made while its checkout token was valid (same key, same terms) is
+        // answered with that payment, though the token has expired since: its prompt went out.
+        const retried = idempotencyKey !== null && body.token !== undefined && phone.ok ? await retriedPayment(merchant, body, phone.msisdn, idempotencyKey, request.log) : undefined;
+        if (!retried) throw refusal;
+        reply.header('idempotent-replayed', 'true');
+        return reply.code(201).send(toView(retried.payment));
+      }
       if (!phone.ok) throw invalidField('phone', PHONE_REASONS[phone.reason]);
 
       const { payment, replayed } = await app.payments.create(merchant, {
         ...terms,
         phone: phone.msisdn,
-        idempotencyKey: request.headers['idempotency-key'] ?? null,
+        idempotencyKey,
       }, request.log);
       // A replay returns the payment as stored now (read by the service), not as first created.
       if (replayed) reply.header('idempotent-replayed', 'true');
@@ -140,6 +152,20 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
       return { ...terms, currency: 'KES' as const };
     },
   );
+
+  /**
+   * The payment an earlier request with this key and token made, when the token was refused only
+   * for having expired since: its signature, merchant and terms are checked as always.
+   */
+  async function retriedPayment(merchant: Merchant, body: CreatePaymentBody, msisdn: string, idempotencyKey: string, log: FastifyBaseLogger) {
+    let terms: AcceptedTerms;
+    try {
+      terms = acceptTerms(merchant, body, 0);
+    } catch {
+      return undefined;
+    }
+    return app.payments.retried(merchant, { ...terms, phone: msisdn, idempotencyKey }, log);
+  }
 
   /** The merchant of a publishable key, for a caller on an origin it allows (401 / 403 otherwise). */
   function resolveMerchant(publishableKey: string | undefined, request: FastifyRequest) {
