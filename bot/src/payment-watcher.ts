@@ -54,6 +54,8 @@ export interface WatcherOptions {
 }
 
 type Outcome = 'open' | 'done';
+/** grammY types its signal with the abort-controller package's AbortSignal; Node's own is the same at run time. */
+type GrammySignal = Parameters<Api['editMessageText']>[4];
 
 export class PaymentWatcher {
   private readonly tasks = new Map<string, Promise<void>>();
@@ -190,7 +192,8 @@ export class PaymentWatcher {
   /** `done` when the message can no longer be edited (deleted, bot blocked): nothing left to show. */
   private async edit(open: OpenPayment, view: MessageView): Promise<Outcome> {
     try {
-      await this.options.api.editMessageText(open.chatId, open.messageId, view.text, view.keyboard ? { reply_markup: view.keyboard } : {});
+      // The stop signal ends the call and auto-retry's waits: Telegram out of reach cannot hold up a shutdown.
+      await this.options.api.editMessageText(open.chatId, open.messageId, view.text, view.keyboard ? { reply_markup: view.keyboard } : {}, this.stopping.signal as GrammySignal);
       return 'open';
     } catch (error) {
       if (error instanceof GrammyError && /message is not modified/i.test(error.description)) return 'open';

@@ -94,6 +94,25 @@ describe('restarts and outages', () => {
     await harness.telegram.waitFor('the open payment removed from storage', () => !openPaymentFiles().includes(`${answer.value.id}.json`));
   });
 
+  it('stops promptly while Telegram cannot be reached and a payment is followed, keeping it for the next start', async () => {
+    const user = harness.telegram.user(nextUser++);
+    const confirmation = await offer(user, '/pay 380 HANG-1', '0708374149');
+    user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('check your phone', () => /Check your phone/.test(confirmation.text));
+    const [payment] = await paymentsFor(harness, 'HANG-1');
+    harness.telegram.goOffline();
+    try {
+      // The payment ends; the edit that would show it cannot reach Telegram, and is retried.
+      await harness.telegram.waitFor('the receipt edit cut off', () => harness.telegram.unanswered.includes('editMessageText'));
+      await harness.stopBot();
+      expect(openPaymentFiles()).toContain(`${payment!.id}.json`);
+    } finally {
+      harness.telegram.goOnline();
+    }
+    await harness.startBotAgain();
+    await harness.telegram.waitFor('the receipt from the new bot', () => /Paid KES 380 for HANG-1/.test(confirmation.text));
+  }, 10_000);
+
   it('starts and works with open-payment files edited into another shape (null, {}, half a record), ignoring them', async () => {
     await harness.stopBot();
     const dir = join(harness.dataDir, 'open-payments');

@@ -48,6 +48,10 @@ export class TelegramDouble {
   private readonly failures = new Map<string, ApiResult[]>();
   private webhookQueue: Promise<void> = Promise.resolve();
   readonly webhookStatuses: number[] = [];
+  /** While set, every request is cut off unanswered, as when api.telegram.org cannot be reached. */
+  private offline = false;
+  /** The methods of the requests cut off while offline, in order. */
+  readonly unanswered: string[] = [];
   private readonly server = createServer((request, response) => void this.handle(request, response));
   url = '';
 
@@ -64,6 +68,17 @@ export class TelegramDouble {
     this.waiter?.respond([]);
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Telegram cannot be reached (requests in flight are cut too) until `goOnline()`. */
+  goOffline(): void {
+    this.offline = true;
+    this.waiter?.respond([]);
+    this.server.closeAllConnections();
+  }
+
+  goOnline(): void {
+    this.offline = false;
   }
 
   /** The next call of `method` answers `error` instead (e.g. 429 with retry_after). */
@@ -141,6 +156,11 @@ export class TelegramDouble {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(new URL(request.url ?? '/', this.url).pathname);
+    if (this.offline) {
+      this.unanswered.push(match?.[2] ?? '');
+      request.socket.destroy();
+      return;
+    }
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const send = (result: ApiResult) => {
