@@ -1,6 +1,6 @@
 /**
- * Assembles the bot: API plugins, per-chat ordering, the session on disk, the features, and the
- * error layers (an error boundary around the payment features, one `bot.catch` for the rest).
+ * Assembles the bot: API plugins, per-chat ordering, the session on disk, the features (payments
+ * in private chats only; a group gets a link to one), and the error layers (an error boundary around the payment features, one `bot.catch` for the rest).
  */
 import { autoRetry } from '@grammyjs/auto-retry';
 import { sequentialize } from '@grammyjs/runner';
@@ -10,6 +10,7 @@ import type { BotConfig } from './config.js';
 import type { BotContext, SessionData } from './context.js';
 import { cancel } from './features/cancel.js';
 import { checkout } from './features/checkout.js';
+import { group } from './features/group.js';
 import { help } from './features/help.js';
 import { language } from './features/language.js';
 import { payment } from './features/payment.js';
@@ -66,6 +67,7 @@ export function createBot(settings: BotSettings): PaymentBot {
     payment({ relay, watcher, log }),
   );
   privateChats.use(help);
+  bot.chatType(['group', 'supergroup']).use(group);
 
   bot.catch((error) => tellCustomer(error, log, 'an update failed'));
   return { bot, watcher };

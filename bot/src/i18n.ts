@@ -30,6 +30,8 @@ export interface Strings {
   help: string;
   commands: { pay: string; cancel: string; help: string };
   payUsage: string;
+  /** /pay or /start in a group: a link to a private chat with the bot. */
+  payPrivately(link: string): string;
   amountInvalid(input: string): string;
   linkBroken: string;
   askPhone(terms: Terms): string;
@@ -99,6 +101,7 @@ const en: Strings = {
     "A payment link from the shop opens this chat with the amount filled in. If the shop sent a long payment code instead, paste it after /pay.",
   commands: { pay: 'Pay, e.g. /pay 250 INV-9', cancel: 'Stop the payment you are setting up', help: 'How to pay' },
   payUsage: 'Send the amount after /pay, in whole shillings: /pay 250, or /pay 250 INV-9 with your invoice number.',
+  payPrivately: (link) => `To pay, message me privately, so your phone number stays out of this group: ${link}`,
   amountInvalid: (input) => `"${echoed(input)}" is not an amount. Send whole shillings, for example /pay 250.`,
   linkBroken: 'This payment link is incomplete or damaged. Ask the shop to send it again, or paste the payment code it sent after /pay.',
   askPhone: (terms) =>
@@ -168,6 +171,7 @@ const sw: Strings = {
     'Kiungo cha malipo kutoka dukani hufungua mazungumzo haya na kiasi kikiwa tayari. Kama duka lilikutumia msimbo mrefu wa malipo, ubandike baada ya /pay.',
   commands: { pay: 'Lipa, mfano /pay 250 INV-9', cancel: 'Sitisha malipo unayoandaa', help: 'Jinsi ya kulipa' },
   payUsage: 'Tuma kiasi baada ya /pay, kwa shilingi kamili: /pay 250, au /pay 250 INV-9 pamoja na namba ya ankara.',
+  payPrivately: (link) => `Ili kulipa, niandikie faragha, ili namba yako ya simu isionekane kwenye kikundi hiki: ${link}`,
   amountInvalid: (input) => `"${echoed(input)}" si kiasi. Tuma shilingi kamili, kwa mfano /pay 250.`,
   linkBroken: 'Kiungo hiki cha malipo hakijakamilika au kimeharibika. Omba duka likitume tena, au ubandike msimbo wa malipo baada ya /pay.',
   askPhone: (terms) =>

@@ -223,6 +223,22 @@ describe('paying with /pay', () => {
     expect(harness.telegram.commands.get('sw')).toHaveLength(3);
   });
 
+  it('answers /pay and /start in a group with a link to a private chat, in the sender\'s language, and takes no payment there', async () => {
+    const group = -100_555;
+    const user = customer();
+    user.sendInGroup(group, '/pay@mama_mboga_bot 250 GRP-1');
+    const answer = await harness.telegram.waitFor('the answer in the group', () => harness.telegram.chatMessages(group).at(0));
+    expect(answer.text).toBe('To pay, message me privately, so your phone number stays out of this group: https://t.me/mama_mboga_bot');
+    customer('sw').sendInGroup(group, '/start');
+    const swahili = await harness.telegram.waitFor('the Swahili answer', () => harness.telegram.chatMessages(group).at(1));
+    expect(swahili.text).toMatch(/^Ili kulipa, niandikie faragha.*https:\/\/t\.me\/mama_mboga_bot$/);
+    user.sendInGroup(group, '/start@mama_mboga_bot k70NDFW38xF-NkyspMOWYeZPpNKJlE5yLkttBrPyp64tp43h6-6y-INV-9');
+    const withPayload = await harness.telegram.waitFor('the answer to a link', () => harness.telegram.chatMessages(group).at(2));
+    expect(withPayload.text).toMatch(/https:\/\/t\.me\/mama_mboga_bot\?start=k70NDFW38xF-NkyspMOWYeZPpNKJlE5yLkttBrPyp64tp43h6-6y-INV-9$/);
+    expect(await paymentsFor(harness, 'GRP-1')).toHaveLength(0);
+    expect(user.messages).toHaveLength(0);
+  });
+
   it('tells the customer when a step failed on our side, and the next message works', async () => {
     const user = customer();
     harness.telegram.failNext('sendMessage', { ok: false, error_code: 400, description: 'Bad Request: something unexpected' });

@@ -277,7 +277,7 @@ export class TelegramDouble {
   }
 }
 
-/** A customer in a private chat with the bot. */
+/** A customer in a private chat with the bot (and in groups with it). */
 export class TestUser {
   constructor(
     private readonly telegram: TelegramDouble,
@@ -294,8 +294,16 @@ export class TestUser {
   }
 
   send(text: string): number {
-    const entities = text.startsWith('/') ? { entities: [{ type: 'bot_command' as const, offset: 0, length: text.split(/\s/)[0]!.length }] } : {};
+    const entities = commandEntities(text);
     return this.telegram.push({ message: { ...this.base(), text, ...entities } as NonNullable<Update['message']> });
+  }
+
+  /** Sends `text` in a group the customer and the bot are in (`groupId` negative, as Telegram's are). */
+  sendInGroup(groupId: number, text: string): number {
+    const entities = commandEntities(text);
+    const chat = { id: groupId, type: 'supergroup' as const, title: `Group ${groupId}` };
+    const message = { message_id: this.telegram.newMessageId(groupId), date: Math.floor(Date.now() / 1000), chat, from: this.from, text, ...entities };
+    return this.telegram.push({ message: message as NonNullable<Update['message']> });
   }
 
   /** Shares a contact card: the sender's own (the button), another Telegram user's, or a number's with no user. */
@@ -333,4 +341,9 @@ export class TestUser {
       from: this.from,
     };
   }
+}
+
+/** The `bot_command` entity Telegram marks a leading `/command` (or `/command@bot`) with. */
+function commandEntities(text: string) {
+  return text.startsWith('/') ? { entities: [{ type: 'bot_command' as const, offset: 0, length: text.split(/\s/)[0]!.length }] } : {};
 }
