@@ -3,7 +3,7 @@
  * the payment goes on. Real grammY client against the Bot API double, real relay with the sandbox.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { paymentsFor, startHarness, type Harness } from './testing/harness.js';
+import { offer, paymentsFor, startHarness, type Harness } from './testing/harness.js';
 
 let harness: Harness;
 let nextUser = 1000;
@@ -22,15 +22,6 @@ afterEach((context) => {
 
 function customer(languageCode = 'en') {
   return harness.telegram.user(nextUser++, { languageCode });
-}
-
-/** /pay, then the phone typed, then the confirmation with its buttons. */
-async function offer(user: ReturnType<typeof customer>, command: string, phone: string) {
-  user.send(command);
-  await user.waitForMessage(/Which M-Pesa number|Namba gani ya M-Pesa/);
-  const before = user.messages.length;
-  user.send(phone);
-  return user.waitForMessage(/from M-Pesa|kutoka M-Pesa/, { after: before });
 }
 
 describe('paying with /pay', () => {

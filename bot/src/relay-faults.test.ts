@@ -7,10 +7,9 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RelayClient, PaymentGoneError } from './relay-client.js';
-import { paymentsFor, startHarness, type Harness } from './testing/harness.js';
+import { PaymentGoneError, RelayClient } from './relay-client.js';
+import { offer, paymentsFor, startHarness, type Harness } from './testing/harness.js';
 import type { RelayProxy } from './testing/relay-proxy.js';
-import type { TestUser } from './testing/telegram-double.js';
 
 let harness: Harness;
 let proxy: RelayProxy;
@@ -29,13 +28,6 @@ afterEach((context) => {
   proxy.rule = undefined;
   if (context.task.result?.state === 'fail') console.error(`bot logs:\n${harness.logs.join('\n')}`);
 });
-
-async function offer(user: TestUser, command: string, phone: string) {
-  user.send(command);
-  await user.waitForMessage(/Which M-Pesa number/);
-  user.send(phone);
-  return user.waitForMessage(/from M-Pesa/);
-}
 
 const openPaymentFiles = () => readdirSync(join(harness.dataDir, 'open-payments')).filter((name) => name.endsWith('.json'));
 

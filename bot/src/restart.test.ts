@@ -7,8 +7,7 @@ import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RelayClient } from './relay-client.js';
-import { paymentsFor, startHarness, type Harness } from './testing/harness.js';
-import type { TestUser } from './testing/telegram-double.js';
+import { offer, paymentsFor, startHarness, type Harness } from './testing/harness.js';
 
 let harness: Harness;
 let nextUser = 3000;
@@ -24,13 +23,6 @@ afterAll(async () => {
 afterEach((context) => {
   if (context.task.result?.state === 'fail') console.error(`bot logs:\n${harness.logs.join('\n')}`);
 });
-
-async function offer(user: TestUser, command: string, phone: string) {
-  user.send(command);
-  await user.waitForMessage(/Which M-Pesa number/);
-  user.send(phone);
-  return user.waitForMessage(/from M-Pesa/);
-}
 
 const openPaymentFiles = () => readdirSync(join(harness.dataDir, 'open-payments')).filter((name) => name.endsWith('.json'));
 

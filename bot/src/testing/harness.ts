@@ -16,7 +16,7 @@ import type { WebhookSettings } from '../config.js';
 import type { Logger } from '../logger.js';
 import { startBot, type RunningBot } from '../run.js';
 import { RelayProxy } from './relay-proxy.js';
-import { BOT_TOKEN, TelegramDouble } from './telegram-double.js';
+import { BOT_TOKEN, TelegramDouble, type BotMessage, type TestUser } from './telegram-double.js';
 
 export interface HarnessOptions {
   /** How long the sandbox customer takes to answer the prompt. */
@@ -128,4 +128,13 @@ export async function paymentsFor(harness: Harness, reference: string): Promise<
   });
   if (!response.ok) throw new Error(`listing payments answered ${response.status}`);
   return ((await response.json()) as { data: { id: string; status: string; amount: number; phone: string }[] }).data;
+}
+
+/** /pay, then the phone typed, then the confirmation with its buttons (in English or Swahili). */
+export async function offer(user: TestUser, command: string, phone: string): Promise<BotMessage> {
+  user.send(command);
+  await user.waitForMessage(/Which M-Pesa number|Namba gani ya M-Pesa/);
+  const before = user.messages.length;
+  user.send(phone);
+  return user.waitForMessage(/from M-Pesa|kutoka M-Pesa/, { after: before });
 }
