@@ -363,7 +363,7 @@ export class KyselyPaymentStore implements PaymentStore {
     return claimed;
   }
 
-  async claimDueWebhooks(now: number, leaseUntil: number, limit: number, skipMerchants: readonly string[] = []): Promise<WebhookDelivery[]> {
+  async claimDueWebhooks(now: number, leaseUntil: number, limit: number, skipMerchants: readonly string[] = [], roomOf?: (merchantId: string) => number): Promise<WebhookDelivery[]> {
     const due = await this.db
       .selectFrom('webhook_outbox')
       .selectAll()
@@ -375,7 +375,11 @@ export class KyselyPaymentStore implements PaymentStore {
       .limit(literalLimit(limit))
       .execute();
     const claimed: WebhookDelivery[] = [];
+    const taken = new Map<string, number>();
     for (const row of due) {
+      // A merchant's share of this batch is what it has room for; the rest stay due.
+      const merchantTaken = taken.get(row.merchant_id) ?? 0;
+      if (roomOf && merchantTaken >= roomOf(row.merchant_id)) continue;
       const result = await this.db
         .updateTable('webhook_outbox')
         .set({ next_attempt_at: leaseUntil })
@@ -383,7 +387,10 @@ export class KyselyPaymentStore implements PaymentStore {
         .where('next_attempt_at', '=', row.next_attempt_at)
         .where('delivered_at', 'is', null)
         .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 1) claimed.push({ ...toDelivery(row), nextAttemptAt: leaseUntil });
+      if (Number(result.numUpdatedRows) === 1) {
+        claimed.push({ ...toDelivery(row), nextAttemptAt: leaseUntil });
+        taken.set(row.merchant_id, merchantTaken + 1);
+      }
     }
     return claimed;
   }

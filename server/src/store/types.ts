@@ -170,9 +170,12 @@ export interface PaymentStore {
   claimPush(id: string, now: number, nextCheckAt: number): Promise<boolean>;
   /** Non-terminal payments whose next status check is due, claimed (their next check moved to `leaseUntil`) so one relay instance handles each. */
   claimDueChecks(now: number, leaseUntil: number, limit: number): Promise<PaymentRecord[]>;
-  /** Webhooks due for an attempt, claimed until `leaseUntil` so one instance sends each. */
-  /** Claims due deliveries, none of the merchants in `skipMerchants` (those with enough in flight). */
-  claimDueWebhooks(now: number, leaseUntil: number, limit: number, skipMerchants?: readonly string[]): Promise<WebhookDelivery[]>;
+  /**
+   * Webhooks due for an attempt, claimed until `leaseUntil` so one instance sends each: none of
+   * the merchants in `skipMerchants` (those with enough in flight), and at most `roomOf(merchant)`
+   * of any other's.
+   */
+  claimDueWebhooks(now: number, leaseUntil: number, limit: number, skipMerchants?: readonly string[], roomOf?: (merchantId: string) => number): Promise<WebhookDelivery[]>;
   /** Marks a webhook delivered; false if it already was (another attempt won). */
   markWebhookDelivered(eventId: string, now: number): Promise<boolean>;
   /** Records a failed attempt; `nextAttemptAt` null gives up. */

@@ -66,7 +66,7 @@ export class WebhookDeliverer {
     const busy = [...this.inFlightByMerchant].filter(([, count]) => count >= MAX_IN_FLIGHT_PER_MERCHANT).map(([merchantId]) => merchantId);
     const now = this.now();
     // A claim lapses after WEBHOOK_LEASE_MS: an instance that died mid-attempt delays it no longer.
-    const due = await this.store.claimDueWebhooks(now, now + WEBHOOK_LEASE_MS, room, busy);
+    const due = await this.store.claimDueWebhooks(now, now + WEBHOOK_LEASE_MS, room, busy, (merchantId) => MAX_IN_FLIGHT_PER_MERCHANT - (this.inFlightByMerchant.get(merchantId) ?? 0));
     for (const delivery of due) this.start(delivery);
     return due.length;
   }

@@ -8,7 +8,7 @@ import { SandboxProvider } from '../providers/sandbox.js';
 import { startHangingEndpoint } from '../testing/hanging-endpoint.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import { until } from '../testing/until.js';
-import { DEFAULT_WEBHOOK_RETRY, webhookRetryDelay } from './deliverer.js';
+import { DEFAULT_WEBHOOK_RETRY, WebhookDeliverer, webhookRetryDelay } from './deliverer.js';
 import { signWebhook, verifyWebhook } from './signature.js';
 
 const SECRET = 'sk_test_webhooks_0123456789ab';
@@ -180,6 +180,33 @@ describe('merchant webhooks', () => {
       expect(held.length).toBeGreaterThan(0);
       expect(held.length).toBeLessThanOrEqual(8);
       expect(held.every((response) => !response.writableEnded)).toBe(true);
+    } finally {
+      await hanging.close();
+    }
+  });
+
+  it('keeps at most 8 attempts in flight to one merchant, also when its webhooks fall due a few at a time between batches', async () => {
+    const hanging = await startHangingEndpoint();
+    try {
+      // The relay's own deliverer idle (its batches come an hour apart); this one's batches are run by hand.
+      relay = await startRelay({ merchants: [merchant(hanging.url)], webhookTickMs: 3_600_000 });
+      const { store, merchants, metrics } = relay.app;
+      const deliverer = new WebhookDeliverer(store, merchants, { ...DEFAULT_WEBHOOK_RETRY, ...fast.webhookRetry }, relay.app.log, metrics);
+      let n = 0;
+      const finish = async (count: number) => {
+        for (let i = 0; i < count; i++, n++) {
+          const { payment } = await store.createPayment({ id: newPaymentId(), merchantId: 'demo', amount: 250, reference: null, description: null, phone: `2547083741${String(n).padStart(2, '0')}`, provider: 'sandbox', idempotencyKey: null, requestHash: null, nextCheckAt: null }, Date.now());
+          await store.updatePayment(payment.id, { status: 'succeeded' }, 'callback', Date.now());
+        }
+      };
+      await finish(3);
+      expect(await deliverer.deliverDue()).toBe(3);
+      await finish(10);
+      expect(await deliverer.deliverDue()).toBe(5);
+      expect(await deliverer.deliverDue()).toBe(0);
+      await until(() => hanging.held.length === 8, 'eight attempts at the endpoint');
+      deliverer.abortInFlight();
+      await deliverer.settle();
     } finally {
       await hanging.close();
     }
