@@ -123,6 +123,10 @@ describe('the OpenAPI description against the real relay', () => {
     conforms(403, 'post', '/v1/payments', await create({ amount: 250, phone: '0708374149' }, { ...pk, origin: 'https://evil.example' }));
     conforms(409, 'post', '/v1/payments', await create({ amount: 999, phone: '0708374149', reference: 'INV-9', description: 'Flour' }, { ...pk, 'idempotency-key': 'docs-flow-0001' }));
     conforms(400, 'post', '/v1/checkout/terms', await r.app.inject({ method: 'POST', url: '/v1/checkout/terms', headers: pk, payload: { amount: 0 } }));
+    conforms(413, 'post', '/v1/payments', await create({ amount: 250, phone: '0708374149', description: 'x'.repeat(20_000) }));
+    conforms(415, 'post', '/v1/payments', await r.app.inject({ method: 'POST', url: '/v1/payments', headers: { ...pk, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'amount=250' }));
+    conforms(415, 'post', '/v1/checkout/terms', await r.app.inject({ method: 'POST', url: '/v1/checkout/terms', headers: { ...pk, 'content-type': 'text/plain' }, payload: '{"amount":250}' }));
+    expect((spec.paths['/v1/checkout/terms']!['post'] as unknown as { parameters?: { name: string }[] }).parameters?.map((parameter) => parameter.name)).not.toContain('idempotency-key');
     conforms(404, 'get', '/v1/payments/{id}', await read('pay_nosuchpayment0000000000'));
     conforms(404, 'get', '/v1/payments/{id}/events', await r.app.inject({ method: 'GET', url: '/v1/payments/pay_nosuchpayment0000000000/events' }));
     // The stream answers with the media type its description names.
@@ -148,6 +152,6 @@ describe('the OpenAPI description against the real relay', () => {
     expect(security('/v1/payments/{id}/events', 'get')).toEqual([{}]);
 
     const statuses = new Set(checked.map((entry) => entry.replace(/^.* /, '')));
-    expect([...statuses].sort()).toEqual(['200', '201', '400', '401', '403', '404', '409', '429']);
+    expect([...statuses].sort()).toEqual(['200', '201', '400', '401', '403', '404', '409', '413', '415', '429']);
   });
 });

@@ -39,9 +39,11 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
   return { createdAt: Number(createdAt), id };
 }
 
-const createHeadersSchema = z.object({
-  'idempotency-key': idempotencyKeySchema.optional(),
+const termsHeadersSchema = z.object({
   'x-publishable-key': z.string().max(200).optional(),
+});
+const createHeadersSchema = termsHeadersSchema.extend({
+  'idempotency-key': idempotencyKeySchema.optional(),
 });
 
 export interface PaymentRouteOptions {
@@ -101,7 +103,7 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
         security: [{ publishableKey: [] }, {}],
         headers: createHeadersSchema,
         body: createPaymentBodySchema,
-        response: { 201: paymentSchema, 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 409: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema },
+        response: { 201: paymentSchema, 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 409: errorBodySchema, 413: errorBodySchema, 415: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema },
       },
     },
     async (request, reply) => {
@@ -141,9 +143,9 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
       schema: {
         summary: 'What a payment with these details would charge, or why it would be refused (nothing is stored, no prompt)',
         security: [{ publishableKey: [] }, {}],
-        headers: createHeadersSchema,
+        headers: termsHeadersSchema,
         body: createPaymentBodySchema.omit({ phone: true }),
-        response: { 200: termsSchema, 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema },
+        response: { 200: termsSchema, 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 413: errorBodySchema, 415: errorBodySchema },
       },
     },
     async (request) => {
