@@ -152,7 +152,11 @@ export class PaymentWatcher {
         });
         for await (const payment of events) {
           failures = 0;
-          if (payment.seq <= open.seq && open.shown !== '') continue;
+          if (payment.seq <= open.seq && open.shown !== '') {
+            // Shown already; if it was the end, nothing is left to follow.
+            if (isTerminal(payment)) return this.finish(open);
+            continue;
+          }
           if ((await this.show(open, payment)) === 'done') return this.finish(open);
         }
       } catch (error) {

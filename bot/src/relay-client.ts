@@ -81,13 +81,17 @@ export class RelayClient {
    */
   async *paymentEvents(id: string, options: { afterSeq?: number; signal: AbortSignal; idleMs: number }): AsyncGenerator<PaymentView> {
     try {
+      let heard = false;
       for await (const event of readEventStream(`${this.paymentUrl(id)}/events`, {
         signal: options.signal,
         idleMs: options.idleMs,
         ...(options.afterSeq !== undefined ? { lastEventId: String(options.afterSeq) } : {}),
       })) {
+        heard = true;
         if (event.event === 'status') yield JSON.parse(event.data) as PaymentView;
       }
+      // Over with nothing to hear (204, resumed after the final event): the payment as it ended.
+      if (!heard && !options.signal.aborted) yield await this.getPayment(id, options.signal);
     } catch (error) {
       if (error instanceof SseResponseError && isNotFound(error.status, error.body)) throw new PaymentGoneError(`the relay does not know payment ${id}`);
       throw error;

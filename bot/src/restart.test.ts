@@ -105,6 +105,22 @@ describe('restarts and outages', () => {
     await harness.telegram.waitFor('the receipt from the new bot', () => /Paid KES 380 for HANG-1/.test(confirmation.text));
   }, 10_000);
 
+  it('stops following a payment whose stream the relay says is over (204: resumed after its final event), and removes it from storage', async () => {
+    const user = harness.telegram.user(nextUser++);
+    const confirmation = await offer(user, '/pay 840 OVER-1', '0708374149');
+    user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('the receipt', () => /Paid KES 840 for OVER-1/.test(confirmation.text));
+    const [payment] = await paymentsFor(harness, 'OVER-1');
+    await harness.stopBot();
+    // A record that has seen the final event already, as a bot stopped right after showing it might leave.
+    const final = ((await (await fetch(`${harness.relay.url}/v1/payments/${payment!.id}`)).json()) as { seq: number }).seq;
+    const record = { paymentId: payment!.id, chatId: confirmation.chatId, messageId: confirmation.message_id, lang: 'en', terms: { amount: 840, reference: 'OVER-1', description: null }, seq: final, shown: 'succeeded', since: Date.now() };
+    writeFileSync(join(harness.dataDir, 'open-payments', `${payment!.id}.json`), JSON.stringify(record));
+    await harness.startBotAgain();
+    await harness.telegram.waitFor('the open payment removed from storage', () => openPaymentFiles().length === 0);
+    expect(confirmation.text).toMatch(/Paid KES 840 for OVER-1/);
+  });
+
   it('starts and works with open-payment files edited into another shape (null, {}, half a record), ignoring them', async () => {
     await harness.stopBot();
     const dir = join(harness.dataDir, 'open-payments');

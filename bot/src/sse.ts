@@ -45,6 +45,8 @@ export async function* readEventStream(url: string, options: SseOptions): AsyncG
       headers: { accept: 'text/event-stream', ...(options.lastEventId ? { 'last-event-id': options.lastEventId } : {}) },
       signal: controller.signal,
     });
+    // 204: the stream is over for good (resumed after its last event); EventSource stops there too.
+    if (response.status === 204) return;
     if (!response.ok || !response.body) {
       // Who answered matters: the relay's own JSON error, or a page from something in between.
       throw new SseResponseError(response.status, await response.json().catch(() => undefined));
