@@ -32,6 +32,8 @@ export interface BotSettings extends Pick<BotConfig, 'token' | 'apiRoot' | 'rela
 export interface PaymentBot {
   bot: Bot<BotContext>;
   watcher: PaymentWatcher;
+  /** Updates being handled now (a stop waits for them). */
+  updatesInHand(): number;
 }
 
 export function createBot(settings: BotSettings): PaymentBot {
@@ -52,6 +54,17 @@ export function createBot(settings: BotSettings): PaymentBot {
     ...settings.watcher,
   });
 
+  // Counted from the first middleware to the last, in either mode (a webhook's request may be
+  // answered while its update is still in hand).
+  let inHand = 0;
+  bot.use(async (_ctx, next) => {
+    inHand += 1;
+    try {
+      await next();
+    } finally {
+      inHand -= 1;
+    }
+  });
   // Updates of one chat one at a time (the runner handles chats concurrently), so its session is
   // never read and written by two updates at once.
   bot.use(sequentialize((ctx) => ctx.chat?.id.toString()));
@@ -70,7 +83,7 @@ export function createBot(settings: BotSettings): PaymentBot {
   bot.chatType(['group', 'supergroup']).use(group);
 
   bot.catch((error) => tellCustomer(error, log, 'an update failed'));
-  return { bot, watcher };
+  return { bot, watcher, updatesInHand: () => inHand };
 }
 
 /** Logs the error and tells the customer something useful, if the update came from one. */

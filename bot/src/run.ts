@@ -16,6 +16,8 @@ export interface RunSettings extends BotSettings {
   webhook?: WebhookSettings;
   /** Long-polling timeout in seconds (Telegram's getUpdates `timeout`). */
   pollTimeoutSeconds?: number;
+  /** Webhook mode: an update still in hand after this long has its request answered (200) anyway. Default 9 s. */
+  webhookAnswerMs?: number;
 }
 
 export interface RunningBot extends PaymentBot {
@@ -36,7 +38,7 @@ const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 const DRAIN_MS = REQUEST_TIMEOUT_MS + 5_000;
 
 export async function startBot(settings: RunSettings): Promise<RunningBot> {
-  const { bot, watcher } = createBot(settings);
+  const { bot, watcher, updatesInHand } = createBot(settings);
   const { log } = settings;
   // grammY keeps retrying getMe while Telegram cannot be reached; say so rather than sit silent.
   const waiting = setInterval(() => log.warn('still trying to reach the Telegram Bot API', { apiRoot: settings.apiRoot ?? 'https://api.telegram.org' }), 15_000);
@@ -68,8 +70,6 @@ export async function startBot(settings: RunSettings): Promise<RunningBot> {
     runner.task()?.catch((error: unknown) => failed(error instanceof Error ? error : new Error(String(error))));
     stopUpdates = async () => {
       if (runner.isRunning()) await runner.stop();
-      const until = Date.now() + DRAIN_MS;
-      while (runner.size() > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
     };
   }
 
@@ -79,8 +79,12 @@ export async function startBot(settings: RunSettings): Promise<RunningBot> {
     username: bot.botInfo.username,
     ...(webhookPort !== undefined ? { webhookPort } : {}),
     failed: failedPromise,
+    updatesInHand,
     async stop() {
       await stopUpdates();
+      // The updates already in hand finish (a Pay waiting on the relay gets its payment to disk).
+      const until = Date.now() + DRAIN_MS;
+      while (updatesInHand() > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
       await watcher.stop();
     },
   };
@@ -102,7 +106,7 @@ async function publishCommands(bot: PaymentBot['bot']): Promise<void> {
 async function serveWebhook(bot: PaymentBot['bot'], webhook: WebhookSettings, settings: RunSettings): Promise<Server> {
   const path = new URL(webhook.url).pathname;
   // Answered within Telegram's patience even if a handler is slow; the handler goes on.
-  const handle: (request: IncomingMessage, response: ServerResponse) => Promise<unknown> = webhookCallback(bot, 'http', { secretToken: webhook.secret, onTimeout: 'return', timeoutMilliseconds: 9_000 });
+  const handle: (request: IncomingMessage, response: ServerResponse) => Promise<unknown> = webhookCallback(bot, 'http', { secretToken: webhook.secret, onTimeout: 'return', timeoutMilliseconds: settings.webhookAnswerMs ?? 9_000 });
   const server = createServer((request, response) => {
     const requestPath = new URL(request.url ?? '/', 'http://bot').pathname;
     if (request.method !== 'POST' || requestPath !== path) {

@@ -2,9 +2,11 @@
  * Webhook mode: the bot registers its URL with a secret token, and its server takes only requests
  * that carry that token in `X-Telegram-Bot-Api-Secret-Token`.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../server/src/testing/free-port.js';
-import { startHarness, type Harness } from './testing/harness.js';
+import { offer, startHarness, type Harness } from './testing/harness.js';
 
 const SECRET = 'the-right-secret_42';
 let harness: Harness;
@@ -63,5 +65,30 @@ describe('webhook mode', () => {
     expect(right.status).toBe(200);
     await user.waitForMessage(/\/pay 250 INV-9/);
     expect(user.messages).toHaveLength(1);
+  });
+});
+
+describe('webhook mode, stopping', () => {
+  it('waits, when stopped, for a Pay still waiting on a slow relay after its webhook request was answered, so its payment is on disk', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/telegram/updates`;
+    // Webhook requests answered after 200 ms (Telegram's patience, shortened), the relay slower.
+    const slow = await startHarness({ webhook: async () => ({ url, secret: SECRET, host: '127.0.0.1', port }), webhookAnswerMs: 200, throughProxy: true });
+    try {
+      const user = slow.telegram.user(4100);
+      const confirmation = await offer(user, '/pay 260 HOOKSTOP-1', '0708374149');
+      slow.proxy!.rule = async (request) => {
+        if (request.method === 'POST' && request.url === '/v1/payments') await new Promise((resolve) => setTimeout(resolve, 1_500));
+        return false;
+      };
+      const answered = slow.telegram.webhookStatuses.length;
+      user.press(confirmation, 'Pay');
+      await slow.telegram.waitFor('the press answered to Telegram', () => slow.telegram.webhookStatuses.length > answered);
+      await slow.stopBot();
+      const open = readdirSync(join(slow.dataDir, 'open-payments')).filter((name) => name.endsWith('.json'));
+      expect(open).toHaveLength(1);
+    } finally {
+      await slow.close();
+    }
   });
 });

@@ -26,6 +26,8 @@ export interface HarnessOptions {
   webhook?: (telegram: TelegramDouble) => Promise<WebhookSettings>;
   /** The bot reaches the relay through `Harness.proxy`. */
   throughProxy?: boolean;
+  /** Webhook mode: how long an update may take before its request is answered anyway. */
+  webhookAnswerMs?: number;
 }
 
 export interface Harness {
@@ -82,6 +84,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       pollTimeoutSeconds: 5,
       watcher: { retryDelaysMs: [100, 200, 400] },
       ...(webhook ? { webhook } : {}),
+      ...(options.webhookAnswerMs !== undefined ? { webhookAnswerMs: options.webhookAnswerMs } : {}),
     });
   const harness: Harness = {
     relay,
