@@ -90,8 +90,8 @@ async function waitUntil(what: string, check: () => Promise<boolean> | boolean, 
 
 describe('pnpm start', () => {
   it('runs the bot beside the relay when TELEGRAM_BOT_TOKEN is set, and stops both on SIGTERM', async () => {
-    const { child, relayUrl, exited } = await start({ TELEGRAM_BOT_TOKEN: BOT_TOKEN });
-    await waitUntil('the relay', () => relayHealthy(relayUrl));
+    const { child, relayUrl, exited, output } = await start({ TELEGRAM_BOT_TOKEN: BOT_TOKEN });
+    // A customer who writes as soon as the bot is up finds the relay answering: the bot starts once it does.
     await waitUntil('the bot polling Telegram', () => telegram.callsOf('getUpdates').length > 0);
 
     const user = telegram.user(5000);
@@ -105,6 +105,7 @@ describe('pnpm start', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(await relayHealthy(relayUrl)).toBe(false);
+    expect(output()).not.toMatch(/not answering/);
   });
 
   it('shuts the relay down gracefully on one Ctrl-C at the terminal (SIGINT to the whole process group), not as a second signal', async () => {
