@@ -9,6 +9,8 @@ export interface Offer extends Checkout {
   phone: string;
   /** The payment [Pay] or [Try again] last sent for this offer: a prompt went to the phone. */
   paymentId?: string;
+  /** A [Pay] got no answer from the relay (a timeout, a proxy's error page): a prompt may have gone. */
+  mayHaveSent?: boolean;
 }
 
 /** Kept per chat on disk (BOT_DATA_DIR/sessions). */

@@ -46,6 +46,27 @@ function proxy404(path: RegExp, times: number): { served: number } {
 }
 
 describe('a proxy in front of the relay', () => {
+  it("never says nothing was sent after a Pay whose request may have reached the relay (a proxy's 502): Cancel and /cancel say to decline a prompt on the phone", async () => {
+    const user = harness.telegram.user(nextUser++);
+    const confirmation = await offer(user, '/pay 350 P502-1', '0708374149');
+    // The relay took the payment (its prompt went out); the proxy lost the answer on the way back.
+    proxy.rule = async (request, response) => {
+      if (request.method !== 'POST' || request.url !== '/v1/payments') return false;
+      let body = '';
+      for await (const chunk of request) body += String(chunk);
+      await fetch(`${harness.relay.url}/v1/payments`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-publishable-key': 'pk_test_demo', 'idempotency-key': String(request.headers['idempotency-key']) }, body });
+      response.writeHead(502, { 'content-type': 'text/html' }).end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+      return true;
+    };
+    user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('the outage message', () => /not answering right now/.test(confirmation.text));
+    proxy.rule = undefined;
+    user.press(confirmation, 'Cancel');
+    await harness.telegram.waitFor('the cancellation', () => /^Cancelled/.test(confirmation.text));
+    expect(confirmation.text).toBe('Cancelled. If a PIN prompt is already on your phone, you can decline it there.');
+    expect(await paymentsFor(harness, 'P502-1')).toHaveLength(1);
+  });
+
   it("keeps following a payment through a proxy's HTML 404 on its status stream, to the receipt", async () => {
     const user = harness.telegram.user(nextUser++);
     const confirmation = await offer(user, '/pay 340 P404-1', '0708374149');

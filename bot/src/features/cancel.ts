@@ -14,6 +14,7 @@ cancel.command('cancel', async (ctx) => {
   const dropped = ctx.session.draft !== undefined || sent.length < offers.length;
   ctx.session.draft = undefined;
   ctx.session.offers = sent.length > 0 ? Object.fromEntries<Offer>(sent) : undefined;
-  const reply = !dropped ? ctx.t.nothingToCancel : sent.length > 0 ? ctx.t.cancelledPromptSent : ctx.t.cancelled;
+  const maybe = sent.length > 0 || offers.some(([, offer]) => offer.mayHaveSent);
+  const reply = !dropped ? ctx.t.nothingToCancel : maybe ? ctx.t.cancelledPromptSent : ctx.t.cancelled;
   await ctx.reply(reply, { reply_markup: { remove_keyboard: true } });
 });

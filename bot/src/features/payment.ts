@@ -61,6 +61,8 @@ export function payment({ relay, watcher, log }: PaymentDeps): Composer<BotConte
       await watcher.follow({ chatId, messageId, lang: ctx.lang }, answer.value);
       return;
     }
+    // No answer (a timeout, a proxy's error page): the relay may have taken it and sent the prompt.
+    if (answer.problem.kind === 'unreachable') offer.mayHaveSent = true;
     const problem = problemText(answer.problem, offer, ctx.t, log, true);
     // The same button again uses the same idempotency key: safe even if the request did arrive.
     const again = retryOf ? tryAgainKeyboard(ctx.t, retryOf) : offerKeyboard(ctx.t, offer.amount);
@@ -86,7 +88,7 @@ export function payment({ relay, watcher, log }: PaymentDeps): Composer<BotConte
     }
     await answerNow(ctx);
     if (found) delete ctx.session.offers?.[found.messageId];
-    await ctx.editMessageText(ctx.t.cancelled).catch(unlessNotModified);
+    await ctx.editMessageText(found?.offer.mayHaveSent ? ctx.t.cancelledPromptSent : ctx.t.cancelled).catch(unlessNotModified);
   });
 
   return feature;
