@@ -100,6 +100,9 @@ async function measure(server: ServerProcess, streamUrl: (i: number) => string, 
   const serverCpuMs = server.cpuMs() - serverCpu;
   const busy = (ms: number) => `${Math.round((100 * ms) / wall)} %`;
   console.log(`  while answering: server CPU ${busy(serverCpuMs)}, benchmark process CPU ${busy((own.user + own.system) / 1000)} of one core`);
+  // The streams held must have stayed open through the readings and the timed phase.
+  const dropped = held.filter((stream) => stream.ended).length;
+  if (dropped > 0) throw new Error(`${dropped} of the ${HELD} held streams ended before the end of the measurement`);
   const latencies = answered.map((stream, i) => stream.finishedAt! - sentAt[i]!).sort((a, b) => a - b);
   for (const stream of [...held, ...warming, ...answered]) stream.close();
   return { bytesPerStream: (after - before) / HELD, latencies, cpuMsPerAnswer: serverCpuMs / ANSWERED };

@@ -13,6 +13,8 @@ export interface Stream {
   readonly opened: Promise<void>;
   /** When an event whose data says `"status":"succeeded"` arrived, or undefined. */
   finishedAt: number | undefined;
+  /** Whether the stream ended (the server closed it, or it failed) before `close()`. */
+  ended: boolean;
   close(): void;
 }
 
@@ -27,10 +29,18 @@ export function openStream(url: string): Stream {
   });
   let buffer = '';
   let events = 0;
+  let closing = false;
   const stream: Stream = {
     opened,
     finishedAt: undefined,
-    close: () => req.destroy(),
+    ended: false,
+    close: () => {
+      closing = true;
+      req.destroy();
+    },
+  };
+  const ended = () => {
+    if (!closing) stream.ended = true;
   };
   const req: ClientRequest = request(url, { agent, headers: { accept: 'text/event-stream' } }, (response) => {
     if (response.statusCode !== 200) {
@@ -38,6 +48,7 @@ export function openStream(url: string): Stream {
       response.resume();
       return;
     }
+    response.once('close', ended);
     response.setEncoding('utf8');
     response.on('data', (chunk: string) => {
       const at = clock();
@@ -53,7 +64,10 @@ export function openStream(url: string): Stream {
       }
     });
   });
-  req.on('error', (error) => rejectOpened(error));
+  req.on('error', (error) => {
+    ended();
+    rejectOpened(error);
+  });
   req.end();
   return stream;
 }
