@@ -38,12 +38,13 @@ describe('checkout tokens through the API', () => {
   });
 
   it('answers a retry (same Idempotency-Key, same token) with the payment it made even after the token has expired, and a new request with the expired token is refused', async () => {
-    const token = createCheckoutToken({ merchant: 'shop', amount: 500, reference: 'INV-EXP', expiresInSeconds: 1 }, SHOP_SECRET);
+    // Expiry is in whole seconds: this token expires between 1 and 2 s from now.
+    const token = createCheckoutToken({ merchant: 'shop', amount: 500, reference: 'INV-EXP', expiresInSeconds: 3, now: new Date(Date.now() - 1_000) }, SHOP_SECRET);
     const headers = { 'x-publishable-key': 'pk_test_shop0001', 'idempotency-key': 'retry-after-expiry-0001' };
     const body = { amount: 500, phone: '0708374150', token };
     const first = await relay.app.inject({ method: 'POST', url: '/v1/payments', headers, payload: body });
     expect(first.statusCode).toBe(201);
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
     const retry = await relay.app.inject({ method: 'POST', url: '/v1/payments', headers, payload: body });
     expect(retry.statusCode).toBe(201);
     expect(retry.headers['idempotent-replayed']).toBe('true');
