@@ -47,6 +47,17 @@ export class PaymentUpdater {
       await this.deps.store.updatePayment(payment.id, { ...extra, reviewReason: reason, nextCheckAt: null }, source, this.deps.now(), options);
       return false;
     }
+    if (status.status === 'succeeded' && status.receipt) {
+      // A receipt is one M-Pesa transaction: an answer naming one that another payment holds
+      // (another request's, pinned on this payment) makes neither paid nor failed on our word.
+      const holder = await this.deps.store.paymentWithReceipt(payment.provider, status.receipt);
+      if (holder !== undefined && holder !== payment.id) {
+        const reason = `The provider reports this payment paid with M-Pesa receipt ${status.receipt}, which payment ${holder} already has.`;
+        log.error({ paymentId: payment.id, source, otherPayment: holder }, 'provider reports a receipt another payment holds; the payment needs review');
+        await this.deps.store.updatePayment(payment.id, { ...extra, reviewReason: reason, nextCheckAt: null }, source, this.deps.now(), options);
+        return false;
+      }
+    }
     if (status.status === 'pending') patch.status = 'awaiting_customer';
     else if (status.status === 'succeeded') {
       patch.status = 'succeeded';

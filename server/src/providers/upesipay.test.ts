@@ -192,6 +192,22 @@ describe('UpesiPay callbacks, matched by ExternalReference', () => {
     expect((await relay.app.store.eventsAfter(id, 0)).filter((e) => e.status === 'succeeded')).toHaveLength(1);
   });
 
+  it("a callback for a push whose answer was lost, naming our id but another payment's M-Pesa receipt, does not make it paid: it is held for review", async () => {
+    const { upesi, relay } = await start({ delayMs: 1_500, promptWindowMs: 60_000 });
+    const other = await pay(relay, '0708374149', 500);
+    await until(() => view(relay, other), (payment) => payment.status === 'succeeded', 8_000);
+    const otherReceipt = upesi.transactions[0]!.receipt!;
+    // Push answered 500 (no reference stored), the prompt still open on the phone.
+    const id = await pay(relay, '0700000008', 120);
+    await until(() => relay.app.store.getPayment(id), (payment) => payment?.pushState === 'sent');
+    const forged = { forward_url: '', status: true, response: { Amount: 120, CheckoutRequestID: 'ws_CO_forged', ExternalReference: id, MerchantRequestID: 'x', MpesaReceiptNumber: otherReceipt, Phone: '+254700000008', ResultCode: 0, ResultDesc: 'ok', Status: 'Success' } };
+    expect((await postCallback(relay, forged)).statusCode).toBe(200);
+    const payment = await relay.app.store.getPayment(id);
+    expect(payment?.status).not.toBe('succeeded');
+    expect(payment?.receipt).toBeNull();
+    expect(payment?.reviewReason).toMatch(new RegExp(`${otherReceipt}.*${other}`));
+  });
+
   it.each(FAILURE_NUMBERS)('the callback of prompt %s gives the failure code %s', async (phone, code) => {
     const { upesi, relay } = await start({ promptWindowMs: 2_000 });
     const id = await pay(relay, phone);

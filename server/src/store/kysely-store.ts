@@ -233,6 +233,11 @@ export class KyselyPaymentStore implements PaymentStore {
     return row ? toRecord(row) : undefined;
   }
 
+  async paymentWithReceipt(provider: string, receipt: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('payments').select('id').where('provider', '=', provider).where('receipt', '=', receipt).limit(1).executeTakeFirst();
+    return row?.id;
+  }
+
   async findUnreferenced(provider: string, phone: string, amount: number, since: number): Promise<PaymentRecord[]> {
     const rows = await this.db
       .selectFrom('payments')

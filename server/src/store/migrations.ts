@@ -95,5 +95,11 @@ export function migrations(bigint: 'bigint' | 'integer'): Record<string, Migrati
         await db.schema.createIndex('payments_provider_status').ifNotExists().on('payments').columns(['provider', 'status']).execute();
       },
     },
+    // An M-Pesa receipt is one payment's: a provider answer naming a receipt another payment holds is held for review.
+    '004_payments_provider_receipt': {
+      async up(db: Kysely<any>): Promise<void> {
+        await db.schema.createIndex('payments_provider_receipt').ifNotExists().on('payments').columns(['provider', 'receipt']).execute();
+      },
+    },
   };
 }

@@ -151,6 +151,8 @@ export interface PaymentStore {
   /** A merchant's payments, newest first, filtered, one page. */
   listPayments(query: PaymentListQuery): Promise<PaymentRecord[]>;
   findByProviderRef(provider: string, providerRef: string): Promise<PaymentRecord | undefined>;
+  /** The id of a payment of this provider that holds this receipt, if any. */
+  paymentWithReceipt(provider: string, receipt: string): Promise<string | undefined>;
   /** Non-terminal payments of `provider` whose push left without an answer (no reference), newest first. */
   findUnreferenced(provider: string, phone: string, amount: number, since: number): Promise<PaymentRecord[]>;
   /**
