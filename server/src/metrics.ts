@@ -11,6 +11,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { PaymentStatus } from './api/schemas.js';
 import { failureOutcome, type ProviderCallOutcome } from './providers/http.js';
 import type { PaymentStore } from './store/types.js';
+import { withDeadline } from './deadline.js';
 
 const STATUSES: PaymentStatus[] = ['pending', 'awaiting_customer', 'succeeded', 'failed'];
 
@@ -19,6 +20,9 @@ const STATUSES: PaymentStatus[] = ['pending', 'awaiting_customer', 'succeeded', 
  * second, so it means they are stalled or behind.
  */
 export const OVERDUE_AFTER_MS = 30_000;
+
+/** How long a scrape waits for the store's counts before it reports the store down (`stk_pay_store_up` 0). */
+const STORE_TIMEOUT_MS = 3_000;
 
 export type ProviderOperation = 'push' | 'query' | 'token';
 
@@ -132,7 +136,8 @@ export class RelayMetrics {
   async render(): Promise<string> {
     let counts;
     try {
-      counts = await this.options.store.countsForMetrics(this.now() - OVERDUE_AFTER_MS);
+      // A store that hangs must not take the process figures and counters down with it.
+      counts = await withDeadline(this.options.store.countsForMetrics(this.now() - OVERDUE_AFTER_MS), STORE_TIMEOUT_MS, 'the store did not answer in time');
     } catch {
       // The store gauges keep their last values; /readyz says what is wrong.
       this.storeUp.set(0);

@@ -9,6 +9,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { MerchantRegistry } from './merchants.js';
 import type { Provider } from './providers/types.js';
 import type { PaymentStore } from './store/types.js';
+import { withDeadline } from './deadline.js';
 
 export type ReadinessVerdict = { ready: true; providers: string[] } | { ready: false; reason: string };
 
@@ -18,6 +19,8 @@ export interface ReadinessOptions {
   log: FastifyBaseLogger;
   cacheMs?: number;
   timeoutMs?: number;
+  /** How long the store's check may take before it counts as not answering. Default 3 s. */
+  storeTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -32,17 +35,21 @@ export class Readiness {
   private readonly lastVerdicts = new Map<Provider, string | undefined>();
   private readonly cacheMs: number;
   private readonly timeoutMs: number;
+  private readonly storeTimeoutMs: number;
   private readonly now: () => number;
 
   constructor(private readonly options: ReadinessOptions) {
     this.cacheMs = options.cacheMs ?? 30_000;
     this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.storeTimeoutMs = options.storeTimeoutMs ?? 3_000;
     this.now = options.now ?? Date.now;
   }
 
   async check(): Promise<ReadinessVerdict> {
     try {
-      await this.options.store.ping();
+      // A database that hangs (a stuck host, a partition that closes nothing) is one that does
+      // not answer: the balancer hears so, rather than waiting with the probe.
+      await withDeadline(this.options.store.ping(), this.storeTimeoutMs, 'the store did not answer in time');
     } catch (error) {
       // The driver's words go to the log only: they can name hosts and users.
       this.options.log.warn({ err: error }, 'readiness: the store does not answer or cannot write');

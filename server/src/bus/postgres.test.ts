@@ -1,5 +1,5 @@
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startFreezableHop } from '../testing/freezable-hop.js';
 import { dropSchema, freshSchema, requirePostgres, TEST_DATABASE_URL } from '../testing/postgres.js';
 import { readSse } from '../testing/sse-client.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
@@ -26,27 +26,10 @@ describe.skipIf(!pgReady)('PostgreSQL LISTEN/NOTIFY status bus', () => {
   it('replaces a LISTEN connection that went silent without closing (a NAT or firewall dropped it), and wakes every stream to re-read', async () => {
     // A TCP hop in front of PostgreSQL that can stop passing bytes on the connections open now,
     // without closing them, as a middlebox that forgot them does; new connections pass.
-    const frozen = new Set<Socket>();
-    const live = new Set<Socket>();
-    const hop = createServer((inbound) => {
-      const outbound = connect(5432, '127.0.0.1');
-      for (const [from, to] of [[inbound, outbound], [outbound, inbound]] as const) {
-        from.on('data', (chunk) => {
-          if (!frozen.has(inbound)) to.write(chunk);
-        });
-        from.on('error', () => undefined);
-        from.on('close', () => to.destroy());
-      }
-      live.add(inbound);
-      inbound.on('close', () => live.delete(inbound));
-    });
-    await new Promise<void>((resolve) => hop.listen(0, '127.0.0.1', resolve));
-    cleanups.push(async () => {
-      for (const socket of live) socket.destroy();
-      await new Promise((resolve) => hop.close(resolve));
-    });
+    const hop = await startFreezableHop(5432);
+    cleanups.push(() => hop.close());
     const url = new URL(TEST_DATABASE_URL);
-    url.host = `127.0.0.1:${(hop.address() as AddressInfo).port}`;
+    url.host = `127.0.0.1:${hop.port}`;
     const channel = `${freshSchema()}_status`;
     const errors: string[] = [];
     const behind = await PgStatusBus.connect(url.href, { channel, pingMs: 200, onError: (error) => errors.push(error.message) });
@@ -55,7 +38,7 @@ describe.skipIf(!pgReady)('PostgreSQL LISTEN/NOTIFY status bus', () => {
     const heard: { seq: number }[] = [];
     behind.subscribe('pay_x', (notice) => heard.push(notice));
 
-    for (const socket of live) frozen.add(socket);
+    hop.freezeOpen();
     await direct.publish({ paymentId: 'pay_x', seq: 7 });
     // Unheard on the frozen connection; the ping finds it silent, and the new one wakes the stream.
     await until(() => heard.length > 0, 'the subscriber woken after the silent connection was replaced');

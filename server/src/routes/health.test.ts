@@ -12,6 +12,8 @@ import { darajaSettings, startDarajaDouble, type DarajaDouble } from '../testing
 import type { HttpDouble } from '../testing/doubles/http-double.js';
 import { startIntaSendDouble } from '../testing/doubles/intasend.js';
 import { startUpesiPayDouble } from '../testing/doubles/upesipay.js';
+import { startFreezableHop } from '../testing/freezable-hop.js';
+import { dropSchema, freshSchema, requirePostgres, TEST_DATABASE_URL } from '../testing/postgres.js';
 import { metricValue } from '../testing/prometheus.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import { until } from '../testing/until.js';
@@ -252,4 +254,28 @@ describe('GET /readyz', () => {
       other.close();
     }
   });
+});
+
+const pgReady = await requirePostgres();
+
+describe.skipIf(!pgReady)('a PostgreSQL that hangs (a stuck host, a partition that closes nothing)', () => {
+  it('/readyz answers 503 naming the store and /metrics answers with stk_pay_store_up 0, within seconds, instead of hanging', async () => {
+    const database = new URL(TEST_DATABASE_URL);
+    const hop = await startFreezableHop(Number(database.port || 5432), database.hostname);
+    const schema = freshSchema();
+    database.host = `127.0.0.1:${hop.port}`;
+    try {
+      relay = await startRelay({ databaseUrl: database.href, postgresSchema: schema, reconcileTickMs: 60_000, webhookTickMs: 60_000 });
+      expect((await readyz(relay)).status).toBe(200);
+      expect(metricValue(await scrape(relay), 'stk_pay_store_up')).toBe(1);
+      hop.freezeOpen();
+      expect(await readyz(relay)).toEqual({ status: 503, body: { ok: false, reason: 'the store (database) does not answer or cannot write' } });
+      expect(metricValue(await scrape(relay), 'stk_pay_store_up')).toBe(0);
+    } finally {
+      await hop.close();
+      await relay?.close();
+      relay = undefined;
+      await dropSchema(schema);
+    }
+  }, 20_000);
 });

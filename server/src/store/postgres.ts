@@ -37,6 +37,9 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
   const pool = new pg.Pool(poolConfig(url, options));
   // An idle client's error (the server restarted) must not crash the relay; the pool replaces it.
   pool.on('error', () => undefined);
+  // Nor a checked-out one's: a connection cut mid-query (the host or the network failed) fails
+  // that query, which its caller hears; pg also emits it on the client, where nobody listens.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const connections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const store = new KyselyPaymentStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), true, Math.max(1, Math.floor(connections / 2)));
   await store.init();
