@@ -128,7 +128,7 @@ export class WebhookDeliverer {
           'content-type': 'application/json',
           'user-agent': 'stk-pay-webhooks/1',
           ...(target.authorization ? { authorization: target.authorization } : {}),
-          [SIGNATURE_HEADER]: signWebhook(body, merchant.secretKeys[0]!, Math.floor(this.now() / 1000)),
+          [SIGNATURE_HEADER]: signWebhook(body, merchant.secretKeys, Math.floor(this.now() / 1000)),
           [EVENT_ID_HEADER]: delivery.eventId,
         },
         body,

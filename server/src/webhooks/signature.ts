@@ -1,6 +1,6 @@
 /**
  * Merchant webhook signatures: `Stk-Pay-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
- * "<t>.<raw body>">`, keyed by the merchant's secret key. `verifyWebhook` is what a merchant's
+ * "<t>.<raw body>">`, keyed by the merchant's secret key (one `v1=` for each of its keys). `verifyWebhook` is what a merchant's
  * server calls; it is exported from the package for Node merchants.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -8,9 +8,14 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export const SIGNATURE_HEADER = 'stk-pay-signature';
 export const EVENT_ID_HEADER = 'stk-pay-event-id';
 
-export function signWebhook(rawBody: string, secretKey: string, timestampSeconds: number): string {
-  const mac = createHmac('sha256', secretKey).update(`${timestampSeconds}.${rawBody}`).digest('hex');
-  return `t=${timestampSeconds},v1=${mac}`;
+/**
+ * The signature header for `rawBody`: one `v1=` per secret key, so while a merchant rotates keys
+ * (the new one added beside the old), a server that verifies with either accepts it.
+ */
+export function signWebhook(rawBody: string, secretKey: string | readonly string[], timestampSeconds: number): string {
+  const keys = typeof secretKey === 'string' ? [secretKey] : secretKey;
+  const macs = keys.map((key) => `v1=${createHmac('sha256', key).update(`${timestampSeconds}.${rawBody}`).digest('hex')}`);
+  return `t=${timestampSeconds},${macs.join(',')}`;
 }
 
 export interface WebhookEvent {

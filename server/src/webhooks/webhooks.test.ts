@@ -74,6 +74,19 @@ describe('merchant webhooks', () => {
     expect(verdict.event.data['receipt']).toMatch(/^[A-Z0-9]{10}$/);
   });
 
+  it('signs with every secret key while keys are rotated, so a backend verifying with the old key or the new one alone accepts it', async () => {
+    const NEW = 'sk_test_webhooks_rotated_new_0001';
+    hooks = await merchantServer(0);
+    relay = await startRelay({ merchants: [{ ...merchant(hooks.url), secretKeys: [NEW, SECRET] }], ...fast });
+    await payAndSettle(relay);
+    await until(() => hooks!.received.length === 1);
+    const [delivery] = hooks.received;
+    const header = delivery!.headers['stk-pay-signature'] as string;
+    expect(verifyWebhook(delivery!.body, header, SECRET).ok).toBe(true);
+    expect(verifyWebhook(delivery!.body, header, NEW).ok).toBe(true);
+    expect(verifyWebhook(delivery!.body, header, 'sk_test_some_other_key_0000').ok).toBe(false);
+  });
+
   it('sends payment.failed for a failed payment', async () => {
     hooks = await merchantServer(0);
     relay = await startRelay({ merchants: [merchant(hooks.url)], ...fast });
