@@ -4,6 +4,7 @@
  * Format: `ct1.<base64url JSON claims>.<base64url HMAC-SHA256 of "ct1.<claims>">`.
  */
 import { createHmac } from 'node:crypto';
+import { isPlainText } from './api/schemas.js';
 import { sameSecret } from './merchants.js';
 
 export interface CheckoutClaims {
@@ -37,6 +38,9 @@ function sign(payload: string, secretKey: string): string {
 export function createCheckoutToken(input: CreateCheckoutTokenInput, secretKey: string): string {
   if (!Number.isSafeInteger(input.amount) || input.amount < 1) throw new TypeError('amount must be a whole number of shillings, at least 1');
   if (!input.reference) throw new TypeError('reference is required');
+  if (!isPlainText(input.reference) || (input.description !== undefined && !isPlainText(input.description))) {
+    throw new TypeError('reference and description must be plain text, without control characters');
+  }
   const now = Math.floor((input.now ?? new Date()).getTime() / 1000);
   const claims: CheckoutClaims = {
     merchant: input.merchant,
@@ -51,7 +55,7 @@ export function createCheckoutToken(input: CreateCheckoutTokenInput, secretKey: 
 
 export type TokenVerdict =
   | { ok: true; claims: CheckoutClaims }
-  | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' | 'other_merchant' };
+  | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' | 'other_merchant' | 'not_plain_text' };
 
 /** Checks a token against a merchant's secret keys (any of them, so keys can be rotated). */
 export function verifyCheckoutToken(token: string, merchantId: string, secretKeys: string[], nowMs = Date.now()): TokenVerdict {
@@ -69,6 +73,10 @@ export function verifyCheckoutToken(token: string, merchantId: string, secretKey
   }
   if (claims.merchant !== merchantId) return { ok: false, reason: 'other_merchant' };
   if (!secretKeys.some((key) => sameSecret(signature, sign(payload, key)))) return { ok: false, reason: 'bad_signature' };
+  // Signed, but holding what no payment's text may (PostgreSQL refuses NUL): refused, not stored.
+  if (!isPlainText(claims.reference) || (claims.description !== undefined && (typeof claims.description !== 'string' || !isPlainText(claims.description)))) {
+    return { ok: false, reason: 'not_plain_text' };
+  }
   if (claims.expiresAt * 1000 <= nowMs) return { ok: false, reason: 'expired' };
   return { ok: true, claims };
 }
@@ -78,4 +86,5 @@ export const TOKEN_REASONS: Record<Exclude<TokenVerdict, { ok: true }>['reason']
   bad_signature: 'is not signed by this merchant (forged or altered)',
   expired: 'has expired; ask the shop for a new payment link',
   other_merchant: 'was issued for another merchant',
+  not_plain_text: 'holds a reference or description that is not plain text',
 };

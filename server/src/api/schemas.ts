@@ -100,7 +100,8 @@ export const merchantPaymentSchema = paymentSchema.extend({
 });
 
 export const paymentListQuerySchema = z.strictObject({
-  reference: z.string().max(64, { error: 'must be at most 64 characters' }).regex(REFERENCE, REFERENCE_RULE).optional(),
+  // Any reference a payment can hold: a typed one, or a checkout token's (any plain text).
+  reference: z.string().max(4096, { error: 'must be at most 4096 characters' }).refine(isPlainText, { error: 'must be plain text, without control characters' }).optional(),
   status: paymentStatusSchema.optional(),
   limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be 1 to 100').max(100, 'must be 1 to 100').default(20),
   cursor: z.string().max(200).optional(),

@@ -24,8 +24,9 @@ export function acceptTerms(merchant: Merchant, body: CreatePaymentBody, nowMs =
     const { claims } = verdict;
     if (claims.amount !== body.amount) throw invalidField('amount', `does not match the checkout token (${kes(claims.amount)})`);
     if (body.reference !== undefined && body.reference !== claims.reference) throw invalidField('reference', 'does not match the checkout token');
+    // What the merchant signed, and nothing the browser adds: no description signed, none kept.
     terms.reference = claims.reference;
-    terms.description = claims.description ?? terms.description;
+    terms.description = claims.description ?? null;
   } else if (merchant.amount.requireToken) {
     throw invalidField('token', 'this merchant takes payments only through a checkout token signed by its server');
   }

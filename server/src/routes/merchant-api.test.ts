@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoMerchant } from '../app.js';
 import { createCheckoutToken } from '../checkout-token.js';
@@ -52,6 +53,31 @@ describe('checkout tokens through the API', () => {
     const fresh = await relay.app.inject({ method: 'POST', url: '/v1/payments', headers: { ...headers, 'idempotency-key': 'retry-after-expiry-0002' }, payload: body });
     expect(fresh.statusCode).toBe(400);
     expect(fresh.json().error.details[0]).toMatchObject({ field: 'token', message: expect.stringMatching(/expired/) });
+  });
+
+  it("keeps a token's reference and description as signed: any plain text is paid and found by the reference filter, and the browser's description is not taken in its place", async () => {
+    const reference = 'Order #12 (café), shop@home – ' + 'x'.repeat(60);
+    const token = createCheckoutToken({ merchant: 'shop', amount: 250, reference }, SHOP_SECRET);
+    const created = await pay('pk_test_shop0001', { amount: 250, phone: '0708374151', token, description: 'typed in the browser' });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ reference, description: null });
+    const list = await relay.app.inject({ method: 'GET', url: `/v1/payments?reference=${encodeURIComponent(reference)}`, headers: { authorization: `Bearer ${SHOP_SECRET}` } });
+    expect(list.statusCode).toBe(200);
+    expect(list.json().data.map((payment: { id: string }) => payment.id)).toEqual([created.json().id]);
+  });
+
+  it('refuses a token whose reference or description is not plain text (a NUL, a lone surrogate) with a 400 naming the token, and cannot sign one', async () => {
+    const before = countRows(relay.dbPath, 'payments');
+    const claims = (text: Record<string, string>) => Buffer.from(JSON.stringify({ merchant: 'shop', amount: 250, reference: 'INV-9', expiresAt: Math.floor(Date.now() / 1000) + 600, ...text })).toString('base64url');
+    for (const odd of [{ reference: 'INV\u0000-9' }, { description: 'Flour \ud800' }]) {
+      const payload = claims(odd);
+      const signature = createHmac('sha256', SHOP_SECRET).update(`ct1.${payload}`).digest('base64url');
+      const response = await pay('pk_test_shop0001', { amount: 250, phone: '0708374149', token: `ct1.${payload}.${signature}` });
+      expect(response.statusCode, JSON.stringify(odd)).toBe(400);
+      expect(response.json().error.details[0]).toMatchObject({ field: 'token', message: expect.stringMatching(/plain text/) });
+    }
+    expect(countRows(relay.dbPath, 'payments')).toBe(before);
+    expect(() => createCheckoutToken({ merchant: 'shop', amount: 250, reference: 'INV\u0000' }, SHOP_SECRET)).toThrow(/plain text/);
   });
 
   it.each([

@@ -4,6 +4,7 @@
  * answers 400 naming the field, or 404 for an id that cannot name a payment, on both databases,
  * and nothing stored is harmed.
  */
+import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoMerchant } from '../app.js';
 import { DarajaProvider } from '../providers/daraja.js';
@@ -48,6 +49,24 @@ describe.each(databases)('odd text from outside, on %s', (_name, options) => {
     expect(fine.statusCode).toBe(201);
     const list = await r.app.inject({ method: 'GET', url: '/v1/payments', headers: { authorization: `Bearer ${secret}` } });
     expect(list.json().data.map((p: { description: string }) => p.description)).toEqual(['Unga wa ngano, 2 kg 🌾\nasante']);
+  });
+
+  it("answers 400 naming the token for a signed token whose reference or description is not plain text, and finds a token's plain-text reference", async () => {
+    const r = await start();
+    const secret = r.app.merchants.byId('demo')!.secretKeys[0]!;
+    const signed = (claims: Record<string, unknown>) => {
+      const payload = Buffer.from(JSON.stringify({ merchant: 'demo', amount: 250, reference: 'INV-9', expiresAt: Math.floor(Date.now() / 1000) + 600, ...claims })).toString('base64url');
+      return `ct1.${payload}.${createHmac('sha256', secret).update(`ct1.${payload}`).digest('base64url')}`;
+    };
+    for (const claims of [{ reference: 'INV\u0000 9' }, { description: 'Flour\u0000' }, { reference: 'x\ud800y' }]) {
+      const answer = await r.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 250, phone: '0708374149', token: signed(claims) } });
+      expect(answer.statusCode, JSON.stringify(claims)).toBe(400);
+      expect(answer.json().error.details[0].field).toBe('token');
+    }
+    const reference = 'Order #12 (café), INV 9';
+    expect((await r.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 250, phone: '0708374149', token: signed({ reference }) } })).statusCode).toBe(201);
+    const list = await r.app.inject({ method: 'GET', url: `/v1/payments?reference=${encodeURIComponent(reference)}`, headers: { authorization: `Bearer ${secret}` } });
+    expect(list.json().data.map((payment: { reference: string }) => payment.reference)).toEqual([reference]);
   });
 
   it('answers 404 for a payment id that cannot be one, on the payment and on its stream', async () => {
