@@ -99,6 +99,8 @@ export abstract class ReactiveElement extends HTMLElement {
 
   connectedCallback(): void {
     this.#enableUpdating();
+    // Moved in the page: render again (timers stopped on disconnect start again in `updated`).
+    this.requestUpdate();
   }
 
   disconnectedCallback(): void {}

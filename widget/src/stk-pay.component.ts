@@ -144,7 +144,7 @@ export class StkPay extends ReactiveElement {
   }
 
   protected override willUpdate(changed: PropertyValues): void {
-    if (changed.has('phone')) this.typed = this.phone;
+    if (changed.has('phone')) this.typed = this.phone ?? '';
     const problem = this.#setupProblem(en);
     if (problem && problem !== this.#loggedProblem) console.error(`<stk-pay> is not set up: ${problem}`, this);
     this.#loggedProblem = problem;
@@ -190,7 +190,7 @@ export class StkPay extends ReactiveElement {
     }
     this.phoneProblem = undefined;
     this.refusal = undefined;
-    const body: NewPayment = { amount: this.amount, phone: phone.msisdn };
+    const body: NewPayment = { amount: +this.amount, phone: phone.msisdn };
     if (this.reference) body.reference = this.reference;
     if (this.description) body.description = this.description;
     if (this.token) body.token = this.token;
@@ -246,7 +246,7 @@ export class StkPay extends ReactiveElement {
   /** Forgets the current payment (it does not cancel it on the phone) and shows the form again, with the `phone` attribute's number. */
   reset(): void {
     this.#startOver();
-    this.typed = this.phone;
+    this.typed = this.phone ?? '';
     this.#attempt = undefined;
   }
 
@@ -313,7 +313,8 @@ export class StkPay extends ReactiveElement {
   }
 
   #hasValidAmount(): boolean {
-    return Number.isInteger(this.amount) && this.amount > 0;
+    // A framework may set the property to the attribute's text (React 19, Preact, Vue).
+    return Number.isInteger(+this.amount) && this.amount > 0;
   }
 
   #timeLeft(): number {
@@ -321,7 +322,7 @@ export class StkPay extends ReactiveElement {
   }
 
   /** The amount, formatted: the payment's own once there is one (the attribute may have changed). */
-  #money(amount = this.amount): string {
+  #money(amount = +this.amount): string {
     return `KES ${amount.toLocaleString('en-KE')}`;
   }
 
@@ -363,7 +364,7 @@ export class StkPay extends ReactiveElement {
     return html`
       <div part="base" class="base" lang=${languageOf(this.lang || navigator.language)}>
         <div part="amount" class="summary">
-          ${this.#hasValidAmount() ? html`<span class="amount">${this.#money()}</span>` : nothing}
+          ${this.#hasValidAmount() ? html`<span class="amount">${this.#money(this.payment?.amount)}</span>` : nothing}
           ${this.reference ? html`<span class="muted">${t.reference} ${this.reference}</span>` : nothing}
           ${this.description ? html`<span class="muted">${this.description}</span>` : nothing}
         </div>

@@ -8,6 +8,7 @@ import {
   PAID,
   button,
   checkout,
+  guardedRelayUrl,
   nextEvent,
   part,
   payWith,
@@ -19,6 +20,7 @@ import {
   slowRelayUrl,
   statusText,
   useFetchSpy,
+  waitForStatus,
 } from './test-helpers.js';
 
 /** Runs `run` with console.error recorded instead of printed. */
@@ -325,5 +327,54 @@ describe('<stk-pay> form and attributes', () => {
       expect(statusText(el)).to.equal('');
       expect(shownText(el)).not.to.contain(en.notPaid);
     });
+  });
+});
+
+describe('<stk-pay> under frameworks and page changes', () => {
+  const randomPhone = () => `07${String(10_000_000 + Math.floor(Math.random() * 89_999_999))}`;
+  const timerText = (el: StkPay) => el.shadowRoot?.querySelector('[role="timer"]')?.textContent ?? '';
+
+  it('takes an amount set as a string property (React 19, Preact and Vue set properties on custom elements)', async () => {
+    const el = await checkout({ amount: false }, (element) => {
+      (element as unknown as { amount: unknown }).amount = '250';
+    });
+    await el.updateComplete;
+    expect(shownText(el)).not.to.contain(en.badAmount);
+    expect(shownText(el)).to.contain('KES 250');
+  });
+
+  it('keeps counting down after the element is moved in the page while the prompt is open (a modal re-parents it)', async () => {
+    const el = await checkout({ relay: guardedRelayUrl, reference: 'MOVED-1' });
+    await payWith(el, randomPhone());
+    await waitForStatus(el, en.checkPhone);
+    const holder = document.createElement('div');
+    document.body.append(holder);
+    holder.append(el);
+    const before = timerText(el);
+    await waitUntil(() => timerText(el) !== before, 'the countdown goes on after the move', { timeout: 3_000 });
+    holder.remove();
+  });
+
+  it('shows the amount being charged, not an amount attribute changed while the prompt is open', async () => {
+    const el = await checkout({ relay: guardedRelayUrl, reference: 'CHANGED-1' });
+    await payWith(el, randomPhone());
+    await waitForStatus(el, en.checkPhone);
+    el.setAttribute('amount', '300');
+    await el.updateComplete;
+    expect(shownText(el)).not.to.contain('KES 300');
+    expect(shownText(el)).to.contain('KES 250');
+  });
+
+  it('treats a removed phone attribute, or phone set to undefined, as an empty field', async () => {
+    const removed = await checkout({ phone: '0708374149', reference: 'PHONE-1' });
+    removed.removeAttribute('phone');
+    await removed.updateComplete;
+    button(removed).click();
+    await waitUntil(() => shownText(removed).includes(en.phone.empty), 'the empty field explained');
+    const unset = await checkout({ phone: '0708374149', reference: 'PHONE-2' }, (element) => {
+      (element as unknown as { phone: unknown }).phone = undefined;
+    });
+    await unset.updateComplete;
+    expect(phoneField(unset).value).to.equal('');
   });
 });
