@@ -80,8 +80,8 @@ function startProxy(target) {
   });
 }
 
-/** @type {Record<'relay' | 'slowRelay' | 'scriptedRelay' | 'guardedRelay' | 'proxiedRelay', { url: string, app?: any, close(): Promise<void> } | undefined>} */
-const relays = { relay: undefined, slowRelay: undefined, scriptedRelay: undefined, guardedRelay: undefined, proxiedRelay: undefined };
+/** @type {Record<'relay' | 'slowRelay' | 'scriptedRelay' | 'guardedRelay' | 'proxiedRelay' | 'elsewhereRelay', { url: string, app?: any, close(): Promise<void> } | undefined>} */
+const relays = { relay: undefined, slowRelay: undefined, scriptedRelay: undefined, guardedRelay: undefined, proxiedRelay: undefined, elsewhereRelay: undefined };
 /** Requests the slow relay received (across restarts), with their `Last-Event-ID`. */
 let slowRelayRequests = [];
 
@@ -95,6 +95,7 @@ export function relayUrls() {
  * `slowRelay`: the sandbox answering in 1.5 s, so a test can act while the prompt is open; it can
  * be stopped and started again on the same port and database. `scriptedRelay`: ScriptedProvider.
  * `guardedRelay`: the sandbox under the abuse rules, its customer never answering.
+ * `elsewhereRelay`: a demo merchant that allows only https://shop.example, not the test page.
  * `proxiedRelay`: `relay` behind a proxy that can misbehave (`startProxy`).
  * @param {string[]} allowedOrigins the test page's origins
  */
@@ -111,6 +112,8 @@ export function relayPlugin(allowedOrigins) {
       // The abuse rules on, as for a real provider; the customer never answers, so prompts stay open.
       const { SandboxProvider } = await tsImport('../server/src/providers/sandbox.ts', import.meta.url);
       relays.guardedRelay = await startRelay({ merchants: [demoMerchant(new SandboxProvider({ delayMs: 600_000, abuseProtection: true }), allowedOrigins)] });
+      // A relay none of whose merchants allows the test page's origin.
+      relays.elsewhereRelay = await startRelay({ merchants: [demoMerchant(new SandboxProvider({ delayMs: 600_000 }), ['https://shop.example'])] });
       slowRelayDir = mkdtempSync(join(tmpdir(), 'stk-pay-slow-relay-'));
       startSlowRelay = async (port) => {
         const relay = await startRelay({ allowedOrigins, sandboxDelayMs: 1500, dbPath: join(slowRelayDir, 'stk-pay.sqlite'), port, ...FAST_CHECKS });

@@ -272,15 +272,26 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     parseJson(request, body as string, done);
   });
 
-  await app.register(cors, {
-    // No CORS headers for a request without Origin (the bot, a merchant's server, curl): they mean
-    // nothing there, and an event stream keeps its headers in memory for as long as it is open.
-    // The relay's own origin check (routes) decides what such a request may do.
-    origin: (origin, callback) => callback(null, origin !== undefined && merchants.isKnownOrigin(origin)),
+  const corsShared = {
     methods: ['GET', 'POST'],
     allowedHeaders: ['content-type', 'x-publishable-key', 'idempotency-key', 'last-event-id', 'x-request-id'],
     exposedHeaders: ['retry-after', 'idempotent-replayed', 'x-request-id'],
     maxAge: 600,
+  };
+  // No CORS headers for a request without Origin (the bot, a merchant's server, curl): they mean
+  // nothing there, and an event stream keeps its headers in memory for as long as it is open.
+  // The relay's own origin check (routes) decides what such a request may do.
+  const corsKnownOrigins = { ...corsShared, origin: (origin: string | undefined, callback: (error: null, allow: boolean) => void) => callback(null, origin !== undefined && merchants.isKnownOrigin(origin)) };
+  // Creating a payment (and checking its terms) answers any origin, so that a checkout on a site
+  // the merchant has not allowed can read the 403 that says so ("tell the shop"), where the browser
+  // would otherwise hide the answer and the customer read "check your connection".
+  const corsAnyOrigin = { ...corsShared, origin: (origin: string | undefined, callback: (error: null, allow: boolean) => void) => callback(null, origin !== undefined) };
+  await app.register(cors, {
+    delegator: (request, callback) => {
+      const path = request.url?.split('?', 1)[0];
+      const creating = (request.method === 'POST' || request.method === 'OPTIONS') && (path === '/v1/payments' || path === '/v1/checkout/terms');
+      callback(null, creating ? corsAnyOrigin : corsKnownOrigins);
+    },
   });
   // Heartbeats come from the event routes, one timer for every stream (routes/events.ts).
   await app.register(sse, { heartbeatInterval: 0 });

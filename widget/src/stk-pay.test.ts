@@ -8,6 +8,7 @@ import {
   PAID,
   button,
   checkout,
+  elsewhereRelayUrl,
   guardedRelayUrl,
   nextEvent,
   part,
@@ -172,6 +173,20 @@ describe('<stk-pay> form and attributes', () => {
       await el.updateComplete;
       expect(statusText(el)).to.equal(en.misconfigured);
       expect(consoleErrors).to.have.length(1);
+    });
+  });
+
+  it("tells the customer to contact the shop, and the merchant why, on a site the merchant has not allowed (the relay's 403 is readable)", async () => {
+    await withConsoleErrors(async (consoleErrors) => {
+      const el = await checkout({ relay: elsewhereRelayUrl });
+      const error = nextEvent(el, 'stk-pay-error');
+
+      await payWith(el, PAID);
+
+      expect(await error).to.include({ code: 'forbidden_origin', status: 403 });
+      await el.updateComplete;
+      expect(statusText(el)).to.equal(en.misconfigured);
+      expect(String(consoleErrors[0]?.[0])).to.match(/refused this checkout/);
     });
   });
 

@@ -10,7 +10,7 @@ import './stk-pay.js';
 declare global {
   interface Window {
     /** Set by web-test-runner.config.mjs: the real relays started for this run (test-relays.mjs). */
-    __RELAYS__: { relay: string; slowRelay: string; scriptedRelay: string; guardedRelay: string; proxiedRelay: string };
+    __RELAYS__: { relay: string; slowRelay: string; scriptedRelay: string; guardedRelay: string; proxiedRelay: string; elsewhereRelay: string };
   }
 }
 
@@ -24,6 +24,8 @@ export const scriptedRelayUrl = window.__RELAYS__.scriptedRelay;
 export const guardedRelayUrl = window.__RELAYS__.guardedRelay;
 /** `relayUrl` behind a proxy that can answer status queries with its own 404 page, or never (`proxyMisbehaves`). */
 export const proxiedRelayUrl = window.__RELAYS__.proxiedRelay;
+/** A relay whose only merchant allows another site than the test page. */
+export const elsewhereRelayUrl = window.__RELAYS__.elsewhereRelay;
 /** Nothing listens there (and Chromium refuses the port outright): a relay that is down. */
 export const deadRelay = 'http://127.0.0.1:9';
 

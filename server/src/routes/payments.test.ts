@@ -96,15 +96,25 @@ describe('POST /v1/payments', () => {
     expect(own.statusCode).toBe(201);
   });
 
-  it('answers CORS preflight for allowed origins only', async () => {
-    const preflight = (origin: string) =>
+  it("lets a browser on a site the merchant does not allow read the 403 that says so (CORS on creating a payment), and nothing else of the relay's", async () => {
+    const preflight = (origin: string, method = 'POST') =>
       relay.app.inject({
         method: 'OPTIONS',
         url: '/v1/payments',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-publishable-key,idempotency-key' },
+        headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'content-type,x-publishable-key,idempotency-key' },
       });
     expect((await preflight('https://shop.example')).headers['access-control-allow-origin']).toBe('https://shop.example');
-    expect((await preflight('https://evil.example')).headers['access-control-allow-origin']).toBeUndefined();
+    expect((await preflight('https://evil.example')).headers['access-control-allow-origin']).toBe('https://evil.example');
+    const refused = await create({ amount: 250, phone: '0708374149' }, { origin: 'https://evil.example' });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.headers['access-control-allow-origin']).toBe('https://evil.example');
+    // A payment's status, its stream and the merchant's list stay readable from allowed sites only.
+    const id = (await create({ amount: 250, phone: '0708374149' }, { origin: 'https://shop.example' })).json().id as string;
+    for (const url of [`/v1/payments/${id}`, '/v1/payments']) {
+      const answer = await relay.app.inject({ method: 'GET', url, headers: { origin: 'https://evil.example' } });
+      expect(answer.headers['access-control-allow-origin'], url).toBeUndefined();
+    }
+    expect((await relay.app.inject({ method: 'GET', url: `/v1/payments/${id}`, headers: { origin: 'https://shop.example' } })).headers['access-control-allow-origin']).toBe('https://shop.example');
   });
 });
 
