@@ -7,7 +7,8 @@ import { normalizePhone } from '../phone.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import type { ParsedCallback } from './types.js';
 
-const itemSchema = z.object({ Name: z.string(), Value: z.union([z.string(), z.number()]).optional() });
+// An item may come without its value (Daraja's own samples send `Balance` so, or as null).
+const itemSchema = z.object({ Name: z.string(), Value: z.union([z.string(), z.number()]).nullish() });
 
 export const stkCallbackSchema = z.object({
   Body: z.object({
@@ -33,14 +34,14 @@ export function parseStkCallback(body: unknown): ParsedCallback {
     const find = (name: string) => items.find((item) => item.Name === name)?.Value;
     const receipt = find('MpesaReceiptNumber');
     const rawAmount = find('Amount');
-    const amount = rawAmount !== undefined && Number.isFinite(Number(rawAmount)) ? Number(rawAmount) : undefined;
+    const amount = rawAmount != null && Number.isFinite(Number(rawAmount)) ? Number(rawAmount) : undefined;
     const phone = normalizePhone(String(find('PhoneNumber') ?? ''));
     return {
       kind: 'status',
       providerRef: callback.CheckoutRequestID,
       update: {
         status: 'succeeded',
-        ...(receipt !== undefined ? { receipt: String(receipt) } : {}),
+        ...(receipt != null ? { receipt: String(receipt) } : {}),
         ...(amount !== undefined ? { amount } : {}),
       },
       // For a push whose answer was lost: the payment is then found by who paid how much.

@@ -5,6 +5,7 @@ import { darajaSettings, startDarajaDouble, type DarajaDouble, type DarajaDouble
 import { FAILURE_NUMBERS } from '../testing/doubles/http-double.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import { recordedVerdicts, until } from '../testing/until.js';
+import { parseStkCallback } from './daraja-callback.js';
 import { darajaFromEnv } from './daraja.js';
 import { providerFromEnv } from './index.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
@@ -275,6 +276,15 @@ describe('Daraja M-Pesa Express through the real relay', () => {
 });
 
 describe('Daraja settings and formats', () => {
+  it('reads a paid callback whose metadata has an item without a value (Balance: null), keeping the receipt and amount', () => {
+    const body = { Body: { stkCallback: { MerchantRequestID: 'm', CheckoutRequestID: 'ws_CO_1', ResultCode: 0, ResultDesc: 'ok', CallbackMetadata: { Item: [{ Name: 'Amount', Value: 10 }, { Name: 'MpesaReceiptNumber', Value: 'NLJ7RT61SV' }, { Name: 'Balance', Value: null }, { Name: 'TransactionDate', Value: 20191219102115 }, { Name: 'PhoneNumber', Value: 254708374149 }] } } } };
+    expect(parseStkCallback(body)).toMatchObject({ kind: 'status', providerRef: 'ws_CO_1', update: { status: 'succeeded', receipt: 'NLJ7RT61SV', amount: 10 } });
+    const noValues = { Body: { stkCallback: { ...body.Body.stkCallback, CallbackMetadata: { Item: [{ Name: 'Amount', Value: null }, { Name: 'MpesaReceiptNumber', Value: null }] } } } };
+    const parsed = parseStkCallback(noValues);
+    expect(parsed).toMatchObject({ kind: 'status', update: { status: 'succeeded' } });
+    expect(parsed.kind === 'status' && parsed.update).toEqual({ status: 'succeeded' });
+  });
+
   it('kenyaTimestamp writes Kenya time (UTC+3), and parseKenyaTimestamp reads it back', () => {
     expect(kenyaTimestamp(Date.UTC(2019, 11, 19, 7, 21, 15))).toBe('20191219102115');
     expect(kenyaTimestamp(Date.UTC(2024, 11, 31, 22, 30, 0))).toBe('20250101013000');

@@ -8,7 +8,7 @@ import { recordedVerdicts } from '../testing/until.js';
 import { ProviderHttpError } from './http.js';
 import { providerFromEnv } from './index.js';
 import type { PushRequest } from './types.js';
-import { upesipayFromEnv, type UpesiPayProvider } from './upesipay.js';
+import { UpesiPayProvider, upesipayFromEnv } from './upesipay.js';
 
 const TOKEN = 'dXBlc2ktZGVtbzpzM2NyM3QtdG9rZW4tNDIx';
 const CHANNEL = 2133;
@@ -226,6 +226,12 @@ const push = (phone: string): PushRequest => ({
 });
 
 describe('the UpesiPay adapter on its own', () => {
+  it('reads a failure callback whose Amount, Phone, receipt and ResultDesc are null, with its reason', () => {
+    const adapter = new UpesiPayProvider({ baseUrl: 'http://127.0.0.1:9', authToken: TOKEN, channelId: CHANNEL });
+    const body = { forward_url: '', status: false, response: { Amount: null, CheckoutRequestID: 'ws_CO_1', ExternalReference: null, MerchantRequestID: 'x', MpesaReceiptNumber: null, Phone: null, ResultCode: 1032, ResultDesc: null, Status: 'Cancelled' } };
+    expect(adapter.parseCallback({ headers: {}, body, rawBody: JSON.stringify(body) })).toMatchObject({ kind: 'status', providerRef: 'ws_CO_1', update: { status: 'failed', code: 'cancelled' } });
+  });
+
   it('throws throttled on a 429, so the relay may send the push again', async () => {
     const upesi = track(await startUpesiPayDouble({ authToken: TOKEN, channelId: CHANNEL }));
     await expect(adapterFor(upesi.url).requestPayment(push('254700000007'))).rejects.toMatchObject({ kind: 'throttled' });

@@ -49,13 +49,14 @@ const statusAnswerSchema = z.object({
 
 const callbackSchema = z.object({
   response: z.object({
-    Amount: z.union([z.number(), z.string()]).optional(),
+    // Only the ids and the result are always there: a failed prompt has no M-Pesa details (null).
+    Amount: z.union([z.number(), z.string()]).nullish(),
     CheckoutRequestID: z.string().min(1),
-    ExternalReference: z.string().optional(),
+    ExternalReference: z.string().nullish(),
     MpesaReceiptNumber: z.string().nullish(),
-    Phone: z.union([z.string(), z.number()]).optional(),
+    Phone: z.union([z.string(), z.number()]).nullish(),
     ResultCode: resultCodeSchema,
-    ResultDesc: z.string().optional(),
+    ResultDesc: z.string().nullish(),
   }),
 });
 
@@ -162,10 +163,10 @@ export class UpesiPayProvider implements Provider {
     const parsed = callbackSchema.safeParse(input.body);
     if (!parsed.success) return { kind: 'reject', reason: 'not an UpesiPay callback body' };
     const callback = parsed.data.response;
-    const amount = callback.Amount === undefined || !Number.isFinite(Number(callback.Amount)) ? undefined : Number(callback.Amount);
-    const phone = callback.Phone === undefined ? undefined : normalizePhone(String(callback.Phone));
+    const amount = callback.Amount == null || !Number.isFinite(Number(callback.Amount)) ? undefined : Number(callback.Amount);
+    const phone = callback.Phone == null ? undefined : normalizePhone(String(callback.Phone));
     const receipt = callback.MpesaReceiptNumber?.trim() || undefined;
-    const result = statusFromResultCode(Number(callback.ResultCode), callback.ResultDesc);
+    const result = statusFromResultCode(Number(callback.ResultCode), callback.ResultDesc ?? undefined);
     const paid = result.status === 'succeeded';
     return {
       kind: 'status',
