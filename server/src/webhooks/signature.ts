@@ -1,7 +1,8 @@
 /**
  * Merchant webhook signatures: `Stk-Pay-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
- * "<t>.<raw body>">`, keyed by the merchant's secret key (one `v1=` for each of its keys). `verifyWebhook` is what a merchant's
- * server calls; it is exported from the package for Node merchants.
+ * "<t>.<raw body>">`, keyed by the merchant's secret key (one `v1=` for each of its keys).
+ * `verifyWebhook` is what a merchant's server calls; it is exported from the package for Node
+ * merchants.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
