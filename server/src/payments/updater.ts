@@ -47,9 +47,12 @@ export class PaymentUpdater {
       await this.deps.store.updatePayment(payment.id, { ...extra, reviewReason: reason, nextCheckAt: null }, source, this.deps.now(), options);
       return false;
     }
-    if (status.status === 'succeeded' && status.receipt) {
+    if (status.status === 'succeeded' && status.receipt && payment.providerRef === null) {
       // A receipt is one M-Pesa transaction: an answer naming one that another payment holds
       // (another request's, pinned on this payment) makes neither paid nor failed on our word.
+      // Asked only where the push's answer was lost and the reference came from a callback: with
+      // the reference the push gave us, the provider's answer is about this payment's own request
+      // (and a read here waits for the disk, on every callback's path).
       const holder = await this.deps.store.paymentWithReceipt(payment.provider, status.receipt);
       if (holder !== undefined && holder !== payment.id) {
         const reason = `The provider reports this payment paid with M-Pesa receipt ${status.receipt}, which payment ${holder} already has.`;
