@@ -10,11 +10,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { withDeadline } from '../server/src/deadline.js';
 import { darajaRelaySettings, startOnDemandDaraja } from './lib/daraja-rig.js';
 import { startBare, startRelay, type ServerProcess } from './lib/processes.js';
 import { percentile, type Row } from './lib/results.js';
 import { clock } from './lib/sse-clients.js';
 
+/** page.evaluate has no timeout of its own, and a bench that hangs tells nothing. */
+const WAIT_MS = 30_000;
 const PAYMENTS = Number(process.env['BENCH_BROWSER_PAYMENTS'] ?? 50);
 const CHROMIUM = process.env['CHROMIUM_PATH'] || '/usr/bin/chromium';
 
@@ -60,10 +63,10 @@ async function relayLatencies(browser: Browser): Promise<number[]> {
         const phone = `07${String(40_000_000 + i)}`;
         await page.getByLabel(/phone/i).fill(phone);
         await page.getByRole('button', { name: /pay/i }).click();
-        await within(page.evaluate(() => (window as unknown as WidgetWindow).waiting), `payment ${i}: the widget showing the prompt`);
+        await withDeadline(page.evaluate(() => (window as unknown as WidgetWindow).waiting), WAIT_MS, `payment ${i}: the widget showing the prompt, not within 30 s`);
         const { sentAt, status } = await double.answer(`254${phone.slice(1)}`);
         if (status !== 200) throw new Error(`callback ${i} answered ${status}`);
-        const shownAt = await within(page.evaluate(() => (window as unknown as WidgetWindow).shown), `payment ${i}: the widget showing the result`);
+        const shownAt = await withDeadline(page.evaluate(() => (window as unknown as WidgetWindow).shown), WAIT_MS, `payment ${i}: the widget showing the result, not within 30 s`);
         latencies.push(shownAt - sentAt);
       } finally {
         await context.close();
@@ -77,19 +80,6 @@ async function relayLatencies(browser: Browser): Promise<number[]> {
   }
 }
 
-/** `promise`, or an error naming what never happened: page.evaluate has no timeout of its own, and a bench that hangs tells nothing. */
-async function within<T>(promise: Promise<T>, what: string, ms = 30_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function bareLatencies(browser: Browser): Promise<number[]> {
   const bare = await startBare();
   try {
@@ -99,16 +89,17 @@ async function bareLatencies(browser: Browser): Promise<number[]> {
       try {
         const page = await context.newPage();
         await page.goto(`${bare.url}/page`);
-        await within(
+        await withDeadline(
           page.evaluate((n) => {
             (window as unknown as { follow(n: number): void }).follow(n);
             return (window as unknown as { opened: Promise<void> }).opened;
           }, i),
-          `bare stream ${i}: opening`,
+          WAIT_MS,
+          `bare stream ${i}: opening, not within 30 s`,
         );
         const sentAt = clock();
         await (await fetch(`${bare.url}/streams/${i}/notify`, { method: 'POST' })).body?.cancel();
-        const shownAt = await within(page.evaluate(() => (window as unknown as { shown: Promise<number> }).shown), `bare stream ${i}: the event shown`);
+        const shownAt = await withDeadline(page.evaluate(() => (window as unknown as { shown: Promise<number> }).shown), WAIT_MS, `bare stream ${i}: the event shown, not within 30 s`);
         latencies.push(shownAt - sentAt);
       } finally {
         await context.close();

@@ -147,6 +147,9 @@ export function redactCallbackToken(url: string): string {
   return url.length > head.length + provider.length ? `${head}${provider}/[redacted]` : url;
 }
 
+/** The routes that create a payment or check its terms (the query string aside). */
+const CREATING_PATH = /^\/v1\/(payments|checkout\/terms)(\?|$)/;
+
 /** The database could not be opened or reached (start-up names its setting). */
 export class DatabaseUnusableError extends Error {
   override name = 'DatabaseUnusableError';
@@ -288,8 +291,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const corsAnyOrigin = { ...corsShared, origin: (origin: string | undefined, callback: (error: null, allow: boolean) => void) => callback(null, origin !== undefined) };
   await app.register(cors, {
     delegator: (request, callback) => {
-      const path = request.url?.split('?', 1)[0];
-      const creating = (request.method === 'POST' || request.method === 'OPTIONS') && (path === '/v1/payments' || path === '/v1/checkout/terms');
+      // Every request passes here (streams and callbacks too): the URL is looked at only for a POST or a preflight.
+      const creating = (request.method === 'POST' || request.method === 'OPTIONS') && CREATING_PATH.test(request.url ?? '');
       callback(null, creating ? corsAnyOrigin : corsKnownOrigins);
     },
   });

@@ -14,7 +14,7 @@ import { paysAmount, type CallbackInput, type Provider, type ProviderStatus } fr
 import { maskPhone } from '../phone.js';
 import { ProviderHttpError } from '../providers/http.js';
 import { randomBytesFromPool } from '../random.js';
-import type { PaymentRecord, PaymentStore } from '../store/types.js';
+import type { CallbackRecord, PaymentRecord, PaymentStore } from '../store/types.js';
 import { checkAbuse, RECENT_FOR_PHONE, type AbuseLimits } from './abuse.js';
 import { CallbackHandler, confirmsIdentity, type CallbackVerdict } from './callbacks.js';
 import { nextCheckDelay, type CheckSchedule } from './schedule.js';
@@ -247,13 +247,14 @@ export class PaymentService {
    * few), and settles the payment on the provider's own final answer when it names this payment.
    */
   private async settleByCallbackReference(provider: Provider, payment: PaymentRecord): Promise<boolean> {
-    const named = (await this.deps.store.callbacksFor(payment.id))
+    const callbacks = await this.deps.store.callbacksFor(payment.id);
+    const named = callbacks
       .filter((callback) => callback.provider === payment.provider && callback.providerRef !== null && callback.verdict.startsWith('unconfirmed'))
       .map((callback) => callback.providerRef!);
     for (const reference of [...new Set(named.reverse())].slice(0, 3)) {
       const status = await this.updater.safeQuery(provider, reference, payment.id, 'reconciliation');
       if (!status || status.status === 'pending' || !confirmsIdentity(status, payment)) continue;
-      return this.updater.apply(payment, await this.withCallbackReceipt(provider, payment, reference, status), 'query', { providerRef: reference });
+      return this.updater.apply(payment, await this.withCallbackReceipt(provider, payment, reference, status, callbacks), 'query', { providerRef: reference });
     }
     return false;
   }
@@ -263,9 +264,9 @@ export class PaymentService {
    * callback recorded for the same request that said paid, with the same amount, when one came
    * before the query could confirm it.
    */
-  private async withCallbackReceipt(provider: Provider, payment: PaymentRecord, reference: string, status: ProviderStatus): Promise<ProviderStatus> {
+  private async withCallbackReceipt(provider: Provider, payment: PaymentRecord, reference: string, status: ProviderStatus, recorded?: CallbackRecord[]): Promise<ProviderStatus> {
     if (status.status !== 'succeeded' || status.receipt) return status;
-    const callbacks = (await this.deps.store.callbacksFor(payment.id)).filter((callback) => callback.provider === payment.provider && callback.providerRef === reference);
+    const callbacks = (recorded ?? (await this.deps.store.callbacksFor(payment.id))).filter((callback) => callback.provider === payment.provider && callback.providerRef === reference);
     for (const callback of callbacks.reverse()) {
       let body: unknown;
       try {

@@ -40,26 +40,12 @@ export class PaymentUpdater {
   ): Promise<boolean> {
     const options = { webhook: this.deps.sendsWebhooks(payment.merchantId), ...(callback ? { callback } : {}) };
     const patch: PaymentPatch = { ...extra };
-    if (status.status === 'succeeded' && !paysAmount(status, payment.amount)) {
-      // The provider says paid, but not this amount: neither paid nor failed on our word.
-      const reason = `The provider reports KES ${status.amount} paid for a payment of KES ${payment.amount}.`;
-      log.error({ paymentId: payment.id, source }, 'provider reports another amount; the payment needs review');
-      await this.deps.store.updatePayment(payment.id, { ...extra, reviewReason: reason, nextCheckAt: null }, source, this.deps.now(), options);
+    // The provider says paid, but in a way that makes it neither paid nor failed on our word.
+    const review = status.status === 'succeeded' ? await this.reviewReasonFor(payment, status) : undefined;
+    if (review) {
+      log.error({ paymentId: payment.id, source, ...review.fields }, review.message);
+      await this.deps.store.updatePayment(payment.id, { ...extra, reviewReason: review.reason, nextCheckAt: null }, source, this.deps.now(), options);
       return false;
-    }
-    if (status.status === 'succeeded' && status.receipt && payment.providerRef === null) {
-      // A receipt is one M-Pesa transaction: an answer naming one that another payment holds
-      // (another request's, pinned on this payment) makes neither paid nor failed on our word.
-      // Asked only where the push's answer was lost and the reference came from a callback: with
-      // the reference the push gave us, the provider's answer is about this payment's own request
-      // (and a read here waits for the disk, on every callback's path).
-      const holder = await this.deps.store.paymentWithReceipt(payment.provider, status.receipt);
-      if (holder !== undefined && holder !== payment.id) {
-        const reason = `The provider reports this payment paid with M-Pesa receipt ${status.receipt}, which payment ${holder} already has.`;
-        log.error({ paymentId: payment.id, source, otherPayment: holder }, 'provider reports a receipt another payment holds; the payment needs review');
-        await this.deps.store.updatePayment(payment.id, { ...extra, reviewReason: reason, nextCheckAt: null }, source, this.deps.now(), options);
-        return false;
-      }
     }
     if (status.status === 'pending') patch.status = 'awaiting_customer';
     else if (status.status === 'succeeded') {
@@ -88,6 +74,25 @@ export class PaymentUpdater {
       return true;
     }
     return false;
+  }
+
+  /** Why a provider's "paid" cannot settle this payment, if it cannot. */
+  private async reviewReasonFor(payment: PaymentRecord, status: ProviderStatus & { status: 'succeeded' }): Promise<{ reason: string; message: string; fields?: Record<string, string> } | undefined> {
+    if (!paysAmount(status, payment.amount)) {
+      return { reason: `The provider reports KES ${status.amount} paid for a payment of KES ${payment.amount}.`, message: 'provider reports another amount; the payment needs review' };
+    }
+    // A receipt is one M-Pesa transaction: one that another payment holds is another request's,
+    // pinned on this payment. Asked only where the push's answer was lost and the reference came
+    // from a callback: with the reference the push gave us, the provider's answer is about this
+    // payment's own request (and a read here waits for the disk, on every callback's path).
+    if (!status.receipt || payment.providerRef !== null) return undefined;
+    const holder = await this.deps.store.paymentWithReceipt(payment.provider, status.receipt);
+    if (holder === undefined || holder === payment.id) return undefined;
+    return {
+      reason: `The provider reports this payment paid with M-Pesa receipt ${status.receipt}, which payment ${holder} already has.`,
+      message: 'provider reports a receipt another payment holds; the payment needs review',
+      fields: { otherPayment: holder },
+    };
   }
 
   /**
