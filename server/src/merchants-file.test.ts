@@ -48,6 +48,7 @@ describe('the merchants file (STK_PAY_CONFIG)', () => {
     ['a publishable key without pk_', { merchants: [{ ...shop, publishableKeys: ['shop'] }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[0\]\.publishableKeys\[0\]: must look like pk_/],
     ['min above max', { merchants: [{ ...shop, amount: { min: 900, max: 100 } }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[0\]\.amount\.min: min must not be above max/],
     ['an allowed amount out of range', { merchants: [{ ...shop, amount: { min: 10, max: 100, allowed: [500] } }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /amount\.allowed: every amount must lie between min and max/],
+    ['a max past what a payment can hold', { merchants: [{ ...shop, amount: { min: 10, max: 3_000_000_000 } }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[0\]\.amount\.max: must be at most 2147483647/],
     ['an unknown field', { merchants: [{ ...shop, colour: 'green' }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[0\]: .*\(colour\)/],
     ['an unknown provider', { merchants: [{ ...shop, provider: { name: 'paypal' } }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[0\]\.provider\.name/],
     ['two merchants with one id', { merchants: [shop, { ...shop, publishableKeys: ['pk_test_other0001'], secretKeys: ['sk_test_other_0123456789abc'] }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[1\]\.id: "shop" is used twice/],

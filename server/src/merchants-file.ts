@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { MAX_PAYMENT_AMOUNT } from './api/schemas.js';
 import { ConfigError } from './config.js';
 import { DEFAULT_AMOUNT_POLICY, type Merchant } from './merchants.js';
 import { PROVIDER_NAMES, providerFromEnv } from './providers/index.js';
@@ -15,7 +16,7 @@ const origin = z
   .string()
   .refine((value) => value === 'self' || /^https?:\/\/[^/\s]+$/.test(value), 'must be an origin like https://shop.example (no path), or self');
 
-const amount = z.number().int('must be whole shillings').positive('must be at least 1');
+const amount = z.number().int('must be whole shillings').positive('must be at least 1').max(MAX_PAYMENT_AMOUNT, `must be at most ${MAX_PAYMENT_AMOUNT}`);
 
 const merchantSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'must be 1 to 40 lowercase letters, digits, - or _'),

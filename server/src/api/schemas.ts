@@ -18,9 +18,19 @@ export const FAILURE_CODES = [
 export const paymentStatusSchema = z.enum(PAYMENT_STATUSES);
 export const failureCodeSchema = z.enum(FAILURE_CODES);
 
+/** The largest amount a payment can hold: both databases store it as a 32-bit integer. */
+export const MAX_PAYMENT_AMOUNT = 2_147_483_647;
+
+/** Whether a number (a provider's, say) is an amount some payment could hold. */
+export function isPaymentAmount(amount: number): boolean {
+  return Number.isSafeInteger(amount) && amount >= 1 && amount <= MAX_PAYMENT_AMOUNT;
+}
+
 /** Whole Kenyan shillings; the per-merchant policy narrows the range further. */
 export const amountSchema = z
   .number({ error: 'must be a number of whole Kenyan shillings' })
+  // First, and alone: zod's int() refuses integers past 2^53 too, as if they had cents.
+  .max(MAX_PAYMENT_AMOUNT, { error: `must be at most ${MAX_PAYMENT_AMOUNT}`, abort: true })
   .int({ error: 'must be whole shillings (no cents)' })
   .positive({ error: 'must be at least 1' });
 

@@ -4,7 +4,7 @@
  * status query agrees; duplicates, late and out-of-order ones are recorded and change nothing.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { isPaymentId, isPlainText } from '../api/schemas.js';
+import { isPaymentAmount, isPaymentId, isPlainText } from '../api/schemas.js';
 import type { MerchantRegistry } from '../merchants.js';
 import { paysAmount, type CallbackInput, type ParsedCallback, type Provider, type ProviderStatus } from '../providers/types.js';
 import type { PaymentRecord, PaymentStore } from '../store/types.js';
@@ -135,7 +135,9 @@ export class CallbackHandler {
       // query below uses the reference we stored, so a forged id only makes us ask about our own.
       if (byId && byId.provider === provider.name && byId.pushState === 'sent') return { payment: byId, attached: byId.providerRef === null };
     }
-    if (parsed.match) {
+    // Only an amount a payment can hold: a provider's cents (or a sum left in floating point) would
+    // match nothing, and PostgreSQL refuses it for the integer column.
+    if (parsed.match && isPaymentAmount(parsed.match.amount)) {
       const candidates = await this.deps.store.findUnreferenced(provider.name, parsed.match.phone, parsed.match.amount, this.deps.now() - GIVE_UP_AFTER_MS);
       if (candidates.length === 1) return { payment: candidates[0]!, attached: true };
     }

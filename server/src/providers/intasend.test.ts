@@ -367,6 +367,13 @@ describe('the IntaSend/KulmiPay adapter', () => {
     const intasend = adapterFor('intasend', 'http://127.0.0.1:9');
     expect(intasend.parseCallback({ headers: { 'x-challenge': CHALLENGE }, body, rawBody })).toMatchObject({ kind: 'reject', status: 401 });
   });
+
+  it("matches a CUSTOMER-PAYS webhook by the amount asked in whole cents, not the floating-point difference of value and charges", () => {
+    const rawBody = JSON.stringify({ invoice_id: 'ABC1234', state: 'COMPLETE', api_ref: 'other-system', value: '128.01', charges: '0.01', account: '254708374149' });
+    const kulmipay = adapterFor('kulmipay', 'http://127.0.0.1:9', { mobileTariff: 'CUSTOMER-PAYS' });
+    const signature = createHmac('sha256', SECRET).update(rawBody).digest('hex');
+    expect(kulmipay.parseCallback({ headers: { 'x-signature': signature }, body: JSON.parse(rawBody) as unknown, rawBody })).toMatchObject({ kind: 'status', match: { phone: '254708374149', amount: 128 } });
+  });
 });
 
 describe('IntaSend and KulmiPay settings', () => {

@@ -277,7 +277,8 @@ export class IntaSendProvider implements Provider {
     if (!invoice || !ref) return { kind: 'reject', reason: `not a ${this.label} invoice event` };
     // The amount asked, to match a push whose answer was lost: net of the fee where the customer pays it.
     const paid = money(invoice.value);
-    const amount = paid !== undefined && this.options.mobileTariff === 'CUSTOMER-PAYS' ? paid - (money(invoice.charges) ?? 0) : paid;
+    // In cents, as paysAmount() does: 128.01 less 0.01 is 127.99999999999999 in floating point.
+    const amount = paid !== undefined && this.options.mobileTariff === 'CUSTOMER-PAYS' ? Math.round((paid - (money(invoice.charges) ?? 0)) * 100) / 100 : paid;
     const phone = invoice.account ?? '';
     return {
       kind: 'status',

@@ -112,4 +112,34 @@ describe.each(databases)('odd text from outside, on %s', (_name, options) => {
     const unknown = await relay.app.inject({ method: 'POST', url: `/v1/callbacks/daraja/${TOKEN}`, headers: { 'content-type': 'application/json' }, payload: callback('ws_CO_1') });
     expect(unknown.json()).toEqual({ received: true, verdict: 'unknown_payment' });
   });
+
+  it('answers 200 unknown_payment to a callback with cents for a payment this relay never made, on both databases', async () => {
+    // A provider's callback about a collection the relay did not make (IntaSend and KulmiPay send
+    // every collection on the account) is matched by phone and amount only when the amount is
+    // whole shillings, as every payment's is; PostgreSQL refused 250.5 for its integer column.
+    const daraja = new DarajaProvider({ baseUrl: 'http://127.0.0.1:9', consumerKey: 'ck', consumerSecret: 'cs', shortcode: '174379', passkey: 'pk', transactionType: 'CustomerPayBillOnline', partyB: '174379' });
+    const chosen = options();
+    schema = chosen.postgresSchema;
+    relay = await startRelay({ ...chosen, merchants: [demoMerchant(daraja)], reconcileTickMs: 60_000, callbackToken: TOKEN });
+    for (const amount of [250.5, 1e21, 2 ** 31]) {
+      const answer = await relay.app.inject({
+        method: 'POST',
+        url: `/v1/callbacks/daraja/${TOKEN}`,
+        headers: { 'content-type': 'application/json' },
+        payload: {
+          Body: {
+            stkCallback: {
+              MerchantRequestID: 'm-1',
+              CheckoutRequestID: 'ws_CO_never_made_1',
+              ResultCode: 0,
+              ResultDesc: 'ok',
+              CallbackMetadata: { Item: [{ Name: 'Amount', Value: amount }, { Name: 'MpesaReceiptNumber', Value: 'SXX0000001' }, { Name: 'PhoneNumber', Value: 254712345678 }] },
+            },
+          },
+        },
+      });
+      expect(answer.statusCode, String(amount)).toBe(200);
+      expect(answer.json()).toEqual({ received: true, verdict: 'unknown_payment' });
+    }
+  });
 });

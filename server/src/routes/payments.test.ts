@@ -152,6 +152,20 @@ describe('bad input gets a 4xx naming the field, and nothing is stored', () => {
     expect(countRows(relay.dbPath, 'payments')).toBe(0);
   });
 
+  it('an amount past what a payment can hold is called too large, not cents; cents are still called cents', async () => {
+    for (const [amount, message] of [
+      [1e21, 'must be at most 2147483647'],
+      [9007199254740993, 'must be at most 2147483647'],
+      [2 ** 31, 'must be at most 2147483647'],
+      [250.5, 'must be whole shillings (no cents)'],
+    ] as const) {
+      const response = await create({ amount, phone: '0708374149' });
+      expect(response.statusCode, String(amount)).toBe(400);
+      expect(response.json().error.details, String(amount)).toEqual([{ field: 'amount', message }]);
+    }
+    expect(countRows(relay.dbPath, 'payments')).toBe(0);
+  });
+
   it('a body over the limit gets 413', async () => {
     const response = await create({ amount: 250, phone: '0708374149', description: 'x'.repeat(40_000) });
     expect(response.statusCode).toBe(413);
