@@ -65,6 +65,38 @@ describe('GET /v1/payments/:id/events', () => {
     expect(JSON.parse(resumed.messages[0]!.data).status).toBe('succeeded');
   });
 
+  it('sends a resumed stream its headers at once, though it has nothing to send yet (a client on a slow network reconnecting)', async () => {
+    relay = await startRelay({ sandboxDelayMs: 60_000 });
+    const { id } = await pay(relay.url, '0708374149');
+    await until(async () => (await relay!.app.store.getPayment(id))?.status === 'awaiting_customer');
+    const latest = (await relay.app.store.latestEvent(id))!.seq;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 5_000);
+    try {
+      // fetch resolves once the status line and headers arrive: before the fix, only with the
+      // first heartbeat, 15 s later.
+      const resumed = await fetch(`${relay.url}/v1/payments/${id}/events`, { headers: { accept: 'text/event-stream', 'last-event-id': String(latest) }, signal: controller.signal });
+      expect(resumed.status).toBe(200);
+      expect(resumed.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    } finally {
+      clearTimeout(timer);
+      controller.abort();
+    }
+  });
+
+  it('sends the current state, and the end, to a Last-Event-ID past any event of the payment (a database restored from an older copy), on a stream that was held open for good', async () => {
+    relay = await startRelay({ sandboxDelayMs: 100 });
+    const { id } = await pay(relay.url, '0708374149');
+    await until(async () => (await relay!.app.store.getPayment(id))?.status === 'succeeded');
+    const { seq } = (await relay.app.store.getPayment(id))!;
+    for (const lastEventId of [String(seq + 5), '2147483648', '9007199254740991']) {
+      const resumed = await readSse(`${relay.url}/v1/payments/${id}/events`, { headers: { 'last-event-id': lastEventId }, timeoutMs: 3_000 });
+      expect(resumed.ended, lastEventId).toBe(true);
+      expect(resumed.messages.map((m) => Number(m.id)), lastEventId).toEqual([seq]);
+      expect(JSON.parse(resumed.messages[0]!.data).status).toBe('succeeded');
+    }
+  });
+
   it('answers 204 to a client resuming after the final event (EventSource stops there), where the stream was held open for good', async () => {
     relay = await startRelay({ sandboxDelayMs: 100 });
     const { id } = await pay(relay.url, '0708374149');

@@ -214,16 +214,21 @@ export const eventRoutes: FastifyPluginAsyncZod<{ heartbeatMs?: number | undefin
       const payment = isPaymentId(paymentId) ? await app.store.getPayment(paymentId) : undefined;
       if (!payment) throw new RelayError('RELAY_ERR_NOT_FOUND', { details: [{ field: 'id', message: 'no payment has this id' }] });
       const lastEventId = Number.parseInt(request.headers['last-event-id'] ?? '', 10);
-      const resumeFrom = Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId : null;
-      if (resumeFrom !== null && isTerminal(payment.status) && payment.seq <= resumeFrom) {
+      // An id past the payment's last event names no event of it (a database restored from an
+      // older copy, a mangled id): the client gets the payment as it is now, as a new one would.
+      // Waiting for events after it would hold the stream open with nothing ever sent.
+      const resumeFrom = Number.isSafeInteger(lastEventId) && lastEventId >= 0 && lastEventId <= payment.seq ? lastEventId : null;
+      if (resumeFrom !== null && isTerminal(payment.status) && payment.seq === resumeFrom) {
         // The client heard the final event already (EventSource reconnects after every close):
         // 204 tells it the stream is over for good, where an open stream would be held forever.
         return reply.code(204).send(null);
       }
       reply.sse.keepAlive();
       // Commit the stream now: a resumed client with nothing new to hear must still get an open
-      // text/event-stream, or EventSource gives up.
+      // text/event-stream, or EventSource gives up. Node holds the headers back until the first
+      // write, which for a resumed stream may be the heartbeat 15 s later: send them at once.
       reply.sse.sendHeaders();
+      if (resumeFrom !== null) reply.raw.flushHeaders();
       const stream = new PaymentStream(context, paymentId, reply, request.log, resumeFrom);
       await stream.flush();
       // Opened while the relay is closing, after its open streams were handed over (a load
