@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoMerchant } from '../app.js';
+import { IntaSendProvider } from '../providers/intasend.js';
 import { SandboxProvider } from '../providers/sandbox.js';
+import { startIntaSendDouble } from '../testing/doubles/intasend.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import type { AbuseLimits } from './abuse.js';
 
@@ -73,6 +75,26 @@ describe('abuse protection', () => {
       await settled(relay, created.json().id);
     }
     expectRefusal(await pay(relay, { amount: 10, phone: '0712000009' }), 'merchant_paused');
+  });
+
+  it("does not count toward the merchant's budget a push that sent no prompt: one the provider refused, or never received", async () => {
+    // KulmiPay refuses a push below KES 10, so one client sending KES 1 to any number would
+    // otherwise pause every customer of the shop for six hours; so would a provider outage.
+    const double = await startIntaSendDouble({ flavour: 'kulmipay', publishableKey: 'ISPubKey_test_abuse', secretKey: 'ISSecretKey_test_abuse-secret', challenge: 'abuse-challenge', delayMs: 60 });
+    const kulmipay = new IntaSendProvider({ flavour: 'kulmipay', baseUrl: double.url, publishableKey: 'ISPubKey_test_abuse', secretKey: 'ISSecretKey_test_abuse-secret', webhookChallenge: 'abuse-challenge' });
+    try {
+      relay = await startRelay({ merchants: [demoMerchant(kulmipay)], abuseLimits: { failureBudget: 3 }, rateLimits: { perIp: 1000, perKey: 1000 } });
+      for (const phone of ['0712000031', '0712000032', '0712000033', '0712000034']) {
+        const created = await pay(relay, { amount: 1, phone });
+        expect(created.statusCode).toBe(201);
+        expect(await settled(relay, created.json().id)).toMatchObject({ status: 'failed', failureCode: 'rejected', pushState: 'refused' });
+      }
+      expect(double.prompts).toBe(0);
+      const customer = await pay(relay, { amount: 250, phone: '0712000035' });
+      expect(customer.statusCode, customer.body).toBe(201);
+    } finally {
+      await double.close();
+    }
   });
 
   it('answers a retried request (same Idempotency-Key) as before instead of refusing it', async () => {

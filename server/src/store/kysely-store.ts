@@ -69,7 +69,15 @@ export class KyselyPaymentStore implements PaymentStore {
       this.db.selectFrom('payment_events').selectAll().where('payment_id', '=', p.paymentId).orderBy('seq', 'desc').limit(literalLimit(1)),
     ),
     failureTimes: new Precompiled((p: { merchantId: string; since: number }) =>
-      this.db.selectFrom('payments').select('updated_at').where('merchant_id', '=', p.merchantId).where('status', '=', 'failed').where('updated_at', '>=', p.since),
+      // Only pushes that left: one the provider refused, or never received, sent no prompt and
+      // cannot count toward its abuse limits (see abuse.ts).
+      this.db
+        .selectFrom('payments')
+        .select('updated_at')
+        .where('merchant_id', '=', p.merchantId)
+        .where('status', '=', 'failed')
+        .where('push_state', '=', 'sent')
+        .where('updated_at', '>=', p.since),
     ),
     insertPayment: new Precompiled((p: PaymentRow) =>
       this.db

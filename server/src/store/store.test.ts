@@ -215,8 +215,13 @@ describe.each(backends)('$name store', (backend) => {
     const a = (await store.createPayment(newPayment(), t0)).payment;
     const b = (await store.createPayment(newPayment({ amount: 99 }), t0 + 1)).payment;
     await store.claimPush(b.id, t0 + 1, t0 + 100);
+    await store.claimPush(a.id, t0, t0 + 100);
     await store.updatePayment(a.id, { status: 'failed', failureCode: 'cancelled' }, 'callback', t0 + 5);
-    expect((await store.recentForPhone('m1', '254708374149', t0, 10)).map((p) => p.id)).toEqual([b.id, a.id]);
+    // A push the provider refused (or never received) sent no prompt: not a failure that counts.
+    const refused = (await store.createPayment(newPayment({ amount: 98 }), t0 + 2)).payment;
+    await store.claimPush(refused.id, t0 + 2, t0 + 100);
+    await store.updatePayment(refused.id, { status: 'failed', failureCode: 'rejected', pushState: 'refused' }, 'push', t0 + 6);
+    expect((await store.recentForPhone('m1', '254708374149', t0, 10)).map((p) => p.id)).toEqual([refused.id, b.id, a.id]);
     expect(await store.failureTimes('m1', t0)).toEqual([t0 + 5]);
     expect((await store.findUnreferenced('sandbox', '254708374149', 99, t0)).map((p) => p.id)).toEqual([b.id]);
   });
