@@ -47,6 +47,11 @@ export class DarajaTokens {
     return this.refreshing;
   }
 
+  /** The token in hand, if any (to keep it out of text that Daraja may echo back). */
+  get current(): string | undefined {
+    return this.cached?.value;
+  }
+
   /** Forgets `value` after Daraja refused it, unless a newer token has already replaced it. */
   invalidate(value: string): void {
     if (this.cached?.value === value) this.cached = undefined;

@@ -1,8 +1,9 @@
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoMerchant } from '../app.js';
 import { ConfigError } from '../config.js';
 import { darajaSettings, startDarajaDouble, type DarajaDouble, type DarajaDoubleOptions } from '../testing/doubles/daraja.js';
-import { FAILURE_NUMBERS } from '../testing/doubles/http-double.js';
+import { FAILURE_NUMBERS, startHttpDouble } from '../testing/doubles/http-double.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import { recordedVerdicts, until } from '../testing/until.js';
 import { parseStkCallback } from './daraja-callback.js';
@@ -272,6 +273,37 @@ describe('Daraja M-Pesa Express through the real relay', () => {
     const shown = [JSON.stringify(await view(relay, id)), JSON.stringify(await view(relay, failedId)), answer.body].join('\n');
     for (const secret of [SECRET, PASSKEY, password]) expect(shown).not.toContain(secret);
     expect(answer.json()).toMatchObject({ verdict: 'duplicate' });
+  });
+});
+
+describe('Daraja answers that echo the request', () => {
+  it('keeps neither the bearer token nor the Password (nor the keys) from an error that echoes the request, in the log, the payment or its failure', async () => {
+    // A gateway before Daraja (or Daraja) answering a push with its error shape, quoting back the
+    // request it got: its Authorization header and its body, Password included.
+    const token = 'DTOKENsecret4xx';
+    const echoes = await startHttpDouble((app) => {
+      app.get('/oauth/v1/generate', async () => ({ access_token: token, expires_in: '3599' }));
+      app.post('/mpesa/stkpush/v1/processrequest', async (request, reply) =>
+        reply.code(400).send({ requestId: 'r-1', errorCode: '400.002.02', errorMessage: `Bad Request - ECHO auth=${request.headers.authorization} body=${JSON.stringify(request.body)}` }),
+      );
+    });
+    const chunks: string[] = [];
+    const logStream = new Writable({ write: (chunk, _encoding, done) => (chunks.push(String(chunk)), done()) });
+    try {
+      relay = await startRelay({ merchants: [demoMerchant(darajaFromEnv(envFor(echoes.url)))], callbackToken: CALLBACK_TOKEN, logger: { level: 'info' }, logStream });
+      const id = await create(relay, { phone: PAID });
+      const payment = await waitFinal(relay, id);
+      expect(payment.status).toBe('failed');
+      const secret = relay.app.merchants.byId('demo')!.secretKeys[0]!;
+      const list = await relay.app.inject({ method: 'GET', url: '/v1/payments', headers: { authorization: `Bearer ${secret}` } });
+      const stored = await relay.app.store.getPayment(id);
+      const password = Buffer.from(`174379${PASSKEY}`).toString('base64');
+      const kept = [chunks.join(''), JSON.stringify(payment), list.body, JSON.stringify(stored)].join('\n');
+      expect(kept).toContain('400.002.02');
+      for (const leaked of [token, password.slice(0, 24), SECRET, PASSKEY]) expect(kept).not.toContain(leaked);
+    } finally {
+      await echoes.close();
+    }
   });
 });
 

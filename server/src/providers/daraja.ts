@@ -76,20 +76,33 @@ export function transactionDesc(description: string | null): string {
   return plain(description, TRANSACTION_DESC_MAX, true) || 'Payment';
 }
 
+/** Runs of characters as long as a key, a token or a base64 password: Daraja's own words hold none. */
+const KEY_LIKE = /[A-Za-z0-9+/=]{20,}/g;
+
+/**
+ * Daraja's words from an answer (an error message, a description), kept short and printable for
+ * the log and the store, never shown to customers; with the credentials taken out, should Daraja
+ * or a gateway before it echo the request (its bearer token, or the Password, base64 of the
+ * shortcode and passkey): exactly where known, and any run of key-like characters.
+ */
+export function darajaWords(text: string | undefined, secrets: readonly (string | undefined)[]): string {
+  let words = (text ?? '').replace(/[^\x20-\x7e]/g, '');
+  for (const secret of secrets) if (secret) words = words.split(secret).join('[redacted]');
+  return words.replace(KEY_LIKE, '[redacted]').slice(0, 120);
+}
+
 /** Daraja's error body (`{requestId, errorCode, errorMessage}`) of a failed request, if it has one. */
-function darajaError(error: unknown): { code: string; message: string } | undefined {
+function darajaError(error: unknown, secrets: readonly (string | undefined)[] = []): { code: string; message: string } | undefined {
   if (!(error instanceof ProviderHttpError)) return undefined;
   const parsed = errorBodySchema.safeParse(error.body);
   if (!parsed.success) return undefined;
-  // Daraja's own words, kept short and printable for the store; never shown to customers.
-  const message = (parsed.data.errorMessage ?? '').replace(/[^\x20-\x7e]/g, '').slice(0, 120);
-  return { code: parsed.data.errorCode, message };
+  return { code: parsed.data.errorCode, message: darajaWords(parsed.data.errorMessage, secrets) };
 }
 
 /** Sorts a failed Daraja request by its error code, which says more than the HTTP status. */
-function classify(error: unknown, during: 'push' | 'query'): unknown {
+function classify(error: unknown, during: 'push' | 'query', secrets: readonly (string | undefined)[]): unknown {
   if (!(error instanceof ProviderHttpError)) return error;
-  const found = darajaError(error);
+  const found = darajaError(error, secrets);
   const described = found ? `Daraja ${found.code}: ${found.message}` : `Daraja ${error.message}`;
   let kind: HttpFailureKind = error.kind;
   if (found && THROTTLE_ERRORS.has(found.code)) kind = 'throttled';
@@ -132,13 +145,13 @@ export class DarajaProvider implements Provider {
         TransactionDesc: transactionDesc(request.description),
       });
     } catch (error) {
-      throw classify(error, 'push');
+      throw classify(error, 'push', this.secrets());
     }
     const answer = pushAnswerSchema.safeParse(response.body);
     if (!answer.success) throw new ProviderHttpError('indeterminate', 'Daraja accepted the push with an answer that could not be read', response.status);
     const { ResponseCode, CheckoutRequestID, ResponseDescription, CustomerMessage } = answer.data;
     if (ResponseCode !== '0') {
-      const reason = (ResponseDescription ?? CustomerMessage ?? '').replace(/[^\x20-\x7e]/g, '').slice(0, 120);
+      const reason = darajaWords(ResponseDescription ?? CustomerMessage, this.secrets());
       return { kind: 'refused', code: 'rejected', message: `Daraja did not accept the push (ResponseCode ${ResponseCode}${reason ? `: ${reason}` : ''})` };
     }
     if (!CheckoutRequestID) throw new ProviderHttpError('indeterminate', 'Daraja accepted the push without a CheckoutRequestID', response.status);
@@ -152,13 +165,19 @@ export class DarajaProvider implements Provider {
     } catch (error) {
       // While the prompt is open Daraja answers an error body (HTTP 500): not yet, not failed.
       if (darajaError(error)?.code === STILL_PROCESSING) return { status: 'pending' };
-      throw classify(error, 'query');
+      throw classify(error, 'query', this.secrets());
     }
     const answer = queryAnswerSchema.safeParse(response.body);
     if (!answer.success || answer.data.ResponseCode !== '0' || answer.data.ResultCode === undefined) {
       throw new ProviderHttpError('indeterminate', 'Daraja answered the status query without a result', response.status);
     }
-    return statusFromResultCode(Number(answer.data.ResultCode), answer.data.ResultDesc);
+    return statusFromResultCode(Number(answer.data.ResultCode), answer.data.ResultDesc === undefined ? undefined : darajaWords(answer.data.ResultDesc, this.secrets()));
+  }
+
+  /** What must never be kept from Daraja's answers. */
+  private secrets(): (string | undefined)[] {
+    const { consumerKey, consumerSecret, passkey } = this.options;
+    return [consumerKey, consumerSecret, passkey, this.tokens.current];
   }
 
   parseCallback(input: CallbackInput): ParsedCallback {
