@@ -136,10 +136,12 @@ export function demoMerchant(provider: Provider, allowedOrigins: string[] = [], 
 /**
  * The callback URL's last segment is the secret path token: never in a log line. Whatever follows
  * `callbacks` in a request's URL is replaced, but for a provider's name, however the URL is
- * mistyped (doubled or missing slashes, another case, escaped slashes): a provider's dashboard
+ * mistyped (doubled or missing slashes, another case, escaped slashes or letters): a provider's dashboard
  * set up with a slip still sends the real token.
  */
 export function redactCallbackToken(url: string): string {
+  // The router reads `%63allbacks` as `callbacks`: so does the search, for letters and digits.
+  if (url.includes('%')) url = url.replace(/%([46][1-9a-f]|[57][0-9a]|3[0-9])/gi, (_escape, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
   const at = url.search(/callbacks/i);
   if (at < 0) return url;
   const head = url.slice(0, at + 'callbacks'.length);
