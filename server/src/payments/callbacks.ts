@@ -76,10 +76,13 @@ export class CallbackHandler {
       const update = parsed.update;
       // Daraja's status query gives no receipt: a query may have settled the payment before this
       // callback, which has it. Keep it (the amount must agree; the outcome is already final).
-      if (payment.status === 'succeeded' && !payment.receipt && !attached && update.status === 'succeeded' && update.receipt && paysAmount(update, payment.amount) && (await this.deps.store.paymentWithReceipt(payment.provider, update.receipt)) === undefined) {
-        await this.deps.store.updatePayment(payment.id, { receipt: update.receipt }, 'callback', this.deps.now());
-        await record(parsed.providerRef, payment.id, 'duplicate: already succeeded; receipt added');
-        return 'duplicate';
+      // (Not one another payment has: the store refuses that.)
+      if (payment.status === 'succeeded' && !payment.receipt && !attached && update.status === 'succeeded' && update.receipt && paysAmount(update, payment.amount)) {
+        const added = await this.deps.store.updatePayment(payment.id, { receipt: update.receipt }, 'callback', this.deps.now());
+        if (added.kind === 'updated') {
+          await record(parsed.providerRef, payment.id, 'duplicate: already succeeded; receipt added');
+          return 'duplicate';
+        }
       }
       await record(parsed.providerRef, payment.id, `duplicate: already ${payment.status}`);
       return 'duplicate';

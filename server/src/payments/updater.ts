@@ -22,6 +22,13 @@ export interface PaymentUpdaterDeps {
   sendsWebhooks: (merchantId: string) => boolean;
 }
 
+/** Why a provider's "paid" cannot settle a payment: for the payment's record, and the log. */
+interface Review {
+  reason: string;
+  message: string;
+  fields?: Record<string, string>;
+}
+
 export class PaymentUpdater {
   constructor(private readonly deps: PaymentUpdaterDeps) {}
 
@@ -41,11 +48,13 @@ export class PaymentUpdater {
     const options = { webhook: this.deps.sendsWebhooks(payment.merchantId), ...(callback ? { callback } : {}) };
     const patch: PaymentPatch = { ...extra };
     // The provider says paid, but in a way that makes it neither paid nor failed on our word.
-    const review = status.status === 'succeeded' ? await this.reviewReasonFor(payment, status) : undefined;
-    if (review) {
+    const holdForReview = async (review: Review): Promise<false> => {
       log.error({ paymentId: payment.id, source, ...review.fields }, review.message);
       await this.deps.store.updatePayment(payment.id, { ...extra, reviewReason: review.reason, nextCheckAt: null }, source, this.deps.now(), options);
       return false;
+    };
+    if (status.status === 'succeeded' && !paysAmount(status, payment.amount)) {
+      return holdForReview({ reason: `The provider reports KES ${status.amount} paid for a payment of KES ${payment.amount}.`, message: 'provider reports another amount; the payment needs review' });
     }
     if (status.status === 'pending') patch.status = 'awaiting_customer';
     else if (status.status === 'succeeded') {
@@ -59,6 +68,13 @@ export class PaymentUpdater {
       patch.failureMessage = status.message;
     }
     const result = await this.deps.store.updatePayment(payment.id, patch, source, this.deps.now(), options);
+    if (result.kind === 'receipt_held') {
+      return holdForReview({
+        reason: `The provider reports this payment paid with M-Pesa receipt ${patch.receipt}, which payment ${result.holder} already has.`,
+        message: 'provider reports a receipt another payment holds; the payment needs review',
+        fields: { otherPayment: result.holder },
+      });
+    }
     if (result.kind === 'updated' && result.event) {
       if (source === 'callback' && isTerminal(result.payment.status)) crashPoint('after_callback_commit');
       // A hint for the streams (the store is the truth, and they re-read it): a notice that cannot
@@ -74,25 +90,6 @@ export class PaymentUpdater {
       return true;
     }
     return false;
-  }
-
-  /** Why a provider's "paid" cannot settle this payment, if it cannot. */
-  private async reviewReasonFor(payment: PaymentRecord, status: ProviderStatus & { status: 'succeeded' }): Promise<{ reason: string; message: string; fields?: Record<string, string> } | undefined> {
-    if (!paysAmount(status, payment.amount)) {
-      return { reason: `The provider reports KES ${status.amount} paid for a payment of KES ${payment.amount}.`, message: 'provider reports another amount; the payment needs review' };
-    }
-    // A receipt is one M-Pesa transaction: one that another payment holds is another request's,
-    // pinned on this payment. Asked only where the push's answer was lost and the reference came
-    // from a callback: with the reference the push gave us, the provider's answer is about this
-    // payment's own request (and a read here waits for the disk, on every callback's path).
-    if (!status.receipt || payment.providerRef !== null) return undefined;
-    const holder = await this.deps.store.paymentWithReceipt(payment.provider, status.receipt);
-    if (holder === undefined || holder === payment.id) return undefined;
-    return {
-      reason: `The provider reports this payment paid with M-Pesa receipt ${status.receipt}, which payment ${holder} already has.`,
-      message: 'provider reports a receipt another payment holds; the payment needs review',
-      fields: { otherPayment: holder },
-    };
   }
 
   /**

@@ -240,6 +240,32 @@ describe('Daraja M-Pesa Express through the real relay', () => {
     expect((await relay.app.store.getPayment(id))?.providerRef).toMatch(/^ws_CO_/);
   });
 
+  it("a callback with the payment's own reference but another payment's receipt holds it for review: Daraja's query confirms the outcome, never the receipt", async () => {
+    // The relay's own status check comes late, so the callback is what settles the payment.
+    const { double, relay } = await start({}, {}, 5_000);
+    const first = await create(relay, { phone: PAID, amount: 120 });
+    const paid = await waitFinal(relay, first);
+    expect(paid).toMatchObject({ status: 'succeeded', receipt: expect.stringMatching(/^S[0-9A-F]{9}$/) });
+    // The customer pays the second prompt; no callback comes from Daraja (a silent one).
+    const second = await create(relay, { phone: SILENT, amount: 130 });
+    await until(async () => (await relay.app.store.getPayment(second))?.status === 'awaiting_customer');
+    const { providerRef } = (await relay.app.store.getPayment(second))!;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const forged = await relay.app.inject({
+      method: 'POST',
+      url: `/v1/callbacks/daraja/${CALLBACK_TOKEN}`,
+      headers: { 'content-type': 'application/json' },
+      payload: { Body: { stkCallback: { MerchantRequestID: 'm-9', CheckoutRequestID: providerRef, ResultCode: 0, ResultDesc: 'ok', CallbackMetadata: { Item: [{ Name: 'Amount', Value: 130 }, { Name: 'MpesaReceiptNumber', Value: paid.receipt }, { Name: 'PhoneNumber', Value: 254700000005 }] } } } },
+    });
+    expect(forged.statusCode).toBe(200);
+    const held = (await relay.app.store.getPayment(second))!;
+    expect(held.status).toBe('awaiting_customer');
+    expect(held.receipt).toBeNull();
+    expect(held.reviewReason).toContain(`receipt ${paid.receipt}, which payment ${first} already has`);
+    expect(double.prompts).toBe(2);
+    expect((await relay.app.store.getPayment(first))?.receipt).toBe(paid.receipt);
+  });
+
   it('cuts a long reference to 12 plain characters for AccountReference while the payment keeps the full one', async () => {
     const { double, relay } = await start();
     const reference = 'INV-2024/000123 #shop-east';

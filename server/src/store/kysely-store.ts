@@ -56,6 +56,9 @@ export class KyselyPaymentStore implements PaymentStore {
       const query = this.db.selectFrom('payments').selectAll().where('id', '=', p.id);
       return this.rowLocks ? query.forUpdate() : query;
     }),
+    receiptHolder: new Precompiled((p: { provider: string; receipt: string; id: string }) =>
+      this.db.selectFrom('payments').select('id').where('provider', '=', p.provider).where('receipt', '=', p.receipt).where('id', '!=', p.id).limit(literalLimit(1)),
+    ),
     byIdempotencyKey: new Precompiled((p: { merchantId: string; key: string }) =>
       this.db.selectFrom('payments').selectAll().where('merchant_id', '=', p.merchantId).where('idempotency_key', '=', p.key),
     ),
@@ -241,11 +244,6 @@ export class KyselyPaymentStore implements PaymentStore {
     return row ? toRecord(row) : undefined;
   }
 
-  async paymentWithReceipt(provider: string, receipt: string): Promise<string | undefined> {
-    const row = await this.db.selectFrom('payments').select('id').where('provider', '=', provider).where('receipt', '=', receipt).limit(1).executeTakeFirst();
-    return row?.id;
-  }
-
   async findUnreferenced(provider: string, phone: string, amount: number, since: number): Promise<PaymentRecord[]> {
     const rows = await this.db
       .selectFrom('payments')
@@ -273,7 +271,8 @@ export class KyselyPaymentStore implements PaymentStore {
     return this.db.transaction().execute(async (trx) => {
       const result = await this.updateIn(trx, id, patch, source, now, options.webhook !== false);
       const { callback } = options;
-      if (callback) {
+      // A receipt another payment has: the caller holds the payment for review, with the callback.
+      if (callback && result.kind !== 'receipt_held') {
         const { otherwise, ...record } = callback;
         await this.insertCallback(trx, { ...record, verdict: result.kind === 'updated' && result.event ? 'applied' : otherwise });
       }
@@ -299,6 +298,13 @@ export class KyselyPaymentStore implements PaymentStore {
         patch = { receipt: patch.receipt };
       }
       statusChanges = verdict.kind === 'apply';
+    }
+    // A receipt is one M-Pesa transaction, so one payment's: one that another payment has is
+    // another request's, pinned on this one (a callback's receipt, which Daraja's status query
+    // cannot confirm). Read inside the change's own transaction: no wait for the disk.
+    if (patch.receipt && patch.receipt !== current.receipt) {
+      const [holder] = (await this.queries.receiptHolder.run(trx, { provider: current.provider, receipt: patch.receipt, id })).rows;
+      if (holder) return { kind: 'receipt_held', payment: current, holder: holder.id };
     }
     if (statusChanges) statusPatch = { status: patch.status!, seq: current.seq + 1 };
     const next: PaymentRecord = {

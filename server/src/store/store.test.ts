@@ -190,10 +190,25 @@ describe.each(backends)('$name store', (backend) => {
     expect((await store.webhookDeliveries(payment.id))[0]).toMatchObject({ attempts: 2, deliveredAt: t0 + 11 });
   });
 
+  it("changes nothing when told a payment is paid with a receipt another payment of the provider has (one M-Pesa transaction is one payment's)", async () => {
+    const a = (await store.createPayment(newPayment(), t0)).payment;
+    const b = (await store.createPayment(newPayment({ amount: 99 }), t0)).payment;
+    expect((await store.updatePayment(a.id, { status: 'succeeded', receipt: 'SAB1234567' }, 'callback', t0 + 1)).kind).toBe('updated');
+    const held = await store.updatePayment(b.id, { status: 'succeeded', receipt: 'SAB1234567' }, 'callback', t0 + 2, { callback: { provider: 'sandbox', providerRef: 'ref-b', paymentId: b.id, body: '{}', receivedAt: t0 + 2, otherwise: 'duplicate' } });
+    expect(held).toMatchObject({ kind: 'receipt_held', holder: a.id });
+    expect(await store.getPayment(b.id)).toMatchObject({ status: 'pending', receipt: null, seq: b.seq });
+    // Its callback is left for the caller to record, with the review.
+    expect(await store.callbacksFor(b.id)).toEqual([]);
+    // Another provider's receipt space is its own; the same receipt told again is no conflict.
+    const c = (await store.createPayment(newPayment({ provider: 'daraja', amount: 98 }), t0)).payment;
+    expect((await store.updatePayment(c.id, { status: 'succeeded', receipt: 'SAB1234567' }, 'callback', t0 + 3)).kind).toBe('updated');
+    expect((await store.updatePayment(a.id, { status: 'succeeded', receipt: 'SAB1234567' }, 'query', t0 + 4)).kind).toBe('unchanged');
+  });
+
   it('claims no due webhook of the merchants it is told to skip', async () => {
     for (const merchantId of ['m1', 'm2', 'm3']) {
       const { payment } = await store.createPayment(newPayment({ merchantId }), t0);
-      await store.updatePayment(payment.id, { status: 'succeeded', receipt: 'A' }, 'callback', t0);
+      await store.updatePayment(payment.id, { status: 'succeeded', receipt: `R${merchantId}` }, 'callback', t0);
     }
     const claimed = await store.claimDueWebhooks(t0 + 1, t0 + 60_000, 5, ['m1', 'm3']);
     expect(claimed.map((delivery) => delivery.merchantId)).toEqual(['m2']);

@@ -103,6 +103,8 @@ export type UpdateResult =
   /** `previousStatus`: the status before, as read inside the transaction (for the log's from → to). */
   | { kind: 'updated'; payment: PaymentRecord; event: PaymentEventRecord | null; previousStatus: PaymentStatus }
   | { kind: 'unchanged'; payment: PaymentRecord; reason: string }
+  /** Nothing changed: the patch gives a receipt that `holder`, another payment of the provider, has. */
+  | { kind: 'receipt_held'; payment: PaymentRecord; holder: string }
   | { kind: 'missing' };
 
 /** A merchant webhook for one terminal payment event, in the durable outbox. */
@@ -151,8 +153,6 @@ export interface PaymentStore {
   /** A merchant's payments, newest first, filtered, one page. */
   listPayments(query: PaymentListQuery): Promise<PaymentRecord[]>;
   findByProviderRef(provider: string, providerRef: string): Promise<PaymentRecord | undefined>;
-  /** The id of a payment of this provider that holds this receipt, if any. */
-  paymentWithReceipt(provider: string, receipt: string): Promise<string | undefined>;
   /** Non-terminal payments of `provider` whose push left without an answer (no reference), newest first. */
   findUnreferenced(provider: string, phone: string, amount: number, since: number): Promise<PaymentRecord[]>;
   /**
