@@ -76,6 +76,12 @@ export interface AppOptions {
   demoPage?: boolean;
   /** The longest an event stream stays silent: then it gets a heartbeat comment (default 15 s). */
   heartbeatMs?: number;
+  /**
+   * How long a client may take to send a whole request, headers and body (default 30 s): one that
+   * trickles its body would otherwise hold its connection for good (Fastify's default is no limit).
+   * A status stream is not cut by it: its request is complete once its headers are in.
+   */
+  requestTimeoutMs?: number;
   bodyLimit?: number;
   logger?: boolean | { level: string };
   /** Where log lines go (default stdout, written synchronously); tests capture them. */
@@ -149,6 +155,9 @@ export function redactCallbackToken(url: string): string {
   return url.length > head.length + provider.length ? `${head}${provider}/[redacted]` : url;
 }
 
+/** How long a client may take to send a whole request (see `AppOptions.requestTimeoutMs`). */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 /** The routes that create a payment or check its terms (the query string aside). */
 const CREATING_PATH = /^\/v1\/(payments|checkout\/terms)(\?|$)/;
 
@@ -161,6 +170,7 @@ export class DatabaseUnusableError extends Error {
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     logger:
       options.logger === false
@@ -184,6 +194,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: options.bodyLimit ?? 16 * 1024,
+    requestTimeout,
+    // Node looks for requests over their time every 30 s; a shorter limit (tests) is looked for
+    // sooner. Its headers' own limit (60 s) may not be longer, or Node checks neither.
+    http: { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 2))) },
     // Load balancers and proxies in front of the relay set X-Forwarded-*.
     trustProxy: options.trustProxy ?? 'loopback, linklocal, uniquelocal',
     // On close, idle keep-alive connections go at once; requests in flight finish first.

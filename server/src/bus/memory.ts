@@ -19,6 +19,10 @@ export class MemoryStatusBus implements StatusBus {
     return () => this.emitter.off(paymentId, listener);
   }
 
+  watchers(paymentId: string): number {
+    return this.emitter.listenerCount(paymentId);
+  }
+
   async close(): Promise<void> {
     this.emitter.removeAllListeners();
   }

@@ -63,6 +63,10 @@ export class PgStatusBus implements StatusBus {
     return () => this.emitter.off(paymentId, listener);
   }
 
+  watchers(paymentId: string): number {
+    return this.emitter.listenerCount(paymentId);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.reconnectTimer);

@@ -12,5 +12,7 @@ export interface StatusBus {
   publish(notice: StatusNotice): Promise<void>;
   /** Returns the function that unsubscribes. */
   subscribe(paymentId: string, listener: (notice: StatusNotice) => void): () => void;
+  /** How many listeners this instance has for the payment (its open streams). */
+  watchers(paymentId: string): number;
   close(): Promise<void>;
 }

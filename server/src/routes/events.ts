@@ -21,6 +21,13 @@ const HEARTBEAT_TICK_MS = 25;
 /** What a heartbeat is: an SSE comment, which EventSource ignores. */
 const HEARTBEAT = ': heartbeat\n\n';
 
+/**
+ * Open streams of one payment an instance holds, at most: a customer has one or two (tabs, a
+ * reconnection the relay has not yet seen drop on a mobile network); one client opening thousands
+ * on one payment id would hold the relay's memory and sockets for as long as it liked.
+ */
+export const MAX_STREAMS_PER_PAYMENT = 20;
+
 /** Tells EventSource how soon to reconnect after a drop. */
 const RECONNECT_MS = 2_000;
 /** After a shutdown hand-over: the next instance is up already. */
@@ -206,6 +213,7 @@ export const eventRoutes: FastifyPluginAsyncZod<{ heartbeatMs?: number | undefin
           },
           204: z.null().describe('Resumed (`Last-Event-ID`) after the final event: the stream is over, and EventSource stops reconnecting.'),
           404: errorBodySchema,
+          429: errorBodySchema.describe('`too_many_streams`: this relay instance holds 20 open streams of this payment already.'),
         },
       },
     },
@@ -222,6 +230,10 @@ export const eventRoutes: FastifyPluginAsyncZod<{ heartbeatMs?: number | undefin
         // The client heard the final event already (EventSource reconnects after every close):
         // 204 tells it the stream is over for good, where an open stream would be held forever.
         return reply.code(204).send(null);
+      }
+      if (app.bus.watchers(paymentId) >= MAX_STREAMS_PER_PAYMENT) {
+        const message = `This payment has ${MAX_STREAMS_PER_PAYMENT} status streams open already. Close one, or wait and try again.`;
+        throw new RelayError('RELAY_ERR_RATE_LIMITED', { code: 'too_many_streams', message, headers: { 'retry-after': '15' }, details: [{ field: 'id', message }] });
       }
       reply.sse.keepAlive();
       // Commit the stream now: a resumed client with nothing new to hear must still get an open
