@@ -54,25 +54,33 @@ export function isPaymentId(id: string): boolean {
   return PAYMENT_ID.test(id);
 }
 
-export const createPaymentBodySchema = z.strictObject({
+/**
+ * A payment's details as a browser or a bot sends them. The reference and description a customer
+ * could type are held to their rules; beside a checkout token they are the merchant's signed text
+ * (any plain text), sent back as the token has them, and only compared with it (payments/policy.ts).
+ */
+const paymentBodyFields = z.strictObject({
   amount: amountSchema,
   phone: z.string({ error: 'must be a string such as 0712 345 678' }).max(32, { error: 'is too long for a phone number' }),
-  reference: z
-    .string()
-    .trim()
-    .min(1, { error: 'must not be empty' })
-    .max(64, { error: 'must be at most 64 characters' })
-    .regex(REFERENCE, REFERENCE_RULE)
-    .optional(),
-  description: z
-    .string()
-    .trim()
-    .max(140, { error: 'must be at most 140 characters' })
-    .refine(isPlainText, { error: 'must be plain text, without control characters' })
-    .optional(),
+  reference: z.string().trim().min(1, { error: 'must not be empty' }).max(4096, { error: 'must be at most 4096 characters' }).refine(isPlainText, { error: 'must be plain text, without control characters' }).optional(),
+  description: z.string().trim().max(4096, { error: 'must be at most 4096 characters' }).refine(isPlainText, { error: 'must be plain text, without control characters' }).optional(),
   token: z.string().max(4096).optional(),
   publishableKey: z.string().max(200).optional(),
 });
+
+/** Without a token, what a customer could type: the reference and description rules. */
+function typedTextRules(body: { reference?: string | undefined; description?: string | undefined; token?: string | undefined }, context: z.RefinementCtx): void {
+  if (body.token !== undefined) return;
+  const { reference, description } = body;
+  if (reference !== undefined && reference.length > 64) context.addIssue({ code: 'custom', path: ['reference'], message: 'must be at most 64 characters' });
+  else if (reference !== undefined && !REFERENCE.test(reference)) context.addIssue({ code: 'custom', path: ['reference'], message: REFERENCE_RULE.error });
+  if (description !== undefined && description.length > 140) context.addIssue({ code: 'custom', path: ['description'], message: 'must be at most 140 characters' });
+}
+
+export const createPaymentBodySchema = paymentBodyFields.superRefine(typedTextRules);
+
+/** `POST /v1/checkout/terms`: the same, without the phone. */
+export const checkoutTermsBodySchema = paymentBodyFields.omit({ phone: true }).superRefine(typedTextRules);
 
 export const idempotencyKeySchema = z
   .string()

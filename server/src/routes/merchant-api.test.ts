@@ -66,6 +66,25 @@ describe('checkout tokens through the API', () => {
     expect(list.json().data.map((payment: { id: string }) => payment.id)).toEqual([created.json().id]);
   });
 
+  it("pays a token whose reference and description are any plain text when the widget sends them beside it, as its attributes hold them; another reference beside it is refused", async () => {
+    // <stk-pay reference="…" description="…" token="…">: the widget sends its attributes too.
+    const reference = "Mama's order, 2 bags";
+    const description = `${'Unga wa ngano, '.repeat(10)}asante`;
+    const token = createCheckoutToken({ merchant: 'shop', amount: 500, reference, description }, SHOP_SECRET);
+    const created = await pay('pk_test_shop0001', { amount: 500, phone: '0708374153', token, reference, description });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json()).toMatchObject({ reference, description });
+    const terms = await relay.app.inject({ method: 'POST', url: '/v1/checkout/terms', headers: { 'x-publishable-key': 'pk_test_shop0001' }, payload: { amount: 500, token, reference, description } });
+    expect(terms.statusCode, terms.body).toBe(200);
+    const other = await pay('pk_test_shop0001', { amount: 500, phone: '0708374154', token, reference: "Baba's order" });
+    expect(other.statusCode).toBe(400);
+    expect(other.json().error.details).toEqual([{ field: 'reference', message: 'does not match the checkout token' }]);
+    // Without a token, what a customer could type is still held to the reference rules.
+    const typed = await pay('pk_test_demo', { amount: 500, phone: '0708374155', reference, description });
+    expect(typed.statusCode).toBe(400);
+    expect(typed.json().error.details.map((detail: { field: string }) => detail.field)).toEqual(['reference', 'description']);
+  });
+
   it('refuses a token whose reference or description is not plain text (a NUL, a lone surrogate) with a 400 naming the token, and cannot sign one', async () => {
     const before = countRows(relay.dbPath, 'payments');
     const claims = (text: Record<string, string | undefined>) => Buffer.from(JSON.stringify({ merchant: 'shop', amount: 250, reference: 'INV-9', expiresAt: Math.floor(Date.now() / 1000) + 600, ...text })).toString('base64url');

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
+  checkoutTermsBodySchema,
   createPaymentBodySchema,
   type CreatePaymentBody,
   errorBodySchema,
@@ -144,7 +145,7 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
         summary: 'What a payment with these details would charge, or why it would be refused (nothing is stored, no prompt)',
         security: [{ publishableKey: [] }, {}],
         headers: termsHeadersSchema,
-        body: createPaymentBodySchema.omit({ phone: true }),
+        body: checkoutTermsBodySchema,
         response: { 200: termsSchema, 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 413: errorBodySchema, 415: errorBodySchema },
       },
     },
