@@ -42,6 +42,12 @@ describe('the merchants file (STK_PAY_CONFIG)', () => {
     expect(merchant?.provider.name).toBe('sandbox');
   });
 
+  it('keeps each allowed origin as a browser sends it: the host in lower case, without the default port', () => {
+    const origins = ['https://WWW.MamaMboga.co.ke', 'https://mamamboga.co.ke:443', 'http://localhost:80', 'http://127.0.0.1:5173', 'self'];
+    const [merchant] = loadMerchantsFile(file({ merchants: [{ ...shop, allowedOrigins: origins }] }), { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' });
+    expect(merchant?.allowedOrigins).toEqual(['https://www.mamamboga.co.ke', 'https://mamamboga.co.ke', 'http://localhost', 'http://127.0.0.1:5173', 'self']);
+  });
+
   it.each([
     ['a missing ${ENV} reference', { merchants: [shop] }, {}, /^STK_PAY_CONFIG: merchants\[0\]\.secretKeys\[0\] refers to \$\{SHOP_SECRET\}, which is not set$/],
     ['a bad origin', { merchants: [{ ...shop, allowedOrigins: ['https://shop.example/path'] }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[0\]\.allowedOrigins\[0\]: must be an origin/],

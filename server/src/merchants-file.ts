@@ -14,7 +14,9 @@ import type { Env } from './providers/settings.js';
 
 const origin = z
   .string()
-  .refine((value) => value === 'self' || /^https?:\/\/[^/\s]+$/.test(value), 'must be an origin like https://shop.example (no path), or self');
+  .refine((value) => value === 'self' || (/^https?:\/\/[^/\s]+$/.test(value) && URL.canParse(value)), 'must be an origin like https://shop.example (no path), or self')
+  // As a browser sends it in `Origin`: the host in lower case, without the scheme's default port.
+  .transform((value) => (value === 'self' ? value : new URL(value).origin));
 
 const amount = z.number().int('must be whole shillings').positive('must be at least 1').max(MAX_PAYMENT_AMOUNT, `must be at most ${MAX_PAYMENT_AMOUNT}`);
 

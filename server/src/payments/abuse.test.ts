@@ -115,6 +115,15 @@ describe('abuse protection', () => {
     expect((await pay(relay, { amount: 1, phone: '0712000013' }, { 'x-forwarded-for': '203.0.113.8' })).statusCode).toBe(201);
   });
 
+  it('exempts an IPv4 address listed in the exempt addresses when a dual-stack listener sees it as ::ffff:a.b.c.d', async () => {
+    const sandbox = new SandboxProvider({ delayMs: 60_000, abuseProtection: true });
+    relay = await startRelay({ merchants: [demoMerchant(sandbox)], rateLimits: { perIp: 2, perKey: 1000, exemptIps: ['127.0.0.1', '::1'] } });
+    for (const phone of ['0712000041', '0712000042', '0712000043', '0712000044']) {
+      const response = await relay.app.inject({ method: 'POST', url: '/v1/payments', remoteAddress: '::ffff:127.0.0.1', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 1, phone } });
+      expect(response.statusCode, phone).toBe(201);
+    }
+  });
+
   it('limits payment requests per publishable key across IPs', async () => {
     relay = await guardedRelay(60_000, {}, { perIp: 1000, perKey: 2 });
     expect((await pay(relay, { amount: 1, phone: '0712000021' }, { 'x-forwarded-for': '203.0.113.1' })).statusCode).toBe(201);

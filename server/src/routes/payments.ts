@@ -56,6 +56,11 @@ export interface PaymentRouteOptions {
   rateLimits: { perIp: number; perKey: number; exemptIps?: string[] };
 }
 
+/** An IPv4 client on a dual-stack listener (`HOST=::`) arrives as `::ffff:a.b.c.d`: it is a.b.c.d. */
+function plainIp(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
 /**
  * Generous per IP: Kenyan mobile networks put many customers behind one carrier NAT address. The
  * per-phone rules (payments/abuse.ts) are what protect a phone.
@@ -70,7 +75,7 @@ export const paymentRoutes: FastifyPluginAsyncZod<PaymentRouteOptions> = async (
     max: options.rateLimits.perIp,
     timeWindow: 60_000,
     keyGenerator: (request) => `ip:${request.ip}`,
-    allowList: (request) => exempt.has(request.ip),
+    allowList: (request) => exempt.has(plainIp(request.ip)),
   });
   const perKey = app.createRateLimit({
     max: options.rateLimits.perKey,
