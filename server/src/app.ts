@@ -8,14 +8,14 @@ import type { DestinationStream } from 'pino';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import sseModule, { type SSEPluginOptions } from '@fastify/sse';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { MemoryStatusBus } from './bus/memory.js';
 import { registerDocs } from './docs.js';
 import { PgStatusBus } from './bus/postgres.js';
 import type { StatusBus } from './bus/types.js';
-import { RelayError } from './errors.js';
-import { registerErrorHandling } from './http-errors.js';
+import { invalidField, RelayError } from './errors.js';
+import { answerClientError, registerErrorHandling, toRelayError } from './http-errors.js';
 import { RelayMetrics } from './metrics.js';
 import { DEFAULT_AMOUNT_POLICY, DEMO_PUBLISHABLE_KEY, generateSecretKey, MerchantRegistry, type Merchant } from './merchants.js';
 import { DEFAULT_ABUSE_LIMITS, type AbuseLimits } from './payments/abuse.js';
@@ -155,6 +155,15 @@ export function redactCallbackToken(url: string): string {
   return url.length > head.length + provider.length ? `${head}${provider}/[redacted]` : url;
 }
 
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** How long a client may take to send a whole request (see `AppOptions.requestTimeoutMs`). */
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -206,6 +215,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // taken (Daraja sends each once), new payments are refused by their route (`draining`), and
     // everything is refused once the store is closed (the first `onRequest` hook).
     return503OnClosing: false,
+    // A request the router or Node cannot read gets the documented error body, as every other.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const relayError = toRelayError(error);
+      void reply.code(relayError.statusCode).send(relayError.toBody());
+    },
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -288,7 +303,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     request.rawBody = body as string;
-    parseJson(request, body as string, done);
+    parseJson(request, body as string, (error, parsed) => {
+      // Refused although it is JSON: a __proto__ or constructor key (prototype poisoning).
+      if (error && isJson(body as string)) done(invalidField('body', 'must not have a __proto__ or constructor key'), undefined);
+      else done(error, parsed);
+    });
   });
 
   const corsShared = {

@@ -3,9 +3,11 @@
  * `{ error: { code, message, details? } }` body with the right status, never a stack or a raw
  * provider message.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { RelayError, type ErrorDetail, type RelayErrorName } from './errors.js';
+import { invalidField, RelayError, type ErrorDetail, type RelayErrorName } from './errors.js';
 
 /** Fastify's own client errors, by code. */
 const FASTIFY_CLIENT_ERRORS: Record<string, RelayErrorName> = {
@@ -41,6 +43,7 @@ export function toRelayError(error: FastifyError): RelayError {
   }
   const known = error.code ? FASTIFY_CLIENT_ERRORS[error.code] : undefined;
   if (known) return new RelayError(known);
+  if (error.code === 'FST_ERR_BAD_URL') return invalidField('url', 'is not a valid URL (a malformed % escape)');
   if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
     return new RelayError('RELAY_ERR_MALFORMED_JSON');
   }
@@ -50,6 +53,26 @@ export function toRelayError(error: FastifyError): RelayError {
     return new RelayError('RELAY_ERR_INVALID_REQUEST', { message: 'The request is not valid.' });
   }
   return new RelayError('RELAY_ERR_INTERNAL');
+}
+
+/**
+ * Fastify's `clientErrorHandler`: a request Node could not read as HTTP (an unknown method,
+ * conflicting framing), too slow (408) or with headers too large (431) gets the documented body
+ * too, not Fastify's own; written straight to the socket, as Node and Fastify do.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', 'The request did not arrive in time.']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', 'The request headers are too large.']
+        : [400, 'invalid_request', 'The request could not be read as HTTP.'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

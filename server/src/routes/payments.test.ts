@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { demoMerchant } from '../app.js';
 import { countRows } from '../testing/count-db.js';
@@ -188,9 +190,12 @@ describe('bad input gets a 4xx naming the field, and nothing is stored', () => {
     expect(response.json().error.details[0].field).toBe('headers.idempotency-key');
   });
 
-  it('a JSON prototype-pollution attempt is refused', async () => {
-    const response = await create('{"amount":250,"phone":"0708374149","__proto__":{"admin":true}}');
-    expect(response.statusCode).toBe(400);
+  it('a JSON prototype-pollution attempt is refused, naming the key rather than calling the JSON invalid', async () => {
+    for (const body of ['{"amount":250,"phone":"0708374149","__proto__":{"admin":true}}', '{"amount":250,"phone":"0708374149","constructor":{"prototype":{"admin":true}}}']) {
+      const response = await create(body);
+      expect(response.statusCode).toBe(400);
+      expect(response.json().error.details).toEqual([{ field: 'body', message: 'must not have a __proto__ or constructor key' }]);
+    }
     expect(countRows(relay.dbPath, 'payments')).toBe(0);
   });
 });
@@ -216,4 +221,31 @@ describe('GET /v1/payments/:id', () => {
     expect(response.statusCode).toBe(404);
     expect(response.json().error.code).toBe('not_found');
   });
+
+  it('answers a malformed % escape in the URL, and a request Node cannot read as HTTP, with the error JSON too', async () => {
+    const badUrl = await fetch(`${relay.url}/v1/payments/%D8%00`);
+    expect(badUrl.status).toBe(400);
+    expect(((await badUrl.json()) as { error: unknown }).error).toMatchObject({ code: 'invalid_request', details: [{ field: 'url', message: 'is not a valid URL (a malformed % escape)' }] });
+    // Over a raw socket: an unknown method, and a header block too large.
+    for (const [request, status, code] of [
+      ['FOO / HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'invalid_request'],
+      [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
+    ] as const) {
+      const answer = await rawRequest(relay.url, request);
+      expect(answer.split('\r\n')[0]).toBe(`HTTP/1.1 ${status} ${STATUS_CODES[status]}`);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code).toBe(code);
+    }
+  });
 });
+
+/** Sends raw bytes and reads everything the server answers until it closes the connection. */
+function rawRequest(url: string, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(new URL(url).port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk) => (answer += String(chunk)));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+    socket.write(request);
+  });
+}
