@@ -18,6 +18,11 @@ describe('normalizePhone', () => {
     ['+2540708374149', '254708374149'],
     ['00254 708 374 149', '254708374149'],
     ['002540110123456', '254110123456'],
+    // Copied from WhatsApp or a contact card, with invisible direction marks or zero-width spaces.
+    ['\u202a+254 708 374 149\u202c', '254708374149'],
+    ['\u200e0708 374 149\u200e', '254708374149'],
+    ['\u20660708374149\u2069', '254708374149'],
+    ['\ufeff0708\u200b374149', '254708374149'],
   ])('accepts %j as %s', (input, msisdn) => {
     expect(normalizePhone(input)).toEqual({ ok: true, msisdn });
   });

@@ -11,12 +11,14 @@ export type PhoneResult =
   | { ok: false; reason: 'empty' | 'characters' | 'length' | 'prefix' };
 
 /**
- * Accepts `07…`, `01…`, `7…`, `1…`, `+254…`, `254…`, `00254…` (spaces, dashes, dots and
- * brackets allowed, and the trunk 0 after the country code: `+254 (0)7…`) and returns the
+ * Accepts `07…`, `01…`, `7…`, `1…`, `+254…`, `254…`, `00254…` (spaces, dashes, dots, brackets
+ * and invisible marks allowed, and the trunk 0 after the country code: `+254 (0)7…`) and returns the
  * canonical `2547XXXXXXXX` / `2541XXXXXXXX`, or why it cannot.
  */
 export function normalizePhone(input: string): PhoneResult {
-  const trimmed = input.trim();
+  // Without invisible format characters (direction marks, zero-width spaces): a number copied
+  // from WhatsApp or a contact card carries them.
+  const trimmed = input.replace(/\p{Cf}/gu, '').trim();
   if (trimmed === '') return { ok: false, reason: 'empty' };
   if (!/^\+?[\d\s\-.()]+$/.test(trimmed)) return { ok: false, reason: 'characters' };
   const hasPlus = trimmed.startsWith('+');

@@ -28,7 +28,7 @@ export type StkPayEventName = keyof StkPayEventMap;
 export type StkPayEventDetail<K extends StkPayEventName> = StkPayEventMap[K]['detail'];
 
 /** Dispatches one of the component's events from `host`; false when a listener cancelled it. */
-export function emit<K extends StkPayEventName>(host: HTMLElement, name: K, detail: StkPayEventDetail<K>, cancelable = false): boolean {
+export function emit<K extends StkPayEventName>(host: HTMLElement, name: K, detail: StkPayEventDetail<K>, cancelable?: boolean): boolean {
   return host.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true, cancelable }));
 }
 

@@ -1,8 +1,8 @@
 /**
  * The part of Lit's ReactiveElement (LitElement's base) that <stk-pay> uses, on lit-html's
  * `render()`: properties and their attributes declared in `static properties` (Number, Boolean,
- * string; Boolean reflection; state), batched asynchronous updates with Lit's names and order
- * (`willUpdate`, `render`, `firstUpdated`, `updated`, `updateComplete`, `requestUpdate`),
+ * string; Boolean reflection; none, for internal state), batched asynchronous updates with Lit's
+ * names and order (`willUpdate`, `render`, `firstUpdated`, `updated`, `updateComplete`, `requestUpdate`),
  * properties set before the element was upgraded, and one stylesheet per component adopted by each
  * shadow root (a `<style>`, with `window.litNonce`, where a browser cannot adopt one).
  *
@@ -19,8 +19,6 @@ export interface PropertyDeclaration {
   attribute?: string | false;
   /** Writes a Boolean property back to its attribute. */
   reflect?: boolean;
-  /** Internal state: no attribute. */
-  state?: boolean;
 }
 
 /** Each property changed since the last update, with its value before. */
@@ -103,8 +101,6 @@ export abstract class ReactiveElement extends HTMLElement {
     this.requestUpdate();
   }
 
-  disconnectedCallback(): void {}
-
   attributeChangedCallback(attribute: string, _old: string | null, value: string | null): void {
     if (this.#reflecting) return;
     const { properties } = this.constructor as typeof ReactiveElement;
@@ -170,6 +166,6 @@ export abstract class ReactiveElement extends HTMLElement {
   protected abstract render(): unknown;
 }
 
-function attributeOf(name: string, { attribute, state }: PropertyDeclaration): string | false {
-  return state ? false : (attribute ?? name.toLowerCase());
+function attributeOf(name: string, { attribute }: PropertyDeclaration): string | false {
+  return attribute ?? name.toLowerCase();
 }

@@ -146,13 +146,12 @@ export function watchPayment(relay: string, id: string, onPayment: (payment: Pay
         answered = true;
         stop();
         onGone();
-      } else {
-        if (!response.ok || !isPayment(payment)) throw new Error(`GET payment answered ${response.status}`);
+      } else if (response.ok && isPayment(payment)) {
         answered = true;
         deliver(payment);
       }
     } catch {
-      // The relay may be restarting, or the network down: ask again later.
+      // No payment in the answer (the relay may be restarting, or the network down): ask again later.
     }
     checking = false;
     if (stopped) return;

@@ -13,6 +13,9 @@ import styles from './stk-pay.styles.js';
  * null later), else the ES module's own URL (undefined in the classic build), else the page. */
 const scriptOrigin = originOf((document.currentScript as HTMLScriptElement | null)?.src || import.meta.url);
 
+/** A property without an attribute: a property only, or internal state. */
+const noAttribute: PropertyDeclaration = { attribute: false };
+
 type PhoneProblem = Extract<PhoneResult, { ok: false }>['reason'];
 
 /**
@@ -54,20 +57,22 @@ export class StkPay extends ReactiveElement {
     phone: {},
     lang: {},
     disabled: { type: Boolean, reflect: true },
-    promptWindowMs: { attribute: false },
-    phase: { state: true },
-    typed: { state: true },
-    phoneProblem: { state: true },
-    refusal: { state: true },
-    payment: { state: true },
+    promptWindowMs: noAttribute,
+    phase: noAttribute,
+    typed: noAttribute,
+    phoneProblem: noAttribute,
+    refusal: noAttribute,
+    payment: noAttribute,
   };
+
+  /** The number typed, checked; blind to the invisible format characters (direction marks,
+   * zero-width spaces) that a number copied from a chat app (WhatsApp) carries. */
+  get #phone(): PhoneResult {
+    return normalizePhone(this.typed);
+  }
 
   get #phoneInput(): HTMLInputElement | null {
     return this.renderRoot.querySelector('input');
-  }
-
-  get #headline(): HTMLElement | null {
-    return this.renderRoot.querySelector('.headline');
   }
 
   private declare phase: Phase;
@@ -79,7 +84,7 @@ export class StkPay extends ReactiveElement {
   #watch: Watch | undefined;
   /** The payment followed (also while resuming, before its first state arrives). */
   #followedId: string | undefined;
-  /** Reused while the customer retries the same request after no answer; see `idempotencyKeyFor`. */
+  /** Reused while the customer retries the same request after no answer; see `#handleSubmit`. */
   #attempt: { key: string; body: string } | undefined;
   /** The sessionStorage entry of the open payment, and when its prompt was sent. */
   #openKey = '';
@@ -87,7 +92,7 @@ export class StkPay extends ReactiveElement {
   #ticker: ReturnType<typeof setTimeout> | undefined;
   #focusWasInside = false;
   #loggedProblem = '';
-  /** The checkout (key, amount, reference) last looked up in sessionStorage: once each. */
+  /** The checkout (key, amount, reference, description) last set up right: looked up once each. */
   #lookedUp = '';
 
   /** Whole Kenyan shillings to charge. */
@@ -135,8 +140,7 @@ export class StkPay extends ReactiveElement {
     if (this.#followedId !== undefined) this.#follow(this.#followedId);
   }
 
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
+  disconnectedCallback(): void {
     removeEventListener('online', this.#handleWake);
     document.removeEventListener('visibilitychange', this.#handleWake);
     this.#watch?.stop();
@@ -148,7 +152,7 @@ export class StkPay extends ReactiveElement {
     const problem = this.#setupProblem(en);
     if (problem && problem !== this.#loggedProblem) console.error(`<stk-pay> is not set up: ${problem}`, this);
     this.#loggedProblem = problem;
-    if (!problem && this.phase === 'ready') this.#resume();
+    if (!problem) this.#resume();
     if (this.phase === 'waiting' && this.#timeLeft() <= 0) this.phase = 'confirming';
     this.#focusWasInside = this.shadowRoot?.activeElement != null;
   }
@@ -162,7 +166,7 @@ export class StkPay extends ReactiveElement {
     // Back to the field after Try again or reset(); after a refused Pay it stays on the button.
     if (this.phase === 'ready') {
       if (changed.get('phase') !== 'sending') this.#phoneInput?.focus();
-    } else if (this.phase !== 'sending') this.#headline?.focus();
+    } else if (this.phase !== 'sending') this.renderRoot.querySelector<HTMLElement>('.headline')?.focus();
   }
 
   readonly #handleWake = (): void => {
@@ -171,18 +175,18 @@ export class StkPay extends ReactiveElement {
 
   #handlePhoneInput(event: InputEvent): void {
     this.typed = (event.target as HTMLInputElement).value;
-    if (this.phoneProblem !== undefined && normalizePhone(this.typed).ok) this.phoneProblem = undefined;
+    if (this.phoneProblem !== undefined && this.#phone.ok) this.phoneProblem = undefined;
   }
 
   #handlePhoneChange(): void {
-    const phone = normalizePhone(this.typed);
+    const phone = this.#phone;
     if (this.typed.trim() !== '' && !phone.ok) this.phoneProblem = phone.reason;
   }
 
   async #handleSubmit(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     if (this.phase !== 'ready' || this.disabled) return;
-    const phone = normalizePhone(this.typed);
+    const phone = this.#phone;
     if (!phone.ok) {
       this.phoneProblem = phone.reason;
       this.#phoneInput?.focus();
@@ -198,7 +202,10 @@ export class StkPay extends ReactiveElement {
     this.phase = 'sending';
     const key = openPaymentKey(this);
 
-    const attempt = this.#idempotencyKeyFor(body);
+    // One key per attempt; the same key only when the same request is sent again.
+    const serialized = JSON.stringify(body);
+    if (this.#attempt?.body !== serialized) this.#attempt = { key: newIdempotencyKey(), body: serialized };
+    const attempt = this.#attempt.key;
     const outcome = await createPayment(this.#relay(), this.publishableKey, body, attempt);
     // reset() meanwhile, perhaps followed by another Pay: this answer is no longer the one awaited.
     if (this.phase !== 'sending' || this.#attempt?.key !== attempt) return;
@@ -267,11 +274,17 @@ export class StkPay extends ReactiveElement {
     this.phase = 'ready';
   }
 
-  /** A prompt sent earlier from this tab (the page was reloaded): follow it instead of offering Pay. */
+  /**
+   * Once per checkout (key, amount, reference, description) set up right. After Paid, another one
+   * is another order (a single-page shop moved on): start over. Then, a prompt sent earlier from
+   * this tab (the page was reloaded): follow it instead of offering Pay.
+   */
   #resume(): void {
     const key = openPaymentKey(this);
     if (key === this.#lookedUp) return;
     this.#lookedUp = key;
+    if (this.phase === 'succeeded') this.#startOver();
+    if (this.phase !== 'ready') return;
     const open = readOpenPayment(key);
     if (open === undefined) return;
     this.#openKey = key;
@@ -293,17 +306,6 @@ export class StkPay extends ReactiveElement {
 
   #relay(): string {
     return this.relay || scriptOrigin;
-  }
-
-  /** One key per attempt; the same key only when the same request is sent again. */
-  #idempotencyKeyFor(body: NewPayment): string {
-    const serialized = JSON.stringify(body);
-    if (this.#attempt?.body !== serialized) this.#attempt = { key: newIdempotencyKey(), body: serialized };
-    return this.#attempt.key;
-  }
-
-  #strings(): Strings {
-    return STRINGS[languageOf(this.lang || navigator.language)];
   }
 
   /** What the merchant got wrong, or '' when the checkout can take payments. */
@@ -342,7 +344,7 @@ export class StkPay extends ReactiveElement {
             .value=${this.typed}
             ?readonly=${sending}
             ?disabled=${this.disabled}
-            aria-invalid=${problem ? 'true' : 'false'}
+            aria-invalid=${!!problem}
             aria-describedby=${problem ? 'phone-error' : nothing}
             @input=${this.#handlePhoneInput}
             @change=${this.#handlePhoneChange}
@@ -357,14 +359,18 @@ export class StkPay extends ReactiveElement {
   }
 
   override render() {
-    const t = this.#strings();
-    const problem = this.#setupProblem(t);
+    const lang = languageOf(this.lang || navigator.language);
+    const t = STRINGS[lang];
+    // A payment under way is shown as it goes (its amount is its own), even while a framework's
+    // re-render leaves the amount invalid: only a checkout about to take a Pay is misconfigured.
+    const problem = this.phase === 'ready' ? this.#setupProblem(t) : '';
     const phase = problem ? 'misconfigured' : this.phase;
-    const lines = problem ? [t.misconfigured, problem] : statusLines(t, { phase: this.phase, payment: this.payment, refusal: this.refusal, money: this.#money(this.payment?.amount) });
+    const money = this.#money(this.payment?.amount);
+    const lines = problem ? [t.misconfigured, problem] : statusLines(t, { phase: this.phase, payment: this.payment, refusal: this.refusal, money });
     return html`
-      <div part="base" class="base" lang=${languageOf(this.lang || navigator.language)}>
+      <div part="base" class="base" lang=${lang}>
         <div part="amount" class="summary">
-          ${this.#hasValidAmount() ? html`<span class="amount">${this.#money(this.payment?.amount)}</span>` : nothing}
+          ${this.payment || this.#hasValidAmount() ? html`<span class="amount">${money}</span>` : nothing}
           ${this.reference ? html`<span class="muted">${t.reference} ${this.reference}</span>` : nothing}
           ${this.description ? html`<span class="muted">${this.description}</span>` : nothing}
         </div>

@@ -52,13 +52,13 @@ export default `
   }
 
   /* Margins, not gap: the live region stays in place (and takes no room) while it is empty. */
-  .base > * + *,
-  form > * + * {
+  .base > *+*,
+  form > *+* {
     margin-top: var(--stk-pay-spacing);
   }
 
-  .status > * + * {
-    margin-top: calc(var(--stk-pay-spacing) / 2);
+  .status > *+* {
+    margin-top: calc(var(--stk-pay-spacing)/2);
   }
 
   .base > :empty {
@@ -69,7 +69,7 @@ export default `
   .field {
     display: flex;
     flex-direction: column;
-    gap: calc(var(--stk-pay-spacing) / 4);
+    gap: calc(var(--stk-pay-spacing)/4);
   }
 
   .amount {
@@ -80,7 +80,7 @@ export default `
 
   .muted {
     color: var(--stk-pay-muted);
-    font-size: 0.875rem;
+    font-size: .875rem;
   }
 
   label,
@@ -92,8 +92,8 @@ export default `
   button {
     width: 100%;
     min-height: 2.75rem;
-    padding: 0.5rem 0.75rem;
-    border-radius: calc(var(--stk-pay-radius) / 2);
+    padding: .5rem .75rem;
+    border-radius: calc(var(--stk-pay-radius)/2);
     font: inherit;
   }
 
@@ -104,7 +104,7 @@ export default `
     font-size: 1.125rem;
   }
 
-  input[aria-invalid='true'] {
+  input[aria-invalid=true] {
     border-color: var(--stk-pay-error);
   }
 
@@ -119,11 +119,11 @@ export default `
 
   .error {
     color: var(--stk-pay-error);
-    font-size: 0.875rem;
+    font-size: .875rem;
   }
 
   button {
-    border: none;
+    border: 0;
     background: var(--stk-pay-accent);
     color: var(--stk-pay-accent-text);
     font-weight: 700;
@@ -131,11 +131,11 @@ export default `
   }
 
   button:disabled {
-    opacity: 0.6;
+    opacity: .6;
     cursor: not-allowed;
   }
 
-  [aria-disabled='true'] {
+  [aria-disabled=true] {
     cursor: progress;
   }
 
@@ -164,11 +164,11 @@ export default `
     display: block;
     width: 1.5rem;
     height: 1.5rem;
-    margin-bottom: calc(var(--stk-pay-spacing) / 2);
+    margin-bottom: calc(var(--stk-pay-spacing)/2);
     border: 3px solid var(--stk-pay-border);
     border-top-color: var(--stk-pay-accent);
     border-radius: 50%;
-    animation: spin 0.9s linear infinite;
+    animation: spin .9s linear infinite;
   }
 
   @keyframes spin {

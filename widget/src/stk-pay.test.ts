@@ -114,6 +114,22 @@ describe('<stk-pay> form and attributes', () => {
     expect(bodies[0]).to.deep.equal({ amount: 250, phone: '254708374149', reference: 'INV-9', description: 'Two mangoes' });
   });
 
+  it('accepts a number pasted with invisible direction marks (as WhatsApp copies it)', async () => {
+    for (const pasted of ['\u202a+254 708 374 149\u202c', '\u200e0708 374 149\u200e', '\u2066254708374149\u2069', '0708\u202f374\u200f149']) {
+      sessionStorage.clear(); // or the next checkout would follow the payment still open
+      const el = await checkout();
+      const submitted = nextEvent(el, 'stk-pay-submit');
+
+      await payWith(el, pasted);
+      await el.updateComplete;
+
+      expect(shownText(el), JSON.stringify(pasted)).not.to.contain(en.phone.characters);
+      expect((await submitted).phone, JSON.stringify(pasted)).to.equal('254708374149');
+    }
+    const phones = fetchSpy.current.paymentRequests().map((call) => JSON.parse(String(call.init?.body)).phone);
+    expect(phones).to.deep.equal(['254708374149', '254708374149', '254708374149', '254708374149']);
+  });
+
   it('fills in the number from the phone attribute, and the customer can change it', async () => {
     const el = await checkout({ phone: '0712 345 678' });
     expect(phoneField(el).value).to.equal('0712 345 678');
@@ -346,6 +362,7 @@ describe('<stk-pay> form and attributes', () => {
 });
 
 describe('<stk-pay> under frameworks and page changes', () => {
+  const fetchSpy = useFetchSpy();
   const randomPhone = () => `07${String(10_000_000 + Math.floor(Math.random() * 89_999_999))}`;
   const timerText = (el: StkPay) => el.shadowRoot?.querySelector('[role="timer"]')?.textContent ?? '';
 
@@ -378,6 +395,65 @@ describe('<stk-pay> under frameworks and page changes', () => {
     await el.updateComplete;
     expect(shownText(el)).not.to.contain('KES 300');
     expect(shownText(el)).to.contain('KES 250');
+  });
+
+  it('keeps showing the open payment, then Paid, while a re-render briefly leaves the amount invalid', async () => {
+    await withConsoleErrors(async () => {
+      const el = await checkout({ relay: slowRelayUrl, reference: 'FLICKER-1' });
+      const success = nextEvent(el, 'stk-pay-success');
+      await payWith(el, PAID);
+      await waitForStatus(el, en.checkPhone);
+
+      (el as unknown as { amount: unknown }).amount = undefined;
+      await el.updateComplete;
+      expect(shownText(el)).not.to.contain(en.misconfigured);
+      expect(statusText(el)).to.contain(en.checkPhone);
+      expect(part(el, 'amount').innerText).to.contain('KES 250');
+
+      await success;
+      await el.updateComplete;
+      expect(statusText(el)).to.contain(en.paid);
+      el.amount = 250;
+      await el.updateComplete;
+      expect(statusText(el)).to.contain(en.paid);
+      expect(fetchSpy.current.paymentRequests()).to.have.length(1);
+    });
+  });
+
+  it('starts a fresh checkout when the page moves on to another order after Paid', async () => {
+    const changes: [string, string][] = [
+      ['amount', '300'],
+      ['reference', 'ORDER-2'],
+    ];
+    for (const [name, value] of changes) {
+      const el = await checkout({ reference: 'ORDER-1' });
+      const success = nextEvent(el, 'stk-pay-success');
+      await payWith(el, PAID);
+      await success;
+      await el.updateComplete;
+      el.setAttribute('lang', 'sw'); // not another order
+      await el.updateComplete;
+      expect(statusText(el), name).to.contain('Imelipwa');
+
+      el.setAttribute(name, value);
+      await el.updateComplete;
+
+      expect(statusText(el), name).to.equal('');
+      expect(button(el).textContent?.trim(), name).to.equal(name === 'amount' ? 'Lipa KES 300' : 'Lipa KES 250');
+    }
+  });
+
+  it('shows Paid, with the amount paid, when the amount attribute changed while the prompt was open', async () => {
+    const el = await checkout({ relay: slowRelayUrl, reference: 'CHANGED-2' });
+    const success = nextEvent(el, 'stk-pay-success');
+    await payWith(el, PAID);
+    await waitForStatus(el, en.checkPhone);
+    el.setAttribute('amount', '300');
+    await success;
+    await el.updateComplete;
+    expect(statusText(el)).to.contain(en.paid);
+    expect(statusText(el)).to.contain('KES 250');
+    expect(shownText(el)).not.to.contain('KES 300');
   });
 
   it('treats a removed phone attribute, or phone set to undefined, as an empty field', async () => {
