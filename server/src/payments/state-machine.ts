@@ -3,7 +3,8 @@
  * so a terminal payment can never change again, whatever callbacks arrive late or twice.
  *
  *   pending ──> awaiting_customer ──> succeeded
- *      │               │
+ *      │  │            │                  ^
+ *      │  └────────────┼──────────────────┘  (a push whose answer was lost, paid)
  *      └───────────────┴────────────> failed(code)
  */
 import type { PaymentStatus } from '../api/schemas.js';
