@@ -2,7 +2,8 @@
  * A customer pays through the bot: /pay, the phone number, [Pay], and the same message edited as
  * the payment goes on. Real grammY client against the Bot API double, real relay with the sandbox.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SandboxProvider } from '../../server/src/providers/sandbox.js';
 import { offer, paymentsFor, startHarness, type Harness } from './testing/harness.js';
 
 let harness: Harness;
@@ -65,6 +66,39 @@ describe('paying with /pay', () => {
     const payments = await paymentsFor(harness, 'CAN-1');
     expect(payments).toHaveLength(2);
     expect(payments.every((payment) => payment.status === 'failed')).toBe(true);
+  });
+
+  it('keeps Paid shown when the first Pay press arrives again after Try again paid (a webhook retry, an old button): no older payment over a newer one', async () => {
+    // The customer declines the first prompt on the phone and pays the second.
+    const push = SandboxProvider.prototype.requestPayment;
+    let pushes = 0;
+    const spy = vi.spyOn(SandboxProvider.prototype, 'requestPayment').mockImplementation(function (this: SandboxProvider, request) {
+      const declined = request.reference === 'STALE-1' && pushes++ === 0;
+      return push.call(this, declined ? { ...request, phone: '254700000001' } : request);
+    });
+    try {
+      const user = customer();
+      const confirmation = await offer(user, '/pay 250 STALE-1', '0708374149');
+      const payPress = harness.telegram.toTelegram(confirmation);
+      user.press(confirmation, 'Pay');
+      await harness.telegram.waitFor('the first failure', () => /Not paid/.test(confirmation.text));
+      user.press(confirmation, 'Try again');
+      await harness.telegram.waitFor('the receipt', () => /Paid KES 250 for STALE-1/.test(confirmation.text));
+      const edits = confirmation.history.length;
+
+      const answered = harness.telegram.callsOf('answerCallbackQuery').length;
+      harness.telegram.push({ callback_query: { id: 'stale-pay', from: user.from, chat_instance: `ci${user.chatId}`, data: 'pay', message: payPress } });
+      await harness.telegram.waitFor('the stale press answered', () => harness.telegram.callsOf('answerCallbackQuery').length > answered);
+      // A press to show an old payment would be followed by its edit; a second update in the same chat comes after it.
+      const before = user.messages.length;
+      user.send('/help');
+      await user.waitForMessage(/\/cancel/, { after: before });
+      expect(confirmation.text).toMatch(/^✅ Paid KES 250 for STALE-1/);
+      expect(confirmation.history).toHaveLength(edits);
+      expect((await paymentsFor(harness, 'STALE-1')).map((payment) => payment.status).sort()).toEqual(['failed', 'succeeded']);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('tells the customer when the M-Pesa balance was not enough', async () => {

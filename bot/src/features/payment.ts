@@ -3,7 +3,8 @@
  * same message at every status; [Try again] on a failed payment sends a new one; [Cancel] drops
  * the offer. Each button is answered at once. The idempotency key comes from the update itself
  * (bot, chat and message of the offer, plus the failed payment for a retry), so a double tap or a
- * re-delivered update sends the relay the same key and never a second prompt.
+ * re-delivered update sends the relay the same key and never a second prompt; a press older than
+ * the offer's latest payment does nothing, so an older payment never replaces a newer one.
  */
 import { Composer, GrammyError, type Filter } from 'grammy';
 import type { BotContext, Offer } from '../context.js';
@@ -52,6 +53,10 @@ export function payment({ relay, watcher, log }: PaymentDeps): Composer<BotConte
       return;
     }
     const { offer, chatId, messageId } = found;
+    // A press from before the offer's latest payment (Pay, or Try again on an earlier failure, that
+    // Telegram delivers again or out of order, or an old button): its key would replay an older
+    // payment over the one shown. That one stays; only its own failure's [Try again] sends anew.
+    if (offer.paymentId !== undefined && offer.paymentId !== retryOf) return;
     const key = idempotencyKey(ctx.me.id, chatId, messageId, retryOf);
     const answer = await relay.createPayment(offer, offer.phone, key);
     if (answer.ok) {
