@@ -24,6 +24,8 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = consoleLogger(config.logLevel);
+  // A backstop: a promise nobody awaited that fails is logged; the customers' other chats go on.
+  process.on('unhandledRejection', (reason) => log.error('unhandled promise rejection', { error: reason }));
   let running: RunningBot;
   try {
     running = await startBot({ ...config, log });

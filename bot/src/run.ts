@@ -3,9 +3,11 @@
  * order) or, with a webhook configured, a small HTTP server that checks Telegram's secret-token
  * header. Payments left open by an earlier run are followed again before the first update.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { run, type RunnerHandle } from '@grammyjs/runner';
-import { BotError, webhookCallback } from 'grammy';
+import { BotError } from 'grammy';
+import type { Update } from 'grammy/types';
 import { createBot, type BotSettings, type PaymentBot } from './bot.js';
 import type { BotContext } from './context.js';
 import type { WebhookSettings } from './config.js';
@@ -103,26 +105,73 @@ async function publishCommands(bot: PaymentBot['bot']): Promise<void> {
   }
 }
 
+/**
+ * Telegram's webhook, answered by the bot itself: 200 once the update is handled or after
+ * `webhookAnswerMs` (9 s, within Telegram's patience), whichever comes first, while the handling
+ * goes on. A failure, before or after the answer, goes to the bot's error handler like one in long
+ * polling (grammY's own webhookCallback rejects after its timeout, and that rejection reached no one).
+ */
 async function serveWebhook(bot: PaymentBot['bot'], webhook: WebhookSettings, settings: RunSettings): Promise<Server> {
   const path = new URL(webhook.url).pathname;
-  // Answered within Telegram's patience even if a handler is slow; the handler goes on.
-  const handle: (request: IncomingMessage, response: ServerResponse) => Promise<unknown> = webhookCallback(bot, 'http', { secretToken: webhook.secret, onTimeout: 'return', timeoutMilliseconds: settings.webhookAnswerMs ?? 9_000 });
+  const answerMs = settings.webhookAnswerMs ?? 9_000;
+  const secret = Buffer.from(webhook.secret);
   const server = createServer((request, response) => {
     const requestPath = new URL(request.url ?? '/', 'http://bot').pathname;
     if (request.method !== 'POST' || requestPath !== path) {
       response.writeHead(404).end();
       return;
     }
-    handle(request, response).catch(async (error: unknown) => {
-      // An update that failed is still answered 200, or Telegram would send it again and again.
-      if (error instanceof BotError) await Promise.resolve(bot.errorHandler(error as BotError<BotContext>)).catch(() => undefined);
-      else settings.log.warn('bad webhook request', { error });
-      if (!response.headersSent) response.writeHead(error instanceof BotError ? 200 : 400).end();
-    });
+    const given = Buffer.from(String(request.headers['x-telegram-bot-api-secret-token'] ?? ''));
+    if (given.length !== secret.length || !timingSafeEqual(given, secret)) {
+      response.writeHead(401).end();
+      return;
+    }
+    readUpdate(request).then(
+      async (update) => {
+        await settledOrAfter(handleUpdate(bot, update, settings.log), answerMs);
+        // An update that failed is still answered 200, or Telegram would send it again and again.
+        if (!response.headersSent) response.writeHead(200).end();
+      },
+      (error: unknown) => {
+        settings.log.warn('bad webhook request', { error });
+        if (!response.headersSent) response.writeHead(400).end();
+      },
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(webhook.port, webhook.host, () => resolve());
   });
   return server;
+}
+
+const MAX_UPDATE_BYTES = 1024 * 1024;
+
+async function readUpdate(request: IncomingMessage): Promise<Update> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_UPDATE_BYTES) throw new Error(`an update over ${MAX_UPDATE_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const update: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  if (typeof (update as Partial<Update> | null)?.update_id !== 'number') throw new Error('not an update');
+  return update as Update;
+}
+
+/** Handles one update; never rejects: a failure goes to `bot.catch`, and one of that to the log. */
+function handleUpdate(bot: PaymentBot['bot'], update: Update, log: RunSettings['log']): Promise<void> {
+  return bot
+    .handleUpdate(update)
+    .catch(async (error: unknown) => {
+      if (error instanceof BotError) await bot.errorHandler(error as BotError<BotContext>);
+      else throw error;
+    })
+    .catch((error: unknown) => log.error('an update failed and its error handler too', { updateId: update.update_id, error }));
+}
+
+function settledOrAfter(work: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
 }

@@ -92,3 +92,26 @@ describe('webhook mode, stopping', () => {
     }
   });
 });
+
+describe('webhook mode, an update that fails after its request was answered', () => {
+  it('hands the failure to the error handler, which tells the customer, and the bot keeps serving', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/telegram/updates`;
+    // Webhook requests answered after 200 ms (Telegram's patience, shortened).
+    const late = await startHarness({ webhook: async () => ({ url, secret: SECRET, host: '127.0.0.1', port }), webhookAnswerMs: 200 });
+    try {
+      // The reply waits out a flood limit past the answer, then Telegram refuses it.
+      late.telegram.failNext('sendMessage', { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } });
+      late.telegram.failNext('sendMessage', { ok: false, error_code: 400, description: 'Bad Request: something unexpected' });
+      const user = late.telegram.user(4200);
+      user.send('hello');
+      await user.waitForMessage(/Something went wrong on our side/);
+      expect(late.logs.some((line) => line.startsWith('error an update failed'))).toBe(true);
+      expect(late.telegram.webhookStatuses).toEqual([200]);
+      user.send('/pay 250 HOOKLATE-1');
+      await user.waitForMessage(/Which M-Pesa number/);
+    } finally {
+      await late.close();
+    }
+  });
+});
