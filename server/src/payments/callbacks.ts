@@ -69,9 +69,17 @@ export class CallbackHandler {
     const { payment, attached } = found;
     log.info({ paymentId: payment.id, provider: provider.name, providerRef: parsed.providerRef, claims: parsed.update.status, matchedBy: attached ? 'id or phone and amount' : 'reference' }, 'provider callback received');
     // The payment's own merchant's instance answers the status query (its keys made the push),
-    // unless the merchant has moved to another provider since.
-    const merchantProvider = this.deps.merchants.byId(payment.merchantId)?.provider;
-    if (merchantProvider?.name === payment.provider) provider = merchantProvider;
+    // unless the merchant has moved to another provider since. A merchant missing from the
+    // merchants file (a slip): no instance here can ask about its payment (another merchant's
+    // account would answer), so nothing is settled on the callback's word; the payment stays open
+    // until the merchant is back, when its own provider settles it and its webhook goes out.
+    const merchant = this.deps.merchants.byId(payment.merchantId);
+    if (!merchant) {
+      await record(parsed.providerRef, payment.id, 'unconfirmed: merchant not configured');
+      log.error({ paymentId: payment.id, merchantId: payment.merchantId }, 'callback for a payment of a merchant no longer configured: left open');
+      return 'unconfirmed';
+    }
+    if (merchant.provider.name === payment.provider) provider = merchant.provider;
     if (isTerminal(payment.status)) {
       const update = parsed.update;
       // Daraja's status query gives no receipt: a query may have settled the payment before this

@@ -89,7 +89,12 @@ export class PaymentService {
       metrics: deps.metrics,
       log: deps.log,
       now: this.now,
-      sendsWebhooks: (merchantId) => deps.merchants.byId(merchantId)?.webhookUrl !== undefined,
+      // A merchant not configured (now) may have a webhook URL once it is back: queued, and kept
+      // due by the deliverer until then.
+      sendsWebhooks: (merchantId) => {
+        const merchant = deps.merchants.byId(merchantId);
+        return merchant === undefined || merchant.webhookUrl !== undefined;
+      },
     });
     this.callbacks = new CallbackHandler({
       store: deps.store,

@@ -124,6 +124,42 @@ describe('merchant webhooks', () => {
     expect(delivery?.deliveredAt).toEqual(expect.any(Number));
   });
 
+  it("settles no payment of a merchant missing from the merchants file on a callback's word, and sends its webhook once the merchant is back", async () => {
+    hooks = await merchantServer(0);
+    const other = (delayMs: number): Merchant => ({
+      ...demoMerchant(new SandboxProvider({ delayMs }), [], 'sk_test_other_0123456789abcd'),
+      id: 'other',
+      name: 'Other shop',
+      publishableKeys: ['pk_test_other0001'],
+      webhookUrl: hooks!.url,
+    });
+    const shop = demoMerchant(new SandboxProvider({ delayMs: 60_000 }), [], SECRET);
+    const schedule = { ...fast, checkSchedule: { promptWindowMs: 100 }, reconcileTickMs: 50 };
+    const first = await startRelay({ merchants: [shop, other(60_000)], ...fast });
+    const created = await first.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_other0001' }, payload: { amount: 250, phone: '0708374149', reference: 'INV-9' } });
+    const id = created.json().id as string;
+    await until(async () => (await first.app.store.getPayment(id))?.status === 'awaiting_customer');
+    const { providerRef } = (await first.app.store.getPayment(id))!;
+    await first.app.close();
+
+    // Restarted with the merchant left out of the file by a slip; the provider's callback comes.
+    // (The other merchant's sandbox, which the callback route has at hand, would call it paid.)
+    const slipped = await startRelay({ dbPath: first.dbPath, merchants: [demoMerchant(new SandboxProvider({ delayMs: 50 }), [], SECRET)], ...schedule, callbackToken: 'cb-token-missing-merchant-0001' });
+    const callback = await slipped.app.inject({
+      method: 'POST',
+      url: '/v1/callbacks/sandbox/cb-token-missing-merchant-0001',
+      payload: { Body: { stkCallback: { MerchantRequestID: 'm-1', CheckoutRequestID: providerRef, ResultCode: 0, ResultDesc: 'ok', CallbackMetadata: { Item: [{ Name: 'Amount', Value: 250 }, { Name: 'MpesaReceiptNumber', Value: 'SBX1234567' }, { Name: 'PhoneNumber', Value: 254708374149 }] } } } },
+    });
+    expect(callback.json()).toMatchObject({ verdict: 'unconfirmed' });
+    expect((await slipped.app.store.getPayment(id))?.status).toBe('awaiting_customer');
+    await slipped.app.close();
+
+    // The merchant is back: its own provider settles the payment, and its webhook goes out.
+    relay = await startRelay({ dbPath: first.dbPath, merchants: [shop, other(50)], ...schedule });
+    await until(() => hooks!.received.length === 1, 'the webhook of the payment', 8_000);
+    expect(JSON.parse(hooks.received[0]!.body)).toMatchObject({ type: 'payment.succeeded', data: { id } });
+  });
+
   it('sends the user and password of a webhook URL as Basic authorization, and never writes the password down', async () => {
     hooks = await merchantServer(0);
     const withCredentials = hooks.url.replace('http://', 'http://hook%20user:s3cret%40pass@');
