@@ -18,7 +18,7 @@ import { phone } from './features/phone.js';
 import { JsonFileStorage } from './file-storage.js';
 import { STRINGS } from './i18n.js';
 import type { Logger } from './logger.js';
-import { isOpenPayment, PaymentWatcher, type OpenPayment } from './payment-watcher.js';
+import { isOpenPayment, PaymentWatcher, type OpenPayment, type WatcherOptions } from './payment-watcher.js';
 import { RelayClient } from './relay-client.js';
 
 export interface BotSettings extends Pick<BotConfig, 'token' | 'apiRoot' | 'relayUrl' | 'publishableKey' | 'merchantId' | 'dataDir'> {
@@ -26,7 +26,9 @@ export interface BotSettings extends Pick<BotConfig, 'token' | 'apiRoot' | 'rela
   /** Skips `getMe` at start (tests that never start the bot). */
   botInfo?: GrammyBotConfig<BotContext>['botInfo'];
   /** Watcher timings (tests). */
-  watcher?: { idleMs?: number; retryDelaysMs?: number[] };
+  watcher?: Pick<WatcherOptions, 'idleMs' | 'retryDelaysMs' | 'recoverForMs' | 'recoverDelaysMs'>;
+  /** How long one request to the relay may take (tests; default 15 s). */
+  relayTimeoutMs?: number;
 }
 
 export interface PaymentBot {
@@ -45,7 +47,7 @@ export function createBot(settings: BotSettings): PaymentBot {
   // Telegram's flood limits (429 with retry_after) and its passing 5xx are waited out.
   bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }));
 
-  const relay = new RelayClient(settings.relayUrl, settings.publishableKey);
+  const relay = new RelayClient(settings.relayUrl, settings.publishableKey, settings.relayTimeoutMs);
   const watcher = new PaymentWatcher({
     api: bot.api,
     relay,

@@ -9,7 +9,7 @@ import { GrammyError, type Api, type StorageAdapter } from 'grammy';
 import type { PaymentView } from '@stk-pay/server/schemas';
 import { STRINGS, type Lang, type Terms } from './i18n.js';
 import type { Logger } from './logger.js';
-import { isTerminal, PaymentGoneError, type RelayClient } from './relay-client.js';
+import { isTerminal, PaymentGoneError, type RelayAnswer, type RelayClient } from './relay-client.js';
 import { paymentView, resultUnknownView, viewKey, type MessageView } from './views.js';
 
 export interface OpenPayment {
@@ -51,7 +51,12 @@ export interface WatcherOptions {
   retryDelaysMs?: number[];
   /** The relay settles a payment within a day; past this the bot stops following it. */
   giveUpAfterMs?: number;
+  /** A Pay without an answer is asked again for this long (`recoverPayment`), with these waits, the last repeated. */
+  recoverForMs?: number;
+  recoverDelaysMs?: number[];
 }
+
+type Target = { chatId: number; messageId: number; lang: Lang };
 
 type Outcome = 'open' | 'done';
 /** grammY types its signal with the abort-controller package's AbortSignal; Node's own is the same at run time. */
@@ -64,11 +69,15 @@ export class PaymentWatcher {
   private readonly idleMs: number;
   private readonly retryDelaysMs: number[];
   private readonly giveUpAfterMs: number;
+  private readonly recoverForMs: number;
+  private readonly recoverDelaysMs: number[];
 
   constructor(private readonly options: WatcherOptions) {
     this.idleMs = options.idleMs ?? 45_000;
     this.retryDelaysMs = options.retryDelaysMs ?? [500, 1_000, 2_000, 5_000, 10_000, 30_000];
     this.giveUpAfterMs = options.giveUpAfterMs ?? 26 * 60 * 60_000;
+    this.recoverForMs = options.recoverForMs ?? 2 * 60_000;
+    this.recoverDelaysMs = options.recoverDelaysMs ?? [1_000, 2_000, 4_000, 8_000, 15_000];
   }
 
   /** How many payments are being followed now. */
@@ -82,7 +91,7 @@ export class PaymentWatcher {
    * While the bot stops (a Pay whose relay answered late), the payment is only written to disk,
    * whatever its state: the next start shows it and follows it to its end.
    */
-  async follow(target: { chatId: number; messageId: number; lang: Lang }, payment: PaymentView): Promise<boolean> {
+  async follow(target: Target, payment: PaymentView): Promise<boolean> {
     if (this.claimed.has(payment.id)) return false;
     const open: OpenPayment = {
       ...target,
@@ -110,6 +119,41 @@ export class PaymentWatcher {
     }
     this.spawn(open);
     return true;
+  }
+
+  /**
+   * A Pay whose request may have reached the relay but got no answer (a timeout, a 5xx): `create`
+   * sends the same request again, with the same idempotency key (so never a second prompt), in the
+   * background for up to `recoverForMs` with growing waits, and the payment it returns is followed
+   * on the message. A refusal ends it; so does a stop (the customer's button still works after it).
+   */
+  recoverPayment(target: Target, create: (signal: AbortSignal) => Promise<RelayAnswer<PaymentView>>): void {
+    const key = `recover:${target.chatId}:${target.messageId}`;
+    if (this.tasks.has(key)) return;
+    const task = this.recover(target, create)
+      .catch((error: unknown) => this.options.log.error('asking the relay again for a payment failed', { ...target, error }))
+      .finally(() => this.tasks.delete(key));
+    this.tasks.set(key, task);
+  }
+
+  private async recover(target: Target, create: (signal: AbortSignal) => Promise<RelayAnswer<PaymentView>>): Promise<void> {
+    const signal = this.stopping.signal;
+    const until = Date.now() + this.recoverForMs;
+    for (let attempt = 0; Date.now() < until; attempt += 1) {
+      await sleep(this.recoverDelaysMs[Math.min(attempt, this.recoverDelaysMs.length - 1)] ?? 1_000, signal);
+      if (signal.aborted) return;
+      const answer = await create(signal);
+      if (answer.ok) {
+        await this.follow(target, answer.value);
+        return;
+      }
+      if (signal.aborted) return;
+      if (answer.problem.kind === 'refused') {
+        this.options.log.warn('the relay refused a payment asked again', { ...target, code: answer.problem.code });
+        return;
+      }
+    }
+    this.options.log.warn('no answer from the relay for a Pay, asked again for two minutes; the button still works', target);
   }
 
   /** Follows every payment left open by an earlier run. Returns how many. */

@@ -19,8 +19,11 @@ export interface Checkout {
 
 /** Why the relay did not do what was asked. */
 export type RelayProblem =
-  /** No answer, or not the relay's (connection refused, timeout, 5xx, a proxy's error page). */
-  | { kind: 'unreachable'; detail: string }
+  /**
+   * No answer, or not the relay's (connection refused, timeout, 5xx, a proxy's error page).
+   * `mayHaveArrived`: the request may have reached the relay (all but a connection never made).
+   */
+  | { kind: 'unreachable'; detail: string; mayHaveArrived: boolean }
   | {
       kind: 'refused';
       status: number;
@@ -42,19 +45,23 @@ export class PaymentGoneError extends Error {
 /** How long the bot waits for one answer from the relay. */
 export const REQUEST_TIMEOUT_MS = 15_000;
 
+/** Failures before any connection was made: the request cannot have reached the relay. */
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 export class RelayClient {
   private readonly baseUrl: string;
 
   constructor(
     baseUrl: string,
     private readonly publishableKey: string,
+    private readonly timeoutMs = REQUEST_TIMEOUT_MS,
   ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
   /** Sends the prompt. The same key again returns the same payment and sends no second prompt. */
-  createPayment(checkout: Checkout, msisdn: string, idempotencyKey: string): Promise<RelayAnswer<PaymentView>> {
-    return this.post('/v1/payments', { ...requestBody(checkout), phone: msisdn }, idempotencyKey, 201) as Promise<RelayAnswer<PaymentView>>;
+  createPayment(checkout: Checkout, msisdn: string, idempotencyKey: string, signal?: AbortSignal): Promise<RelayAnswer<PaymentView>> {
+    return this.post('/v1/payments', { ...requestBody(checkout), phone: msisdn }, idempotencyKey, 201, signal) as Promise<RelayAnswer<PaymentView>>;
   }
 
   /**
@@ -68,7 +75,7 @@ export class RelayClient {
   }
 
   async getPayment(id: string, signal?: AbortSignal): Promise<PaymentView> {
-    const response = await fetch(this.paymentUrl(id), { signal: signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const response = await fetch(this.paymentUrl(id), { signal: signal ?? AbortSignal.timeout(this.timeoutMs) });
     const json: unknown = await response.json().catch(() => undefined);
     if (isNotFound(response.status, json)) throw new PaymentGoneError(`the relay does not know payment ${id}`);
     if (!response.ok || json === undefined) throw new Error(`GET payment answered HTTP ${response.status}`);
@@ -102,7 +109,8 @@ export class RelayClient {
     return `${this.baseUrl}/v1/payments/${encodeURIComponent(id)}`;
   }
 
-  private async post(path: string, body: object, idempotencyKey: string | undefined, success: number): Promise<RelayAnswer<unknown>> {
+  private async post(path: string, body: object, idempotencyKey: string | undefined, success: number, signal?: AbortSignal): Promise<RelayAnswer<unknown>> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
@@ -113,15 +121,17 @@ export class RelayClient {
           ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
         },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (error) {
-      return { ok: false, problem: { kind: 'unreachable', detail: describe(error) } };
+      return { ok: false, problem: { kind: 'unreachable', detail: describe(error), mayHaveArrived: !NEVER_CONNECTED.has(describe(error)) } };
     }
     const json: unknown = await response.json().catch(() => undefined);
+    // A success whose body was cut off (the wait ran out while it came) was still a success.
+    if (response.status === success && json === undefined) return { ok: false, problem: { kind: 'unreachable', detail: 'the answer was cut off', mayHaveArrived: true } };
     if (response.status === success) return { ok: true, value: json };
     if (response.status >= 500 || !isErrorBody(json)) {
-      return { ok: false, problem: { kind: 'unreachable', detail: `HTTP ${response.status}` } };
+      return { ok: false, problem: { kind: 'unreachable', detail: `HTTP ${response.status}`, mayHaveArrived: true } };
     }
     const { code, message, details } = json.error;
     const retryAfter = Number.parseInt(response.headers.get('retry-after') ?? '', 10);

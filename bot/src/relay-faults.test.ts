@@ -16,7 +16,8 @@ let proxy: RelayProxy;
 let nextUser = 5000;
 
 beforeAll(async () => {
-  harness = await startHarness({ sandboxDelayMs: 1_500, throughProxy: true });
+  // The bot waits 1 s for an answer from the relay (15 s in production).
+  harness = await startHarness({ sandboxDelayMs: 1_500, throughProxy: true, relayTimeoutMs: 1_000 });
   proxy = harness.proxy!;
 });
 
@@ -60,11 +61,28 @@ describe('a proxy in front of the relay', () => {
     };
     user.press(confirmation, 'Pay');
     await harness.telegram.waitFor('the outage message', () => /not answering right now/.test(confirmation.text));
-    proxy.rule = undefined;
     user.press(confirmation, 'Cancel');
     await harness.telegram.waitFor('the cancellation', () => /^Cancelled/.test(confirmation.text));
     expect(confirmation.text).toBe('Cancelled. If a PIN prompt is already on your phone, you can decline it there.');
+    // The bot asks the relay again with the same key, and shows the prompt it had sent to its end.
+    proxy.rule = undefined;
+    await harness.telegram.waitFor('the receipt', () => /Paid KES 350 for P502-1/.test(confirmation.text));
     expect(await paymentsFor(harness, 'P502-1')).toHaveLength(1);
+  });
+
+  it('shows the payment, to the receipt, of a Pay whose answer the relay sent after the bot stopped waiting, with one prompt', async () => {
+    const user = harness.telegram.user(nextUser++);
+    const confirmation = await offer(user, '/pay 360 LATE-1', '0708374149');
+    // The relay takes the payment at once, but its answer comes after the bot's wait (a slow proxy).
+    let held = 0;
+    proxy.rule = async (request) => {
+      if (request.method === 'POST' && request.url === '/v1/payments' && held++ === 0) await new Promise((resolve) => setTimeout(resolve, 3_000));
+      return false;
+    };
+    user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('the receipt', () => /Paid KES 360 for LATE-1/.test(confirmation.text));
+    expect(confirmation.history.some((text) => /not answering right now/.test(text))).toBe(true);
+    expect(await paymentsFor(harness, 'LATE-1')).toHaveLength(1);
   });
 
   it("keeps following a payment through a proxy's HTML 404 on its status stream, to the receipt", async () => {

@@ -50,6 +50,23 @@ describe('restarts and outages', () => {
     expect(await paymentsFor(harness, 'DOWN-1')).toHaveLength(1);
   });
 
+  it('says nothing was sent after a Pay whose connection to the relay was refused, and does not ask the relay again', async () => {
+    const user = harness.telegram.user(nextUser++);
+    const confirmation = await offer(user, '/pay 370 REFUSED-1', '0708374149');
+    await harness.stopRelay();
+    try {
+      user.press(confirmation, 'Pay');
+      await harness.telegram.waitFor('the outage message', () => /not answering right now/.test(confirmation.text));
+      user.press(confirmation, 'Cancel');
+      await harness.telegram.waitFor('the cancellation', () => /^Cancelled/.test(confirmation.text));
+      expect(confirmation.text).toBe('Cancelled. Nothing was sent to your phone.');
+    } finally {
+      await harness.startRelayAgain();
+    }
+    expect(await paymentsFor(harness, 'REFUSED-1')).toHaveLength(0);
+    expect(harness.logs.join('\n')).not.toMatch(/asked again/);
+  });
+
   it('edits the message of a payment left open by a stopped bot once a new bot starts on the same storage', async () => {
     const user = harness.telegram.user(nextUser++);
     const confirmation = await offer(user, '/pay 820 RESTART-1', '0708374149');

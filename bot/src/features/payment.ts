@@ -67,7 +67,12 @@ export function payment({ relay, watcher, log }: PaymentDeps): Composer<BotConte
       return;
     }
     // No answer (a timeout, a proxy's error page): the relay may have taken it and sent the prompt.
-    if (answer.problem.kind === 'unreachable') offer.mayHaveSent = true;
+    // The same request is sent again in the background, and the payment it returns is shown here.
+    if (answer.problem.kind === 'unreachable' && answer.problem.mayHaveArrived) {
+      offer.mayHaveSent = true;
+      const terms = { ...offer };
+      watcher.recoverPayment({ chatId, messageId, lang: ctx.lang }, (signal) => relay.createPayment(terms, terms.phone, key, signal));
+    }
     const problem = problemText(answer.problem, offer, ctx.t, log, true);
     // The same button again uses the same idempotency key: safe even if the request did arrive.
     const again = retryOf ? tryAgainKeyboard(ctx.t, retryOf) : offerKeyboard(ctx.t, offer.amount);

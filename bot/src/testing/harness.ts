@@ -28,6 +28,8 @@ export interface HarnessOptions {
   throughProxy?: boolean;
   /** Webhook mode: how long an update may take before its request is answered anyway. */
   webhookAnswerMs?: number;
+  /** How long the bot waits for one answer from the relay (default 15 s). */
+  relayTimeoutMs?: number;
 }
 
 export interface Harness {
@@ -82,7 +84,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       dataDir,
       log,
       pollTimeoutSeconds: 5,
-      watcher: { retryDelaysMs: [100, 200, 400] },
+      watcher: { retryDelaysMs: [100, 200, 400], recoverDelaysMs: [100, 200, 400] },
+      ...(options.relayTimeoutMs !== undefined ? { relayTimeoutMs: options.relayTimeoutMs } : {}),
       ...(webhook ? { webhook } : {}),
       ...(options.webhookAnswerMs !== undefined ? { webhookAnswerMs: options.webhookAnswerMs } : {}),
     });
