@@ -255,10 +255,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const merchants = new MerchantRegistry(merchantList);
   const callbackToken = options.callbackToken ?? (await store.getOrSetSetting('callback_token', randomBytes(24).toString('hex')));
   // The relay's own URL for provider callbacks: PUBLIC_URL, or the address it listens on. Worked
-  // out once, at the first push (a system call per push otherwise: about 1.5 % of the relay's CPU
-  // per payment); not before the relay listens.
+  // out once (a system call per push otherwise: about 1.5 % of the relay's CPU per payment), as
+  // soon as the relay listens: once it is closing, it has no address any more to work out.
   let ownUrl: string | undefined;
   const baseUrl = () => (ownUrl ??= options.publicUrl ? options.publicUrl.replace(/\/+$/, '') : listeningUrl());
+  app.server.once('listening', () => void baseUrl());
   const listeningUrl = () => {
     const address = app.server.address();
     if (address === null || typeof address === 'string') throw new Error('PUBLIC_URL is needed when the relay is not listening on TCP');

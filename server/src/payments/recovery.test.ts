@@ -60,6 +60,23 @@ describe('a push lost in a restart', () => {
   });
 });
 
+describe('a push whose relay is closing', () => {
+  it('is sent with the callback address the relay had while it listened, not taken for a push that may have arrived', async () => {
+    // Without PUBLIC_URL the callback URL is the listening address, gone once the relay closes:
+    // the first push made after that (a SIGTERM right after the first payments) was never sent,
+    // yet recorded as one whose outcome was unknown, pending for a day.
+    const sandbox = new CountingSandbox({ delayMs: 60_000 });
+    relay = await startRelay({ merchants: [demoMerchant(sandbox)] });
+    await new Promise<void>((resolve) => relay!.app.server.close(() => resolve()));
+    const created = await relay.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 250, phone: '0708374149' } });
+    expect(created.statusCode).toBe(201);
+    const payment = await waitForStatus(relay, created.json().id, 'awaiting_customer');
+    expect(payment).toMatchObject({ status: 'awaiting_customer', pushState: 'sent', providerRef: expect.stringMatching(/^ws_CO_SBX_/) });
+    expect(sandbox.pushes).toHaveLength(1);
+    expect(sandbox.pushes[0]!.callbackUrl.startsWith(`${relay.url}/v1/callbacks/sandbox/`)).toBe(true);
+  });
+});
+
 describe('a merchant that moved to another provider while a payment was open', () => {
   it("neither fails nor settles the payment on the new provider's word: it is held for review", async () => {
     // The payment went out through Daraja; the merchant now runs on the sandbox.

@@ -10,7 +10,7 @@ import { crashPoint } from '../crash-points.js';
 import type { RelayMetrics } from '../metrics.js';
 import { RelayError } from '../errors.js';
 import type { Merchant, MerchantRegistry } from '../merchants.js';
-import { paysAmount, type CallbackInput, type Provider, type ProviderStatus } from '../providers/types.js';
+import { paysAmount, type CallbackInput, type Provider, type ProviderStatus, type PushResult } from '../providers/types.js';
 import { maskPhone } from '../phone.js';
 import { ProviderHttpError } from '../providers/http.js';
 import { randomBytesFromPool } from '../random.js';
@@ -306,6 +306,9 @@ export class PaymentService {
 
   private async push(merchant: Merchant, payment: PaymentRecord, requestLog: FastifyBaseLogger): Promise<void> {
     const log = requestLog.child({ paymentId: payment.id, provider: merchant.provider.name });
+    // Worked out before the claim: a push that cannot be built is never claimed (still queued, it
+    // is sent later), never taken for one that may have left.
+    const callbackUrl = this.deps.callbackUrl(merchant.provider);
     // Committed before the request leaves: after a crash from here on, this payment is never pushed
     // again, and it is due for a status check. Whoever claims it first sends it; nobody else does.
     if (!(await this.deps.store.claimPush(payment.id, this.now(), this.now() + this.deps.schedule.promptWindowMs))) return;
@@ -313,25 +316,16 @@ export class PaymentService {
     crashPoint('after_push_claimed');
     for (let attempt = 0; ; attempt++) {
       const timer = this.deps.metrics.providerTimer(merchant.provider.name, 'push');
+      let result: PushResult;
       try {
-        const result = await merchant.provider.requestPayment({
+        result = await merchant.provider.requestPayment({
           paymentId: payment.id,
           amount: payment.amount,
           phone: payment.phone,
           reference: payment.reference,
           description: payment.description,
-          callbackUrl: this.deps.callbackUrl(merchant.provider),
+          callbackUrl,
         });
-        const latencyMs = timer.done(result.kind === 'accepted' ? 'ok' : 'refused');
-        if (result.kind === 'refused') {
-          log.info({ code: result.code, latencyMs }, 'provider refused the push');
-          await this.updater.apply(payment, { status: 'failed', code: result.code, message: result.message }, 'push', { pushState: 'refused' }, { log: requestLog });
-          return;
-        }
-        log.info({ providerRef: result.providerRef, latencyMs }, 'provider accepted the push');
-        crashPoint('after_push_accepted');
-        await this.updater.apply(payment, { status: 'pending' }, 'push', { providerRef: result.providerRef }, { log: requestLog });
-        return;
       } catch (error) {
         const latencyMs = timer.failed(error);
         const failure = error instanceof ProviderHttpError ? error : new ProviderHttpError('indeterminate', String(error));
@@ -357,6 +351,18 @@ export class PaymentService {
         await this.updater.apply(payment, outcome, 'push', { pushState: 'refused' }, { log: requestLog });
         return;
       }
+      // The provider's answer, outside the try: a failure to record it (the disk full, say) is ours,
+      // not the provider's, and is not taken for a push that may or may not have arrived.
+      const latencyMs = timer.done(result.kind === 'accepted' ? 'ok' : 'refused');
+      if (result.kind === 'refused') {
+        log.info({ code: result.code, latencyMs }, 'provider refused the push');
+        await this.updater.apply(payment, { status: 'failed', code: result.code, message: result.message }, 'push', { pushState: 'refused' }, { log: requestLog });
+        return;
+      }
+      log.info({ providerRef: result.providerRef, latencyMs }, 'provider accepted the push');
+      crashPoint('after_push_accepted');
+      await this.updater.apply(payment, { status: 'pending' }, 'push', { providerRef: result.providerRef }, { log: requestLog });
+      return;
     }
   }
 
