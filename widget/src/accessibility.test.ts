@@ -1,6 +1,6 @@
 /// <reference types="mocha" />
 import { expect, fixture, html, waitUntil } from '@open-wc/testing';
-import { sendKeys } from '@web/test-runner-commands';
+import { resetMouse, sendKeys, sendMouse } from '@web/test-runner-commands';
 import type { StkPay } from './stk-pay.component.js';
 import { en } from './strings.js';
 import {
@@ -175,6 +175,37 @@ describe('<stk-pay> accessibility', () => {
       await success;
       await el.updateComplete;
       expect(focused(el)?.textContent).to.equal(en.paid);
+    });
+
+    it('a wrong number sent from the field with Enter is announced (an alert), not only described on the field', async () => {
+      const { before, el } = await pageWithCheckout();
+      before.focus();
+      await sendKeys({ press: 'Tab' });
+      await sendKeys({ type: '0708' });
+      await sendKeys({ press: 'Enter' });
+      await el.updateComplete;
+      const error = el.shadowRoot!.getElementById('phone-error')!;
+      expect(error.getAttribute('role')).to.equal('alert');
+      expect(error.hidden).to.equal(false);
+      expect(error.textContent).to.equal(en.phone.length);
+      expect(focused(el)).to.equal(phoneField(el));
+    });
+
+    it('a click on Pay right after typing a wrong number is not lost: nothing moves the button under the pointer', async () => {
+      const { before, el } = await pageWithCheckout();
+      before.focus();
+      await sendKeys({ press: 'Tab' });
+      await sendKeys({ type: '0708' });
+      const box = button(el).getBoundingClientRect();
+      try {
+        await sendMouse({ type: 'click', position: [Math.round(box.x + box.width / 2), Math.round(box.y + box.height / 2)] });
+      } finally {
+        await resetMouse();
+      }
+      await el.updateComplete;
+      // The form was sent: the number is explained, and the field has the focus back.
+      expect(el.shadowRoot!.getElementById('phone-error')!.textContent).to.equal(en.phone.length);
+      expect(focused(el)).to.equal(phoneField(el));
     });
 
     it('after a failure, Tab to Try again and Enter: back in the field with the number kept', async () => {

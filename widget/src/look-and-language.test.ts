@@ -51,6 +51,31 @@ describe('<stk-pay> look and language', () => {
     expect(base.paddingTop).to.equal('24px');
   });
 
+  it("keeps the reader's own text size on a page whose root font size is 10px (Bootstrap 3), so the field stays at 16px or more", async () => {
+    const root = document.documentElement;
+    root.style.fontSize = '10px';
+    try {
+      const el = await checkout();
+      expect(getComputedStyle(phoneField(el)).fontSize).to.equal('18px');
+      expect(getComputedStyle(el.shadowRoot!.querySelector('.amount')!).fontSize).to.equal('28px');
+      expect(button(el).getBoundingClientRect().height).to.be.at.least(44);
+    } finally {
+      root.style.fontSize = '';
+    }
+  });
+
+  it('reads left to right on a right-to-left page, and keeps a visible placeholder and button edge', async () => {
+    const wrapper = await fixture<HTMLDivElement>(html`<div dir="rtl"><stk-pay amount="250" publishable-key="pk_test_demo" relay=${relayUrl}></stk-pay></div>`);
+    const el = wrapper.querySelector('stk-pay') as StkPay;
+    await el.updateComplete;
+    expect(getComputedStyle(part(el, 'base')).direction).to.equal('ltr');
+    // The muted text colour (about 7:1), not the browser's grey (3.7:1 on the dark card).
+    expect(getComputedStyle(phoneField(el), '::placeholder').color).to.equal('rgb(83, 91, 87)');
+    // Transparent, so unseen, but drawn in forced colours (Windows high contrast), where the fill is not.
+    const pay = getComputedStyle(button(el));
+    expect([pay.borderTopStyle, pay.borderTopWidth]).to.deep.equal(['solid', '1px']);
+  });
+
   it('lets the page style its parts', async () => {
     const wrapper = await fixture<HTMLDivElement>(html`
       <div>

@@ -178,11 +178,6 @@ export class StkPay extends ReactiveElement {
     if (this.phoneProblem !== undefined && this.#phone.ok) this.phoneProblem = undefined;
   }
 
-  #handlePhoneChange(): void {
-    const phone = this.#phone;
-    if (this.typed.trim() !== '' && !phone.ok) this.phoneProblem = phone.reason;
-  }
-
   async #handleSubmit(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     if (this.phase !== 'ready' || this.disabled) return;
@@ -347,9 +342,8 @@ export class StkPay extends ReactiveElement {
             aria-invalid=${!!problem}
             aria-describedby=${problem ? 'phone-error' : nothing}
             @input=${this.#handlePhoneInput}
-            @change=${this.#handlePhoneChange}
           />
-          <p id="phone-error" class="error" ?hidden=${!problem}>${problem ? t.phone[problem] : ''}</p>
+          <p id="phone-error" class="error" role="alert" ?hidden=${!problem}>${problem ? t.phone[problem] : ''}</p>
         </div>
         <button part="button" type="submit" ?disabled=${this.disabled} aria-disabled=${sending ? 'true' : nothing}>
           ${sending ? t.sending : t.pay(this.#money())}
@@ -368,7 +362,7 @@ export class StkPay extends ReactiveElement {
     const money = this.#money(this.payment?.amount);
     const lines = problem ? [t.misconfigured, problem] : statusLines(t, { phase: this.phase, payment: this.payment, refusal: this.refusal, money });
     return html`
-      <div part="base" class="base" lang=${lang}>
+      <div part="base" class="base" dir="ltr" lang=${lang}>
         <div part="amount" class="summary">
           ${this.payment || this.#hasValidAmount() ? html`<span class="amount">${money}</span>` : nothing}
           ${this.reference ? html`<span class="muted">${t.reference} ${this.reference}</span>` : nothing}

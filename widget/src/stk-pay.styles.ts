@@ -9,12 +9,14 @@ export default `
     --stk-pay-background: #fff;
     --stk-pay-border: #8a948f;
     --stk-pay-error: #b3261e;
-    --stk-pay-radius: 0.5rem;
+    --stk-pay-radius: .5em;
     --stk-pay-font: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;
-    --stk-pay-spacing: 1rem;
+    --stk-pay-spacing: 1em;
 
     display: block;
-    max-width: 24rem;
+    max-width: 24em;
+    /* The reader's own text size: a page's root size (Bootstrap 3's 10px) does not shrink it. */
+    font-size: medium;
     font-family: var(--stk-pay-font);
     color: var(--stk-pay-text);
   }
@@ -73,14 +75,14 @@ export default `
   }
 
   .amount {
-    font-size: 1.75rem;
+    font-size: 1.75em;
     font-weight: 700;
     line-height: 1.2;
   }
 
   .muted {
     color: var(--stk-pay-muted);
-    font-size: .875rem;
+    font-size: .875em;
   }
 
   label,
@@ -91,8 +93,8 @@ export default `
   input,
   button {
     width: 100%;
-    min-height: 2.75rem;
-    padding: .5rem .75rem;
+    min-height: 2.75em;
+    padding: .5em .75em;
     border-radius: calc(var(--stk-pay-radius)/2);
     font: inherit;
   }
@@ -101,7 +103,11 @@ export default `
     border: 1px solid var(--stk-pay-border);
     background: var(--stk-pay-background);
     color: inherit;
-    font-size: 1.125rem;
+    font-size: 1.125em;
+  }
+
+  input::placeholder {
+    color: var(--stk-pay-muted);
   }
 
   input[aria-invalid=true] {
@@ -119,11 +125,12 @@ export default `
 
   .error {
     color: var(--stk-pay-error);
-    font-size: .875rem;
+    font-size: .875em;
   }
 
   button {
-    border: 0;
+    /* Invisible, but drawn in forced colours (Windows high contrast), where the fill is not. */
+    border: 1px solid #0000;
     background: var(--stk-pay-accent);
     color: var(--stk-pay-accent-text);
     font-weight: 700;
@@ -140,7 +147,7 @@ export default `
   }
 
   .headline {
-    font-size: 1.125rem;
+    font-size: 1.125em;
   }
 
   .succeeded .headline {
@@ -162,8 +169,8 @@ export default `
   .confirming::before {
     content: '';
     display: block;
-    width: 1.5rem;
-    height: 1.5rem;
+    width: 1.5em;
+    height: 1.5em;
     margin-bottom: calc(var(--stk-pay-spacing)/2);
     border: 3px solid var(--stk-pay-border);
     border-top-color: var(--stk-pay-accent);
