@@ -250,10 +250,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       : new MemoryStatusBus());
   const merchantList = options.merchants ?? [demoMerchant(new SandboxProvider({ delayMs: options.sandboxDelayMs ?? 3_000 }), options.allowedOrigins)];
   for (const merchant of merchantList) {
-    if (merchant.secretKeys.length === 0) merchant.secretKeys = [await store.getOrSetSetting(`secret_key:${merchant.id}`, generateSecretKey())];
+    if (merchant.secretKeys.length === 0) merchant.secretKeys = [await store.getOrSetSetting(`secret_key:${merchant.id}`, generateSecretKey()).catch(unusable)];
   }
   const merchants = new MerchantRegistry(merchantList);
-  const callbackToken = options.callbackToken ?? (await store.getOrSetSetting('callback_token', randomBytes(24).toString('hex')));
+  // The first writes (a read-only file or role fails here): named as the database's, as opening is.
+  const callbackToken = options.callbackToken ?? (await store.getOrSetSetting('callback_token', randomBytes(24).toString('hex')).catch(unusable));
   // The relay's own URL for provider callbacks: PUBLIC_URL, or the address it listens on. Worked
   // out once (a system call per push otherwise: about 1.5 % of the relay's CPU per payment), as
   // soon as the relay listens: once it is closing, it has no address any more to work out.

@@ -1,6 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { buildApp } from './app.js';
 
 const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
 
@@ -31,6 +35,29 @@ describe('relay start-up with a bad setting', () => {
     expect(postgres.status).toBe(1);
     expect(postgres.stderr).toMatch(/^stk-pay: failed to start: could not open the PostgreSQL database \(DATABASE_URL\): .*ECONNREFUSED/);
     expect(postgres.stderr).not.toContain('hunter2');
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('stops with one line naming the SQLite file when it can be read but not written (its first write fails, not its opening)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stk-pay-readonly-'));
+    chmodSync(dir, 0o777);
+    const dbPath = join(dir, 'stk-pay.sqlite');
+    try {
+      const app = await buildApp({ dbPath, logger: false, sandboxDelayMs: 100 });
+      await app.close();
+      for (const file of readdirSync(dir)) chmodSync(join(dir, file), 0o444);
+      // As another user (root writes anything): the file is the operator's, read-only to the relay.
+      const result = spawnSync(process.execPath, ['--import', 'tsx', cli], {
+        env: { PATH: process.env['PATH'] ?? '', PORT: '0', STK_PAY_DB: dbPath },
+        encoding: 'utf8',
+        timeout: 15_000,
+        uid: 65534,
+        gid: 65534,
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr.trim()).toMatch(new RegExp(`^stk-pay: failed to start: could not open the SQLite file ${dbPath.replace(/[.]/g, '\\.')} \\(STK_PAY_DB\\): .*readonly`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('stops with one line naming TRUST_PROXY or RATE_LIMIT_EXEMPT_IPS when an entry is not an address, a CIDR or a keyword (not blaming the database)', () => {
