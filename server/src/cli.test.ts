@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,10 +42,11 @@ describe('relay start-up with a bad setting', () => {
     chmodSync(dir, 0o777);
     const dbPath = join(dir, 'stk-pay.sqlite');
     try {
+      // A relay killed with its WAL open (as kill -9 leaves it), its files the relay user's; then the
+      // database file alone made read-only. As another user: root writes anything.
       const app = await buildApp({ dbPath, logger: false, sandboxDelayMs: 100 });
-      await app.close();
-      for (const file of readdirSync(dir)) chmodSync(join(dir, file), 0o444);
-      // As another user (root writes anything): the file is the operator's, read-only to the relay.
+      for (const file of readdirSync(dir)) chownSync(join(dir, file), 65534, 65534);
+      chmodSync(dbPath, 0o444);
       const result = spawnSync(process.execPath, ['--import', 'tsx', cli], {
         env: { PATH: process.env['PATH'] ?? '', PORT: '0', STK_PAY_DB: dbPath },
         encoding: 'utf8',
@@ -53,6 +54,7 @@ describe('relay start-up with a bad setting', () => {
         uid: 65534,
         gid: 65534,
       });
+      await app.close();
       expect(result.status).toBe(1);
       expect(result.stderr.trim()).toMatch(new RegExp(`^stk-pay: failed to start: could not open the SQLite file ${dbPath.replace(/[.]/g, '\\.')} \\(STK_PAY_DB\\): .*readonly`));
     } finally {
