@@ -191,6 +191,19 @@ describe('paying with /pay', () => {
     expect(user.messages.map((message) => message.text)).toEqual([expect.stringMatching(/^Pay KES 75 for FLOOD-1/)]);
   });
 
+  it("stays within Telegram's global limit of 30 messages a second when many customers write at once, and answers every one", async () => {
+    harness.telegram.floodLimit(30);
+    try {
+      const users = Array.from({ length: 45 }, () => customer());
+      for (const user of users) user.send('/pay 100 CROWD-1');
+      await Promise.all(users.map((user) => user.waitForMessage(/Which M-Pesa number/)));
+      expect(harness.telegram.floodRefusals).toBe(0);
+      expect(users.every((user) => user.messages.length === 1)).toBe(true);
+    } finally {
+      harness.telegram.floodLimit(undefined);
+    }
+  });
+
   it('cancels with the Cancel button (a double tap too) and with /cancel, after which Pay on an old offer sends nothing', async () => {
     const user = customer();
     const confirmation = await offer(user, '/pay 90 CXL-1', '0708374149');

@@ -77,13 +77,20 @@ describe('webhook mode, stopping', () => {
     try {
       const user = slow.telegram.user(4100);
       const confirmation = await offer(user, '/pay 260 HOOKSTOP-1', '0708374149');
+      let held = false;
       slow.proxy!.rule = async (request) => {
-        if (request.method === 'POST' && request.url === '/v1/payments') await new Promise((resolve) => setTimeout(resolve, 1_500));
+        if (request.method === 'POST' && request.url === '/v1/payments') {
+          held = true;
+          await new Promise((resolve) => setTimeout(resolve, 1_500));
+        }
         return false;
       };
+      // The update that brought the confirmation may be answered just after it appears.
+      await slow.telegram.waitFor('every update so far answered', () => slow.telegram.webhookStatuses.length === slow.telegram.lastUpdateId);
       const answered = slow.telegram.webhookStatuses.length;
       user.press(confirmation, 'Pay');
       await slow.telegram.waitFor('the press answered to Telegram', () => slow.telegram.webhookStatuses.length > answered);
+      expect(held).toBe(true);
       await slow.stopBot();
       const open = readdirSync(join(slow.dataDir, 'open-payments')).filter((name) => name.endsWith('.json'));
       expect(open).toHaveLength(1);

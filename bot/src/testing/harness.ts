@@ -85,6 +85,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       log,
       pollTimeoutSeconds: 5,
       watcher: { retryDelaysMs: [100, 200, 400], recoverDelaysMs: [100, 200, 400] },
+      // The double enforces Telegram's global limit (floodLimit), not the per-chat one: short tests.
+      perChatIntervalMs: 20,
       ...(options.relayTimeoutMs !== undefined ? { relayTimeoutMs: options.relayTimeoutMs } : {}),
       ...(webhook ? { webhook } : {}),
       ...(options.webhookAnswerMs !== undefined ? { webhookAnswerMs: options.webhookAnswerMs } : {}),

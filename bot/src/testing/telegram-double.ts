@@ -52,6 +52,11 @@ export class TelegramDouble {
   private offline = false;
   /** The methods of the requests cut off while offline, in order. */
   readonly unanswered: string[] = [];
+  /** Telegram's global limit on messages (sent and edited) a second, when set; see `floodLimit`. */
+  private messagesPerSecond: number | undefined;
+  private readonly messageTimes: number[] = [];
+  /** How many calls the global limit refused with 429. */
+  floodRefusals = 0;
   private readonly server = createServer((request, response) => void this.handle(request, response));
   url = '';
 
@@ -79,6 +84,16 @@ export class TelegramDouble {
 
   goOnline(): void {
     this.offline = false;
+  }
+
+  /**
+   * Enforces a global limit of `perSecond` messages sent or edited in any second (undefined: none),
+   * answering a call past it as Telegram does: 429 with `parameters.retry_after`.
+   */
+  floodLimit(perSecond: number | undefined): void {
+    this.messagesPerSecond = perSecond;
+    this.messageTimes.length = 0;
+    this.floodRefusals = 0;
   }
 
   /** The next call of `method` answers `error` instead (e.g. 429 with retry_after). */
@@ -176,7 +191,22 @@ export class TelegramDouble {
     const injected = this.failures.get(method)?.shift();
     if (injected) return send(injected);
     if (method === 'getUpdates') return this.getUpdates(payload, request, send);
+    const flood = this.overFloodLimit(method);
+    if (flood) return send(flood);
     send(this.answer(method, payload));
+  }
+
+  private overFloodLimit(method: string): ApiResult | undefined {
+    if (this.messagesPerSecond === undefined || (method !== 'sendMessage' && method !== 'editMessageText')) return undefined;
+    const now = Date.now();
+    while (this.messageTimes.length > 0 && this.messageTimes[0]! <= now - 1000) this.messageTimes.shift();
+    if (this.messageTimes.length < this.messagesPerSecond) {
+      this.messageTimes.push(now);
+      return undefined;
+    }
+    this.floodRefusals += 1;
+    const retryAfter = Math.max(1, Math.ceil((this.messageTimes[0]! + 1000 - now) / 1000));
+    return { ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } };
   }
 
   private getUpdates(payload: Record<string, unknown>, request: IncomingMessage, send: (result: ApiResult) => void): void {
