@@ -105,9 +105,16 @@ export class CallbackHandler {
     if (update.status !== 'pending' && (!provider.signedCallbacks || attached)) {
       // Anyone can POST an unsigned body: only the provider's own status answer makes it final.
       const confirmed = await this.deps.updater.safeQuery(provider, payment.providerRef ?? parsed.providerRef, payment.id, 'callback confirmation', log);
-      const sameRequest = !attached || confirmsIdentity(confirmed, payment);
+      const sameRequest = !attached || confirmsIdentity(confirmed, payment, parsed.refIsTransaction === true);
       if (confirmed === undefined || confirmed.status !== update.status || !sameRequest) {
-        await record(parsed.providerRef, payment.id, `unconfirmed: query says ${confirmed?.status ?? 'nothing'}`);
+        await record(parsed.providerRef, payment.id, `unconfirmed: query says ${confirmed?.status ?? 'nothing'}${confirmed && !sameRequest ? ' about another request, or one it cannot tie to this payment' : ''}`);
+        if (confirmed?.status === 'succeeded' && !sameRequest && !payment.reviewReason) {
+          // Paid, says the provider, about a transaction nothing ties to this payment (its push's
+          // answer was lost): neither paid nor failed on our word; the merchant looks.
+          const reviewReason = `A callback names this payment with M-Pesa transaction ${parsed.providerRef}, which ${provider.name} reports paid; nothing ties that transaction to this payment (the push's answer was lost). Check ${provider.name}'s dashboard.`;
+          log.error({ paymentId: payment.id, providerRef: parsed.providerRef }, 'callback names a paid transaction nothing ties to this payment; the payment needs review');
+          await this.deps.store.updatePayment(payment.id, { reviewReason, nextCheckAt: null }, 'callback', this.deps.now());
+        }
         if (confirmed && confirmed.status !== 'pending' && sameRequest) await this.deps.updater.apply(payment, confirmed, 'query', attached ? { providerRef: parsed.providerRef } : {}, { log });
         return 'unconfirmed';
       }
@@ -163,11 +170,14 @@ export class CallbackHandler {
  * payment (its echoed id) or, failing that, its amount, so a callback about some other paid
  * request cannot be pinned on this one.
  */
-export function confirmsIdentity(confirmed: ProviderStatus | undefined, payment: PaymentRecord): boolean {
+export function confirmsIdentity(confirmed: ProviderStatus | undefined, payment: PaymentRecord, refIsTransaction = false): boolean {
   if (!confirmed) return false;
   if (confirmed.paymentId !== undefined) return confirmed.paymentId === payment.id;
   if (confirmed.status === 'succeeded' && confirmed.amount !== undefined) return paysAmount(confirmed, payment.amount);
-  return true;
+  // An answer about a transaction (a receipt any collection on the account has) that names
+  // neither: it ties nothing to this payment. (An answer about a request, Daraja's
+  // CheckoutRequestID, is about one STK push of the merchant's.)
+  return !(refIsTransaction && confirmed.status === 'succeeded');
 }
 
 /**

@@ -258,7 +258,7 @@ export class PaymentService {
       .map((callback) => callback.providerRef!);
     for (const reference of [...new Set(named.reverse())].slice(0, 3)) {
       const status = await this.updater.safeQuery(provider, reference, payment.id, 'reconciliation');
-      if (!status || status.status === 'pending' || !confirmsIdentity(status, payment)) continue;
+      if (!status || status.status === 'pending' || !confirmsIdentity(status, payment, refIsTransaction(provider, callbacks, reference))) continue;
       return this.updater.apply(payment, await this.withCallbackReceipt(provider, payment, reference, status, callbacks), 'query', { providerRef: reference });
     }
     return false;
@@ -376,4 +376,17 @@ export class PaymentService {
 /** What a repeated Idempotency-Key must repeat: the terms and the phone. */
 function hashOf(input: CreatePaymentInput): string {
   return createHash('sha256').update(JSON.stringify([input.amount, input.phone, input.reference, input.description])).digest('hex');
+}
+
+/** Whether the recorded callbacks that named `reference` named it as an M-Pesa transaction (a receipt), not a request. */
+function refIsTransaction(provider: Provider, callbacks: CallbackRecord[], reference: string): boolean {
+  return callbacks.some((callback) => {
+    if (callback.providerRef !== reference) return false;
+    try {
+      const parsed = provider.parseCallback({ headers: {}, body: JSON.parse(callback.body) as unknown, rawBody: callback.body });
+      return parsed.kind === 'status' && parsed.refIsTransaction === true;
+    } catch {
+      return false;
+    }
+  });
 }

@@ -64,6 +64,12 @@ export type ParsedCallback =
       /** Our payment id, where the provider echoes it (IntaSend `api_ref`, UpesiPay `ExternalReference`). */
       paymentId?: string;
       /**
+       * `providerRef` names an M-Pesa transaction (its receipt: UpesiPay's paid callbacks), not the
+       * request our push made: the status answer about it says that transaction was paid, not
+       * which payment it paid.
+       */
+      refIsTransaction?: true;
+      /**
        * Phone (canonical) and amount, where the callback carries them: the last resort to match a
        * callback for a push whose answer was lost (no provider reference stored).
        */

@@ -171,6 +171,7 @@ export class UpesiPayProvider implements Provider {
     return {
       kind: 'status',
       providerRef: paid && receipt ? receipt : callback.CheckoutRequestID,
+      ...(paid && receipt ? { refIsTransaction: true as const } : {}),
       update: paid ? { status: 'succeeded', ...(receipt ? { receipt } : {}), ...(amount !== undefined ? { amount } : {}) } : result,
       ...(callback.ExternalReference ? { paymentId: callback.ExternalReference } : {}),
       ...(phone?.ok && amount !== undefined ? { match: { phone: phone.msisdn, amount } } : {}),
