@@ -267,11 +267,14 @@ export class PaymentService {
   /**
    * A status query that says paid but gives no receipt (Daraja's never does): the receipt of a
    * callback recorded for the same request that said paid, with the same amount, when one came
-   * before the query could confirm it.
+   * before the query could confirm it. One that says failed without a reason (UpesiPay's): the
+   * reason a failed callback recorded for the payment gave.
    */
   private async withCallbackReceipt(provider: Provider, payment: PaymentRecord, reference: string, status: ProviderStatus, recorded?: CallbackRecord[]): Promise<ProviderStatus> {
-    if (status.status !== 'succeeded' || status.receipt) return status;
-    const callbacks = (recorded ?? (await this.deps.store.callbacksFor(payment.id))).filter((callback) => callback.provider === payment.provider && callback.providerRef === reference);
+    const failedWithoutReason = status.status === 'failed' && status.code === 'provider_error';
+    if (!failedWithoutReason && (status.status !== 'succeeded' || status.receipt)) return status;
+    // The callbacks recorded for this payment, of its provider: the handler tied each to it.
+    const callbacks = (recorded ?? (await this.deps.store.callbacksFor(payment.id))).filter((callback) => callback.provider === payment.provider && callback.providerRef !== null);
     for (const callback of callbacks.reverse()) {
       let body: unknown;
       try {
@@ -280,9 +283,14 @@ export class PaymentService {
         continue;
       }
       const parsed = provider.parseCallback({ headers: {}, body, rawBody: callback.body });
-      if (parsed.kind !== 'status' || parsed.providerRef !== reference) continue;
+      if (parsed.kind !== 'status') continue;
       const claimed = parsed.update;
-      if (claimed.status === 'succeeded' && claimed.receipt && paysAmount(claimed, payment.amount)) return { ...status, receipt: claimed.receipt };
+      // A failure the query confirms without saying why (UpesiPay's never says): the customer's
+      // reason from a callback (cancelled, wrong PIN…) stands, as when the callback is confirmed
+      // at once. A callback can choose the reason of a confirmed failure, never the outcome.
+      if (failedWithoutReason && claimed.status === 'failed' && claimed.code !== 'provider_error') return claimed;
+      if (parsed.providerRef !== reference) continue;
+      if (status.status === 'succeeded' && claimed.status === 'succeeded' && claimed.receipt && paysAmount(claimed, payment.amount)) return { ...status, receipt: claimed.receipt };
     }
     return status;
   }

@@ -232,6 +232,32 @@ describe('UpesiPay callbacks, matched by ExternalReference', () => {
     expect(payment?.reviewReason).toContain(otherReceipt);
   });
 
+  it("keeps the customer's reason (cancelled) when the callback could not be confirmed and the status query that later settles the failure gives none", async () => {
+    const upesi = track(await startUpesiPayDouble({ authToken: TOKEN, channelId: CHANNEL, delayMs: 100 }));
+    // In front of UpesiPay: its status endpoint answers 503 for a while.
+    let queriesFail = true;
+    const front = track(
+      await startHttpDouble((app) => {
+        app.all('/*', async (request, reply) => {
+          if (queriesFail && request.url.startsWith('/api/v2/transaction-status')) return reply.code(503).send({ detail: 'unavailable' });
+          const answer = await fetch(`${upesi.url}${request.url}`, {
+            method: request.method,
+            headers: { authorization: request.headers.authorization ?? '', 'content-type': 'application/json' },
+            ...(request.method === 'POST' ? { body: JSON.stringify(request.body) } : {}),
+          });
+          return reply.code(answer.status).header('content-type', 'application/json').send(await answer.text());
+        });
+      }),
+    );
+    const relay = track(await startRelay({ merchants: [demoMerchant(adapterFor(front.url))], callbackToken: CALLBACK_TOKEN, checkSchedule: { promptWindowMs: 60_000 }, reconcileTickMs: 50 }));
+    const id = await pay(relay, '0700000001');
+    expect(await verdicts(relay, id, 1)).toEqual(['unconfirmed: query says nothing']);
+    // UpesiPay answers again; the payment's next check is made due now.
+    queriesFail = false;
+    await relay.app.store.updatePayment(id, { nextCheckAt: Date.now() }, 'test', Date.now());
+    expect(await settled(relay, id)).toMatchObject({ status: 'failed', failure: { code: 'cancelled' } });
+  });
+
   it.each(FAILURE_NUMBERS)('the callback of prompt %s gives the failure code %s', async (phone, code) => {
     const { upesi, relay } = await start({ promptWindowMs: 2_000 });
     const id = await pay(relay, phone);
