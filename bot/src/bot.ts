@@ -52,8 +52,11 @@ export function createBot(settings: BotSettings): PaymentBot {
   // minute in a group). Installed first, so auto-retry's retries are spaced too.
   const perChatMs = settings.perChatIntervalMs ?? 1_000;
   bot.api.config.use(apiThrottler({ global: { minTime: 40 }, out: { maxConcurrent: 1, minTime: perChatMs } }));
-  // Telegram's flood limits (429 with retry_after) and its passing 5xx are waited out.
-  bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }));
+  // Telegram's flood limits (429 with retry_after) and its passing 5xx are waited out. A network
+  // error is not: auto-retry waits twice as long after each (up to an hour), and the bot stayed
+  // deaf about as long after Telegram came back as it had been away. Long polling tries again
+  // at a steady pace (run.ts), and the watcher keeps showing each payment until it can.
+  bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120, rethrowHttpErrors: true }));
 
   const relay = new RelayClient(settings.relayUrl, settings.publishableKey, settings.relayTimeoutMs);
   const watcher = new PaymentWatcher({

@@ -122,6 +122,28 @@ describe('restarts and outages', () => {
     await harness.telegram.waitFor('the receipt from the new bot', () => /Paid KES 380 for HANG-1/.test(confirmation.text));
   }, 10_000);
 
+  it('keeps trying to reach Telegram through an outage, and once it is back hears the next customer and shows the payment that ended meanwhile', async () => {
+    const user = harness.telegram.user(nextUser++);
+    const confirmation = await offer(user, '/pay 330 OUTAGE-1', '0708374149');
+    user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('check your phone', () => /Check your phone/.test(confirmation.text));
+    const [payment] = await paymentsFor(harness, 'OUTAGE-1');
+    const polls = () => harness.telegram.unanswered.filter((method) => method === 'getUpdates').length;
+    const before = polls();
+    harness.telegram.goOffline();
+    try {
+      await waitForRelayStatus(payment!.id, 'succeeded');
+      // Tries at a steady pace, not at waits that double with every failure.
+      await harness.telegram.waitFor('four tries to fetch updates while Telegram is out of reach', () => polls() - before >= 4);
+    } finally {
+      harness.telegram.goOnline();
+    }
+    const next = harness.telegram.user(nextUser++);
+    next.send('/pay 100 OUTAGE-2');
+    await next.waitForMessage(/Which M-Pesa number/);
+    await harness.telegram.waitFor('the receipt', () => /Paid KES 330 for OUTAGE-1/.test(confirmation.text));
+  });
+
   it('stops following a payment whose stream the relay says is over (204: resumed after its final event), and removes it from storage', async () => {
     const user = harness.telegram.user(nextUser++);
     const confirmation = await offer(user, '/pay 840 OVER-1', '0708374149');

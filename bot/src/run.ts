@@ -66,8 +66,15 @@ export async function startBot(settings: RunSettings): Promise<RunningBot> {
     stopUpdates = () => new Promise((resolve) => server.close(() => resolve()));
   } else {
     await bot.api.deleteWebhook();
+    logOutage(bot, log);
     const runner: RunnerHandle = run(bot, {
-      runner: { fetch: { timeout: settings.pollTimeoutSeconds ?? 30, allowed_updates: [...ALLOWED_UPDATES] } },
+      runner: {
+        fetch: { timeout: settings.pollTimeoutSeconds ?? 30, allowed_updates: [...ALLOWED_UPDATES] },
+        // A steady second between tries while Telegram is out of reach (the runner's default
+        // doubles without bound), so customers are heard again within a second of its return.
+        retryInterval: POLL_RETRY_MS,
+        silent: true,
+      },
     });
     runner.task()?.catch((error: unknown) => failed(error instanceof Error ? error : new Error(String(error))));
     stopUpdates = async () => {
@@ -90,6 +97,26 @@ export async function startBot(settings: RunSettings): Promise<RunningBot> {
       await watcher.stop();
     },
   };
+}
+
+const POLL_RETRY_MS = 1_000;
+
+/** Says once when fetching updates starts failing (the runner, silent, tries every second) and when it works again. */
+function logOutage(bot: PaymentBot['bot'], log: RunSettings['log']): void {
+  let failing = false;
+  bot.api.config.use(async (prev, method, payload, signal) => {
+    if (method !== 'getUpdates') return prev(method, payload, signal);
+    try {
+      const result = await prev(method, payload, signal);
+      if (failing) log.info('fetching updates from Telegram works again');
+      failing = false;
+      return result;
+    } catch (error) {
+      if (!failing && !signal?.aborted) log.warn(`cannot fetch updates from Telegram; trying every ${POLL_RETRY_MS / 1000} s`, { error });
+      failing = true;
+      throw error;
+    }
+  });
 }
 
 /** The command list users see in the menu, in English and in Swahili. */
