@@ -195,13 +195,14 @@ export class PaymentWatcher {
           ...(open.seq > 0 ? { afterSeq: open.seq } : {}),
         });
         for await (const payment of events) {
-          failures = 0;
           if (payment.seq <= open.seq && open.shown !== '') {
             // Shown already; if it was the end, nothing is left to follow.
             if (isTerminal(payment)) return this.finish(open);
             continue;
           }
-          if ((await this.show(open, payment)) === 'done') return this.finish(open);
+          if ((await this.showWhenAllowed(open, payment, signal)) === 'done') return this.finish(open);
+          // Only a state shown resets the waits: a stream that opens but whose edit fails backs off.
+          failures = 0;
         }
       } catch (error) {
         if (signal.aborted) return;
@@ -219,6 +220,24 @@ export class PaymentWatcher {
       const delay = this.retryDelaysMs[Math.min(failures, this.retryDelaysMs.length - 1)] ?? 1_000;
       failures += 1;
       await sleep(delay, signal);
+    }
+  }
+
+  /**
+   * `show`, waiting out Telegram's flood wait (429 `retry_after`, those longer than auto-retry
+   * takes) and trying the same edit again, with the stream kept open; a stop ends the wait.
+   */
+  private async showWhenAllowed(open: OpenPayment, payment: PaymentView, signal: AbortSignal): Promise<Outcome> {
+    for (;;) {
+      try {
+        return await this.show(open, payment);
+      } catch (error) {
+        const retryAfter = error instanceof GrammyError && error.error_code === 429 ? error.parameters.retry_after : undefined;
+        if (retryAfter === undefined || signal.aborted) throw error;
+        this.options.log.warn('Telegram asks the bot to wait before editing again', { paymentId: open.paymentId, retryAfter });
+        await sleep(retryAfter * 1000, signal);
+        if (signal.aborted) throw error;
+      }
     }
   }
 

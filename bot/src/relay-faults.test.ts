@@ -125,6 +125,36 @@ describe('a proxy in front of the relay', () => {
     await harness.telegram.waitFor('the receipt from the new bot', () => /Paid KES 350 for SLOW-2/.test(confirmation.text));
   });
 
+  it('waits out a flood wait longer than auto-retry takes (retry_after 300) before editing again, without reopening the stream, and a stop ends the wait', async () => {
+    const user = harness.telegram.user(nextUser++);
+    const confirmation = await offer(user, '/pay 390 FLOODWAIT-1', '0708374149');
+    let streams = 0;
+    proxy.rule = (request) => {
+      if (/\/events$/.test(request.url ?? '')) streams += 1;
+      return false;
+    };
+    user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('check your phone', () => /Check your phone/.test(confirmation.text));
+    const [payment] = await paymentsFor(harness, 'FLOODWAIT-1');
+    const edits = () => harness.telegram.callsOf('editMessageText').filter((call) => call.payload.chat_id === user.chatId).length;
+    const editsBefore = edits();
+    harness.telegram.floodWait(300);
+    try {
+      await harness.telegram.waitFor('the receipt edit refused', () => edits() > editsBefore);
+      const streamsThen = streams;
+      // Well past the watcher's reconnection delays (100-400 ms here): nothing more is tried.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(edits()).toBe(editsBefore + 1);
+      expect(streams).toBe(streamsThen);
+      await harness.stopBot();
+      expect(openPaymentFiles()).toContain(`${payment!.id}.json`);
+    } finally {
+      harness.telegram.floodWait(0);
+    }
+    await harness.startBotAgain();
+    await harness.telegram.waitFor('the receipt from the new bot', () => /Paid KES 390 for FLOODWAIT-1/.test(confirmation.text));
+  });
+
   it("takes only the relay's own JSON 404 as a payment it does not know, on the stream and on GET", async () => {
     const relay = new RelayClient(proxy.url, 'pk_test_demo');
     const unknown = 'pay_0000000000000000000000';

@@ -57,6 +57,8 @@ export class TelegramDouble {
   private readonly messageTimes: number[] = [];
   /** How many calls the global limit refused with 429. */
   floodRefusals = 0;
+  /** Until when (ms) messages are refused after a flood wait was set; see `floodWait`. */
+  private floodUntil = 0;
   private readonly server = createServer((request, response) => void this.handle(request, response));
   url = '';
 
@@ -94,6 +96,14 @@ export class TelegramDouble {
     this.messagesPerSecond = perSecond;
     this.messageTimes.length = 0;
     this.floodRefusals = 0;
+  }
+
+  /**
+   * A flood wait, as Telegram sets on a bot that sent too much: for `seconds`, every message sent or
+   * edited is refused with 429 and the seconds left in `parameters.retry_after` (0: lifted).
+   */
+  floodWait(seconds: number): void {
+    this.floodUntil = seconds > 0 ? Date.now() + seconds * 1000 : 0;
   }
 
   /** The next call of `method` answers `error` instead (e.g. 429 with retry_after). */
@@ -197,16 +207,17 @@ export class TelegramDouble {
   }
 
   private overFloodLimit(method: string): ApiResult | undefined {
-    if (this.messagesPerSecond === undefined || (method !== 'sendMessage' && method !== 'editMessageText')) return undefined;
+    if (method !== 'sendMessage' && method !== 'editMessageText') return undefined;
     const now = Date.now();
+    if (now < this.floodUntil) return tooManyRequests(Math.ceil((this.floodUntil - now) / 1000));
+    if (this.messagesPerSecond === undefined) return undefined;
     while (this.messageTimes.length > 0 && this.messageTimes[0]! <= now - 1000) this.messageTimes.shift();
     if (this.messageTimes.length < this.messagesPerSecond) {
       this.messageTimes.push(now);
       return undefined;
     }
     this.floodRefusals += 1;
-    const retryAfter = Math.max(1, Math.ceil((this.messageTimes[0]! + 1000 - now) / 1000));
-    return { ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } };
+    return tooManyRequests(Math.max(1, Math.ceil((this.messageTimes[0]! + 1000 - now) / 1000)));
   }
 
   private getUpdates(payload: Record<string, unknown>, request: IncomingMessage, send: (result: ApiResult) => void): void {
@@ -371,6 +382,10 @@ export class TestUser {
       from: this.from,
     };
   }
+}
+
+function tooManyRequests(retryAfter: number): ApiResult {
+  return { ok: false, error_code: 429, description: `Too Many Requests: retry after ${retryAfter}`, parameters: { retry_after: retryAfter } };
 }
 
 /** The `bot_command` entity Telegram marks a leading `/command` (or `/command@bot`) with. */
