@@ -26,8 +26,24 @@ function fieldName(context: string | undefined, instancePath: string, params: Re
   return [base || (context ?? 'body')];
 }
 
+/**
+ * SQLite's and PostgreSQL's codes for a store that cannot take writes now (a full disk, a file or
+ * role made read-only, an I/O error, a lost connection): the relay is unavailable, not broken.
+ */
+const STORE_UNAVAILABLE = /^(SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY)|53100|53200|25006|57P0[1-3]|08\d{3}|ECONNREFUSED|ECONNRESET|ETIMEDOUT)/;
+
+/** Whether an error, or one that caused it, says the store cannot take writes now. */
+function storeUnavailable(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    const { code } = cause as { code?: unknown };
+    if (typeof code === 'string' && STORE_UNAVAILABLE.test(code)) return true;
+  }
+  return false;
+}
+
 export function toRelayError(error: FastifyError): RelayError {
   if (error instanceof RelayError) return error;
+  if (storeUnavailable(error)) return new RelayError('RELAY_ERR_UNAVAILABLE', { message: 'The payment service cannot record payments right now. Please try again in a moment.', headers: { 'retry-after': '5' } });
   if (hasZodFastifySchemaValidationErrors(error)) {
     const details: ErrorDetail[] = error.validation.flatMap((issue) =>
       fieldName(error.validationContext, issue.instancePath, issue.params as Record<string, unknown>).map((field) => ({
