@@ -101,6 +101,22 @@ describe('paying with /pay', () => {
     }
   });
 
+  it('sends the outcome in a new message when the customer deleted the status message, and follows the payment there (Try again too)', async () => {
+    const user = customer();
+    const confirmation = await offer(user, '/pay 130 DEL-1', '0700000001');
+    user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('the prompt shown', () => /Check your phone|on its way/.test(confirmation.text));
+    const before = user.messages.length;
+    user.deleteMessage(confirmation);
+    const outcome = await user.waitForMessage(/Not paid: you cancelled the request on your phone/, { after: before - 1 });
+    expect(outcome.message_id).not.toBe(confirmation.message_id);
+
+    user.press(outcome, 'Try again');
+    await harness.telegram.waitFor('the second failure on the new message', () => outcome.history.filter((text) => text.startsWith('❌')).length === 2);
+    expect(user.messages.some((message) => /no longer open|Something went wrong/.test(message.text))).toBe(false);
+    expect(await paymentsFor(harness, 'DEL-1')).toHaveLength(2);
+  });
+
   it('tells the customer when the M-Pesa balance was not enough', async () => {
     const user = customer();
     const confirmation = await offer(user, '/pay 5000 INS-1', '0700000002');

@@ -256,20 +256,32 @@ export class PaymentWatcher {
     return 'open';
   }
 
-  /** `done` when the message can no longer be edited (deleted, bot blocked): nothing left to show. */
+  /**
+   * Shows the view on the payment's message. A message the customer deleted (or one Telegram no
+   * longer lets the bot edit) is replaced by a new one, followed from then on; `done` only when
+   * the customer blocked the bot (403): nothing can reach them.
+   */
   private async edit(open: OpenPayment, view: MessageView): Promise<Outcome> {
+    // The stop signal ends the call and auto-retry's waits: Telegram out of reach cannot hold up a shutdown.
+    const signal = this.stopping.signal as GrammySignal;
+    const extra = view.keyboard ? { reply_markup: view.keyboard } : {};
     try {
-      // The stop signal ends the call and auto-retry's waits: Telegram out of reach cannot hold up a shutdown.
-      await this.options.api.editMessageText(open.chatId, open.messageId, view.text, view.keyboard ? { reply_markup: view.keyboard } : {}, this.stopping.signal as GrammySignal);
+      await this.options.api.editMessageText(open.chatId, open.messageId, view.text, extra, signal);
       return 'open';
     } catch (error) {
-      if (error instanceof GrammyError && /message is not modified/i.test(error.description)) return 'open';
-      if (error instanceof GrammyError && (error.error_code === 403 || /not found|can't be edited/i.test(error.description))) {
-        this.options.log.warn('the payment message cannot be edited any more', { paymentId: open.paymentId, error: error.description });
+      if (!(error instanceof GrammyError)) throw error;
+      if (/message is not modified/i.test(error.description)) return 'open';
+      if (error.error_code === 403) {
+        this.options.log.warn('the customer cannot be reached any more', { paymentId: open.paymentId, error: error.description });
         return 'done';
       }
-      throw error;
+      if (!/message to edit not found|message can't be edited/i.test(error.description)) throw error;
     }
+    const sent = await this.options.api.sendMessage(open.chatId, view.text, extra, signal);
+    this.options.log.info('the payment message was gone; its state went in a new message', { paymentId: open.paymentId, messageId: sent.message_id });
+    open.messageId = sent.message_id;
+    await this.options.store.write(open.paymentId, open);
+    return 'open';
   }
 
   private async finish(open: OpenPayment): Promise<void> {

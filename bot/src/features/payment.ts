@@ -35,11 +35,18 @@ function unlessNotModified(error: unknown): void {
 export function payment({ relay, watcher, log }: PaymentDeps): Composer<BotContext> {
   const feature = new Composer<BotContext>();
 
-  /** The offer behind the pressed button's message, if the session still has it. */
-  const offerOf = (ctx: ButtonContext): { offer: Offer; chatId: number; messageId: number } | undefined => {
+  /**
+   * The offer behind the pressed button's message, if the session still has it: by the message's
+   * id, or for [Try again], by its failed payment (shown in a new message when the customer had
+   * deleted the offer's). `messageId` is the offer's (its key); `pressedId` the message to show on.
+   */
+  const offerOf = (ctx: ButtonContext, retryOf?: string): { offer: Offer; chatId: number; messageId: number; pressedId: number } | undefined => {
     const message = ctx.callbackQuery.message;
-    const offer = message ? ctx.session.offers?.[message.message_id] : undefined;
-    return message && offer ? { offer, chatId: message.chat.id, messageId: message.message_id } : undefined;
+    const offers = ctx.session.offers ?? {};
+    if (!message) return undefined;
+    const id = message.message_id in offers ? String(message.message_id) : Object.keys(offers).find((key) => retryOf !== undefined && offers[key]!.paymentId === retryOf);
+    const offer = id === undefined ? undefined : offers[id];
+    return offer ? { offer, chatId: message.chat.id, messageId: Number(id), pressedId: message.message_id } : undefined;
   };
 
   /** With `notice`, the customer gets it as a pop-up they dismiss. */
@@ -47,12 +54,12 @@ export function payment({ relay, watcher, log }: PaymentDeps): Composer<BotConte
     ctx.answerCallbackQuery(notice ? { text: notice, show_alert: true } : {}).catch((error: unknown) => log.warn('could not answer a button press', { error }));
 
   const send = async (ctx: ButtonContext, retryOf: string | undefined) => {
-    const found = offerOf(ctx);
+    const found = offerOf(ctx, retryOf);
     if (!found) {
       await ctx.editMessageText(ctx.t.offerGone).catch(() => undefined);
       return;
     }
-    const { offer, chatId, messageId } = found;
+    const { offer, chatId, messageId, pressedId } = found;
     // A press from before the offer's latest payment (Pay, or Try again on an earlier failure, that
     // Telegram delivers again or out of order, or an old button): its key would replay an older
     // payment over the one shown. That one stays; only its own failure's [Try again] sends anew.
@@ -63,7 +70,7 @@ export function payment({ relay, watcher, log }: PaymentDeps): Composer<BotConte
       // The prompt went out: /cancel and [Cancel] can no longer say that nothing was sent.
       offer.paymentId = answer.value.id;
       // Edits the message now; the following itself runs in the background.
-      await watcher.follow({ chatId, messageId, lang: ctx.lang }, answer.value);
+      await watcher.follow({ chatId, messageId: pressedId, lang: ctx.lang }, answer.value);
       return;
     }
     // No answer (a timeout, a proxy's error page): the relay may have taken it and sent the prompt.
@@ -71,7 +78,7 @@ export function payment({ relay, watcher, log }: PaymentDeps): Composer<BotConte
     if (answer.problem.kind === 'unreachable' && answer.problem.mayHaveArrived) {
       offer.mayHaveSent = true;
       const terms = { ...offer };
-      watcher.recoverPayment({ chatId, messageId, lang: ctx.lang }, (signal) => relay.createPayment(terms, terms.phone, key, signal));
+      watcher.recoverPayment({ chatId, messageId: pressedId, lang: ctx.lang }, (signal) => relay.createPayment(terms, terms.phone, key, signal));
     }
     const problem = problemText(answer.problem, offer, ctx.t, log, true);
     // The same button again uses the same idempotency key: safe even if the request did arrive.

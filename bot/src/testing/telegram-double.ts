@@ -354,6 +354,13 @@ export class TestUser {
     return this.telegram.push({ message: { ...this.base(), contact } as NonNullable<Update['message']> });
   }
 
+  /** Deletes a message of the chat, as the customer can (the bot is not told: its edits then fail). */
+  deleteMessage(message: BotMessage): void {
+    const index = this.telegram.messages.indexOf(message);
+    if (index === -1 || message.chatId !== this.chatId) throw new Error(`message ${message.message_id} is not in chat ${this.chatId}`);
+    this.telegram.messages.splice(index, 1);
+  }
+
   /** Presses the inline button whose text contains `label` on `message`; returns the query id. */
   press(message: BotMessage, label: string): string {
     const button = message.reply_markup?.inline_keyboard?.flat().find((b) => b.text.includes(label));
