@@ -5,6 +5,7 @@
  * at the end, so a restarted bot picks up every payment still open (`resumeAll`). One stream per
  * payment; a broken stream is reopened with `Last-Event-ID`, a relay that is down is waited for.
  */
+import { setMaxListeners } from 'node:events';
 import { GrammyError, type Api, type StorageAdapter } from 'grammy';
 import type { PaymentView } from '@stk-pay/server/schemas';
 import { STRINGS, type Lang, type Terms } from './i18n.js';
@@ -76,6 +77,9 @@ export class PaymentWatcher {
     this.idleMs = options.idleMs ?? 45_000;
     this.retryDelaysMs = options.retryDelaysMs ?? [500, 1_000, 2_000, 5_000, 10_000, 30_000];
     this.giveUpAfterMs = options.giveUpAfterMs ?? 26 * 60 * 60_000;
+    // Every payment followed waits on this one stop signal (its stream, its sleeps, its edits):
+    // more than ten at once is the normal case, not a leak.
+    setMaxListeners(0, this.stopping.signal);
     this.recoverForMs = options.recoverForMs ?? 2 * 60_000;
     this.recoverDelaysMs = options.recoverDelaysMs ?? [1_000, 2_000, 4_000, 8_000, 15_000];
   }

@@ -144,6 +144,22 @@ describe('restarts and outages', () => {
     await harness.telegram.waitFor('the receipt', () => /Paid KES 330 for OUTAGE-1/.test(confirmation.text));
   });
 
+  it('follows more than ten payments at once without a MaxListenersExceededWarning on the shared stop signal', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => void warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const users = Array.from({ length: 12 }, () => harness.telegram.user(nextUser++));
+      const confirmations = await Promise.all(users.map((user, i) => offer(user, `/pay ${200 + i} MANY-${i}`, '0708374149')));
+      users.forEach((user, i) => user.press(confirmations[i]!, 'Pay'));
+      await harness.telegram.waitFor('twelve payments followed at once', () => harness.bot.watcher.size >= 12);
+      await Promise.all(confirmations.map((confirmation, i) => harness.telegram.waitFor(`receipt ${i}`, () => new RegExp(`Paid KES ${200 + i}`).test(confirmation.text))));
+      expect(warnings.filter((warning) => warning.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('stops following a payment whose stream the relay says is over (204: resumed after its final event), and removes it from storage', async () => {
     const user = harness.telegram.user(nextUser++);
     const confirmation = await offer(user, '/pay 840 OVER-1', '0708374149');
