@@ -2,6 +2,8 @@
  * A customer pays through the bot: /pay, the phone number, [Pay], and the same message edited as
  * the payment goes on. Real grammY client against the Bot API double, real relay with the sandbox.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SandboxProvider } from '../../server/src/providers/sandbox.js';
 import { offer, paymentsFor, startHarness, type Harness } from './testing/harness.js';
@@ -115,6 +117,20 @@ describe('paying with /pay', () => {
     await harness.telegram.waitFor('the second failure on the new message', () => outcome.history.filter((text) => text.startsWith('❌')).length === 2);
     expect(user.messages.some((message) => /no longer open|Something went wrong/.test(message.text))).toBe(false);
     expect(await paymentsFor(harness, 'DEL-1')).toHaveLength(2);
+  });
+
+  it('stops following, and forgets, a payment whose customer deleted its message and blocked the bot', async () => {
+    const user = customer();
+    const confirmation = await offer(user, '/pay 140 BLK-1', '0708374149');
+    user.press(confirmation, 'Pay');
+    await harness.telegram.waitFor('the prompt shown', () => /Check your phone|on its way/.test(confirmation.text));
+    const [payment] = await paymentsFor(harness, 'BLK-1');
+    const record = join(harness.dataDir, 'open-payments', `${payment!.id}.json`);
+    expect(existsSync(record)).toBe(true);
+    harness.telegram.failNext('sendMessage', { ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' });
+    user.deleteMessage(confirmation);
+    await harness.telegram.waitFor('the record removed', () => !existsSync(record));
+    expect(harness.logs.some((line) => line.includes('the customer cannot be reached any more'))).toBe(true);
   });
 
   it('tells the customer when the M-Pesa balance was not enough', async () => {

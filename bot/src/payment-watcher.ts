@@ -270,22 +270,24 @@ export class PaymentWatcher {
     const signal = this.stopping.signal as GrammySignal;
     const extra = view.keyboard ? { reply_markup: view.keyboard } : {};
     try {
-      await this.options.api.editMessageText(open.chatId, open.messageId, view.text, extra, signal);
+      try {
+        await this.options.api.editMessageText(open.chatId, open.messageId, view.text, extra, signal);
+      } catch (error) {
+        if (!(error instanceof GrammyError && /message to edit not found|message can't be edited/i.test(error.description))) throw error;
+        const sent = await this.options.api.sendMessage(open.chatId, view.text, extra, signal);
+        this.options.log.info('the payment message was gone; its state went in a new message', { paymentId: open.paymentId, messageId: sent.message_id });
+        open.messageId = sent.message_id;
+        await this.options.store.write(open.paymentId, open);
+      }
       return 'open';
     } catch (error) {
-      if (!(error instanceof GrammyError)) throw error;
-      if (/message is not modified/i.test(error.description)) return 'open';
-      if (error.error_code === 403) {
-        this.options.log.warn('the customer cannot be reached any more', { paymentId: open.paymentId, error: error.description });
+      if (error instanceof GrammyError && /message is not modified/i.test(error.description)) return 'open';
+      if (error instanceof GrammyError && error.error_code === 403) {
+        this.options.log.warn('the customer cannot be reached any more (the bot is blocked)', { paymentId: open.paymentId, error: error.description });
         return 'done';
       }
-      if (!/message to edit not found|message can't be edited/i.test(error.description)) throw error;
+      throw error;
     }
-    const sent = await this.options.api.sendMessage(open.chatId, view.text, extra, signal);
-    this.options.log.info('the payment message was gone; its state went in a new message', { paymentId: open.paymentId, messageId: sent.message_id });
-    open.messageId = sent.message_id;
-    await this.options.store.write(open.paymentId, open);
-    return 'open';
   }
 
   private async finish(open: OpenPayment): Promise<void> {
