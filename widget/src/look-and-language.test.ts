@@ -156,6 +156,17 @@ describe('<stk-pay> look and language', () => {
     expect(button(cancelled).textContent).to.equal('Jaribu tena');
   });
 
+  it("marks the relay's English detail quoted in a Swahili sentence as English, for a screen reader's voice", async () => {
+    const el = await checkout({ lang: 'sw', amount: '200000' });
+    const error = nextEvent(el, 'stk-pay-error');
+    await payWith(el, PAID);
+    await error;
+    await el.updateComplete;
+    expect(statusText(el)).to.contain('Malipo hayakuweza kuanzishwa');
+    const quoted = part(el, 'status').querySelector('[lang="en"]');
+    expect(quoted?.textContent).to.match(/accepts KES 1 to KES 150,000/);
+  });
+
   it('explains a wrong number in Swahili', async () => {
     const el = await checkout({ lang: 'sw-KE' });
     await payWith(el, '0708');

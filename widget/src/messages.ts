@@ -2,6 +2,7 @@
  * The words for each state, from the strings table: what the live region says, and why a Pay was
  * refused. Pure functions, so the component only decides when to say them.
  */
+import type { TemplateResult } from 'lit/html.js';
 import type { PaymentView } from '@stk-pay/server/schemas';
 import type { CreateOutcome } from './relay-client.js';
 import type { Strings } from './strings.js';
@@ -18,7 +19,7 @@ export interface Shown {
 }
 
 /** A headline (focused when the state changes), then details; '' lines are left out. */
-export function statusLines(t: Strings, { phase, payment, refusal, money }: Shown): string[] {
+export function statusLines(t: Strings, { phase, payment, refusal, money }: Shown): (string | TemplateResult)[] {
   if (phase === 'waiting') {
     return [t.checkPhone, payment === undefined ? '' : payment.status === 'pending' ? t.statusPending(payment.phone) : t.statusAwaiting(payment.phone)];
   }
@@ -29,7 +30,7 @@ export function statusLines(t: Strings, { phase, payment, refusal, money }: Show
   return refusal ? [explainRefusal(t, refusal)] : [];
 }
 
-export function explainRefusal(t: Strings, { status, error }: Refusal): string {
+export function explainRefusal(t: Strings, { status, error }: Refusal): string | TemplateResult {
   if (status === undefined || status >= 500) return t.unreachable;
   if (status === 401 || status === 403) return t.misconfigured;
   if (status === 429) return t.rateLimited(error.message);

@@ -2,6 +2,7 @@
  * Everything the widget says, in English and Swahili: one object per language, the same shape.
  * Money is written `KES 1,250` in both (as M-Pesa writes it in its own messages).
  */
+import { html, type TemplateResult } from 'lit/html.js';
 import { PHONE_REASONS } from '@stk-pay/server/phone';
 import type { FailureCode } from '@stk-pay/server/schemas';
 
@@ -44,7 +45,7 @@ export const en = {
   badAmount: 'The amount attribute must be a whole number of shillings, at least 1.',
   // The relay says which rule (a prompt already open on this phone, a pause after failures…).
   rateLimited: (why: string) => why || 'Too many attempts. Please wait a moment and try again.',
-  refused: (message: string) => `The payment could not be started: ${message}`,
+  refused: (message: string): string | TemplateResult => `The payment could not be started: ${message}`,
 };
 
 export type Strings = typeof en;
@@ -84,7 +85,8 @@ export const sw: Strings = {
   noKey: 'Sifa ya publishable-key haipo.',
   badAmount: 'Sifa ya amount lazima iwe idadi kamili ya shilingi, angalau 1.',
   rateLimited: () => 'Majaribio ni mengi mno. Tafadhali subiri kidogo kisha ujaribu tena.',
-  refused: (message) => `Malipo hayakuweza kuanzishwa: ${message}`,
+  // The relay's detail is English: marked so, a screen reader reads it with an English voice.
+  refused: (message) => html`Malipo hayakuweza kuanzishwa: <span lang="en">${message}</span>`,
 };
 
 export type Language = 'en' | 'sw';
