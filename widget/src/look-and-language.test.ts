@@ -64,6 +64,13 @@ describe('<stk-pay> look and language', () => {
     }
   });
 
+  it("wraps its text inside a page's white-space: nowrap (a table cell), so the card stays as wide as its container", async () => {
+    const wrapper = await fixture<HTMLDivElement>(html`<div style="width: 300px; white-space: nowrap"><stk-pay amount="250" reference="INV-9" description="A description long enough to need more than one line in three hundred pixels" publishable-key="pk_test_demo" relay=${relayUrl}></stk-pay></div>`);
+    const el = wrapper.querySelector('stk-pay') as StkPay;
+    await el.updateComplete;
+    expect(part(el, 'base').scrollWidth).to.be.at.most(300);
+  });
+
   it('reads left to right on a right-to-left page, and keeps a visible placeholder and button edge', async () => {
     const wrapper = await fixture<HTMLDivElement>(html`<div dir="rtl"><stk-pay amount="250" publishable-key="pk_test_demo" relay=${relayUrl}></stk-pay></div>`);
     const el = wrapper.querySelector('stk-pay') as StkPay;

@@ -17,6 +17,8 @@ export default `
     max-width: 24em;
     /* The reader's own text size: a page's root size (Bootstrap 3's 10px) does not shrink it. */
     font-size: medium;
+    /* A table cell's nowrap would push the card past a 320px screen. */
+    white-space: normal;
     font-family: var(--stk-pay-font);
     color: var(--stk-pay-text);
   }
