@@ -10,7 +10,10 @@ describe('errors a route did not expect', () => {
     const readonly = new BetterSqlite3.SqliteError('attempt to write a readonly database', 'SQLITE_READONLY_DBMOVED');
     const pgDiskFull = Object.assign(new Error('could not extend file'), { code: '53100' });
     const pgGone = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
-    for (const error of [full, readonly, pgDiskFull, pgGone]) {
+    // pg's own, with no code: a connection cut mid-query, a query given up on (query_timeout).
+    const pgCut = new Error('Connection terminated unexpectedly');
+    const pgTimedOut = new Error('Query read timeout');
+    for (const error of [full, readonly, pgDiskFull, pgGone, pgCut, pgTimedOut]) {
       const relayError = toRelayError(error as FastifyError);
       expect(relayError.statusCode, error.message).toBe(503);
       expect(relayError.toBody().error.code).toBe('unavailable');

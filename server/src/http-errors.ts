@@ -32,11 +32,15 @@ function fieldName(context: string | undefined, instancePath: string, params: Re
  */
 const STORE_UNAVAILABLE = /^(SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY)|53100|53200|25006|57P0[1-3]|08\d{3}|ECONNREFUSED|ECONNRESET|ETIMEDOUT)/;
 
+/** pg's own errors for a connection lost or a query given up on: they carry no code. */
+const PG_CONNECTION_LOST = /^(Connection terminated|Query read timeout|timeout exceeded when trying to connect)/;
+
 /** Whether an error, or one that caused it, says the store cannot take writes now. */
 function storeUnavailable(error: unknown): boolean {
   for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
     const { code } = cause as { code?: unknown };
     if (typeof code === 'string' && STORE_UNAVAILABLE.test(code)) return true;
+    if (code === undefined && PG_CONNECTION_LOST.test(cause.message)) return true;
   }
   return false;
 }
@@ -94,7 +98,9 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const relayError = toRelayError(error);
-    if (relayError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    // Unavailable for now (the store out of reach, a shutdown): a line per request, not a stack.
+    if (relayError.statusCode === 503) request.log.warn({ reason: error.message }, 'request answered 503: unavailable for now');
+    else if (relayError.statusCode >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: relayError.code, status: relayError.statusCode }, relayError.message);
     return reply.code(relayError.statusCode).headers(relayError.headers).send(relayError.toBody());
   });

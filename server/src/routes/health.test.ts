@@ -278,4 +278,29 @@ describe.skipIf(!pgReady)('a PostgreSQL that hangs (a stuck host, a partition th
       await dropSchema(schema);
     }
   }, 20_000);
+
+  it('answers a payment 503 within the query deadline while it hangs, instead of holding the customer; the next one, on a fresh connection, is taken', async () => {
+    const database = new URL(TEST_DATABASE_URL);
+    const hop = await startFreezableHop(Number(database.port || 5432), database.hostname);
+    const schema = freshSchema();
+    database.host = `127.0.0.1:${hop.port}`;
+    const pay = (phone: string) => relay!.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 250, phone } });
+    try {
+      relay = await startRelay({ databaseUrl: database.href, postgresSchema: schema, reconcileTickMs: 60_000, webhookTickMs: 60_000, sandboxDelayMs: 60_000 });
+      expect((await pay('0712000051')).statusCode).toBe(201);
+      // Every connection open now stops passing bytes (a failover that reset nothing).
+      hop.freezeOpen();
+      const held = await pay('0712000052');
+      expect(held.statusCode).toBe(503);
+      expect(held.json().error.code).toBe('unavailable');
+      expect(held.headers['retry-after']).toBe('5');
+      // The pool dropped the connections that timed out; new ones pass the hop.
+      await until(async () => (await pay('0712000053')).statusCode === 201, 'a payment taken again', 30_000);
+    } finally {
+      await hop.close();
+      await relay?.close();
+      relay = undefined;
+      await dropSchema(schema);
+    }
+  }, 60_000);
 });
