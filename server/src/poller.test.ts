@@ -51,6 +51,25 @@ describe('Poller', () => {
     expect(backlog.left).toBeGreaterThan(0);
   });
 
+  it('logs a failing pass once when an outage starts, and once when the work goes through again, not at every tick', async () => {
+    const lines: [string, string][] = [];
+    const recording = { error: (_fields: unknown, msg: string) => lines.push(['error', msg]), info: (_fields: unknown, msg: string) => lines.push(['info', msg]) } as unknown as ConstructorParameters<typeof Poller>[3];
+    let calls = 0;
+    const work = async () => {
+      calls += 1;
+      if (calls <= 6) throw new Error('Connection terminated unexpectedly');
+      return 0;
+    };
+    const poller = new Poller('webhooks', work, { tickMs: 5 }, recording);
+    poller.start();
+    for (let i = 0; i < 200 && calls < 8; i++) await sleep(5);
+    await poller.stop();
+    expect(lines).toEqual([
+      ['error', 'webhooks pass failed; retrying every tick, logged again once it works'],
+      ['info', 'webhooks passes work again'],
+    ]);
+  });
+
   it('takes at least one item a batch under a budget below ten a second', () => {
     expect(new Poller('test', async () => 0, { tickMs: 1_000, maxPerSecond: 1 }, log).batchSize).toBe(1);
     expect(new Poller('test', async () => 0, { tickMs: 1_000, maxPerSecond: 1_000 }, log).batchSize).toBe(50);

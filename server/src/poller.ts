@@ -25,6 +25,8 @@ export class Poller {
   private stopped = true;
   /** Ends the pause between two batches early (on stop). */
   private wake: (() => void) | undefined;
+  /** Passes failed in a row: an outage (the database out of reach) is logged when it starts and ends. */
+  private failedPasses = 0;
 
   constructor(
     private readonly name: string,
@@ -77,8 +79,12 @@ export class Poller {
         const { maxPerSecond } = this.options;
         if (maxPerSecond !== undefined) await this.pause((handled * 1000) / maxPerSecond - (Date.now() - started));
       }
+      if (this.failedPasses > 0) this.log.info({ failedPasses: this.failedPasses }, `${this.name} passes work again`);
+      this.failedPasses = 0;
     } catch (error) {
-      this.log.error({ err: error }, `${this.name} pass failed; retrying next tick`);
+      // Once, not at every tick (several a second) for as long as the outage lasts.
+      if (this.failedPasses === 0) this.log.error({ err: error }, `${this.name} pass failed; retrying every tick, logged again once it works`);
+      this.failedPasses += 1;
     }
   }
 
