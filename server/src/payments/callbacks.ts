@@ -111,9 +111,16 @@ export class CallbackHandler {
         if (confirmed?.status === 'succeeded' && !sameRequest && !payment.reviewReason) {
           // Paid, says the provider, about a transaction nothing ties to this payment (its push's
           // answer was lost): neither paid nor failed on our word; the merchant looks.
-          const reviewReason = `A callback names this payment with M-Pesa transaction ${parsed.providerRef}, which ${provider.name} reports paid; nothing ties that transaction to this payment (the push's answer was lost). Check ${provider.name}'s dashboard.`;
-          log.error({ paymentId: payment.id, providerRef: parsed.providerRef }, 'callback names a paid transaction nothing ties to this payment; the payment needs review');
-          await this.deps.store.updatePayment(payment.id, { reviewReason, nextCheckAt: null }, 'callback', this.deps.now());
+          await this.deps.updater.holdForReview(
+            payment,
+            {
+              reason: `A callback names this payment with M-Pesa transaction ${parsed.providerRef}, which ${provider.name} reports paid; nothing ties that transaction to this payment (the push's answer was lost). Check ${provider.name}'s dashboard.`,
+              message: 'callback names a paid transaction nothing ties to this payment; the payment needs review',
+              fields: { providerRef: parsed.providerRef },
+            },
+            'callback',
+            { log },
+          );
         }
         if (confirmed && confirmed.status !== 'pending' && sameRequest) await this.deps.updater.apply(payment, confirmed, 'query', attached ? { providerRef: parsed.providerRef } : {}, { log });
         return 'unconfirmed';

@@ -10,7 +10,7 @@ import { crashPoint } from '../crash-points.js';
 import type { RelayMetrics } from '../metrics.js';
 import { RelayError } from '../errors.js';
 import type { Merchant, MerchantRegistry } from '../merchants.js';
-import { paysAmount, type CallbackInput, type Provider, type ProviderStatus, type PushResult } from '../providers/types.js';
+import { paysAmount, type CallbackInput, type ParsedCallback, type Provider, type ProviderStatus, type PushResult } from '../providers/types.js';
 import { maskPhone } from '../phone.js';
 import { ProviderHttpError } from '../providers/http.js';
 import { randomBytesFromPool } from '../random.js';
@@ -256,10 +256,13 @@ export class PaymentService {
     const named = callbacks
       .filter((callback) => callback.provider === payment.provider && callback.providerRef !== null && callback.verdict.startsWith('unconfirmed'))
       .map((callback) => callback.providerRef!);
+    const recorded = parseRecorded(provider, payment, callbacks);
     for (const reference of [...new Set(named.reverse())].slice(0, 3)) {
       const status = await this.updater.safeQuery(provider, reference, payment.id, 'reconciliation');
-      if (!status || status.status === 'pending' || !confirmsIdentity(status, payment, refIsTransaction(provider, callbacks, reference))) continue;
-      return this.updater.apply(payment, await this.withCallbackReceipt(provider, payment, reference, status, callbacks), 'query', { providerRef: reference });
+      // Named as an M-Pesa transaction (a receipt), not a request: see confirmsIdentity.
+      const refIsTransaction = recorded.some((parsed) => parsed.providerRef === reference && parsed.refIsTransaction === true);
+      if (!status || status.status === 'pending' || !confirmsIdentity(status, payment, refIsTransaction)) continue;
+      return this.updater.apply(payment, await this.withCallbackReceipt(provider, payment, reference, status, recorded), 'query', { providerRef: reference });
     }
     return false;
   }
@@ -268,22 +271,13 @@ export class PaymentService {
    * A status query that says paid but gives no receipt (Daraja's never does): the receipt of a
    * callback recorded for the same request that said paid, with the same amount, when one came
    * before the query could confirm it. One that says failed without a reason (UpesiPay's): the
-   * reason a failed callback recorded for the payment gave.
+   * reason a failed callback recorded for the payment gave. `recorded`: the payment's callbacks,
+   * parsed, when the caller has them.
    */
-  private async withCallbackReceipt(provider: Provider, payment: PaymentRecord, reference: string, status: ProviderStatus, recorded?: CallbackRecord[]): Promise<ProviderStatus> {
+  private async withCallbackReceipt(provider: Provider, payment: PaymentRecord, reference: string, status: ProviderStatus, recorded?: RecordedStatus[]): Promise<ProviderStatus> {
     const failedWithoutReason = status.status === 'failed' && status.code === 'provider_error';
     if (!failedWithoutReason && (status.status !== 'succeeded' || status.receipt)) return status;
-    // The callbacks recorded for this payment, of its provider: the handler tied each to it.
-    const callbacks = (recorded ?? (await this.deps.store.callbacksFor(payment.id))).filter((callback) => callback.provider === payment.provider && callback.providerRef !== null);
-    for (const callback of callbacks.reverse()) {
-      let body: unknown;
-      try {
-        body = JSON.parse(callback.body);
-      } catch {
-        continue;
-      }
-      const parsed = provider.parseCallback({ headers: {}, body, rawBody: callback.body });
-      if (parsed.kind !== 'status') continue;
+    for (const parsed of recorded ?? parseRecorded(provider, payment, await this.deps.store.callbacksFor(payment.id))) {
       const claimed = parsed.update;
       // A failure the query confirms without saying why (UpesiPay's never says): the customer's
       // reason from a callback (cancelled, wrong PIN…) stands, as when the callback is confirmed
@@ -386,15 +380,19 @@ function hashOf(input: CreatePaymentInput): string {
   return createHash('sha256').update(JSON.stringify([input.amount, input.phone, input.reference, input.description])).digest('hex');
 }
 
-/** Whether the recorded callbacks that named `reference` named it as an M-Pesa transaction (a receipt), not a request. */
-function refIsTransaction(provider: Provider, callbacks: CallbackRecord[], reference: string): boolean {
-  return callbacks.some((callback) => {
-    if (callback.providerRef !== reference) return false;
+type RecordedStatus = Extract<ParsedCallback, { kind: 'status' }>;
+
+/** The callbacks recorded for a payment (the handler tied each to it), of its provider, read again, newest first. */
+function parseRecorded(provider: Provider, payment: PaymentRecord, callbacks: CallbackRecord[]): RecordedStatus[] {
+  const parsed: RecordedStatus[] = [];
+  for (const callback of callbacks) {
+    if (callback.provider !== payment.provider || callback.providerRef === null) continue;
     try {
-      const parsed = provider.parseCallback({ headers: {}, body: JSON.parse(callback.body) as unknown, rawBody: callback.body });
-      return parsed.kind === 'status' && parsed.refIsTransaction === true;
+      const status = provider.parseCallback({ headers: {}, body: JSON.parse(callback.body) as unknown, rawBody: callback.body });
+      if (status.kind === 'status') parsed.push(status);
     } catch {
-      return false;
+      // A body that is not JSON was never a status.
     }
-  });
+  }
+  return parsed.reverse();
 }

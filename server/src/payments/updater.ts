@@ -9,7 +9,7 @@ import { crashPoint } from '../crash-points.js';
 import type { RelayMetrics } from '../metrics.js';
 import { paysAmount, type Provider, type ProviderStatus } from '../providers/types.js';
 import { webhookEventId } from '../store/rows.js';
-import type { CallbackToRecord, PaymentPatch, PaymentRecord, PaymentStore } from '../store/types.js';
+import type { CallbackToRecord, PaymentPatch, PaymentRecord, PaymentStore, UpdateOptions } from '../store/types.js';
 import { isTerminal } from './state-machine.js';
 
 export interface PaymentUpdaterDeps {
@@ -23,7 +23,7 @@ export interface PaymentUpdaterDeps {
 }
 
 /** Why a provider's "paid" cannot settle a payment: for the payment's record, and the log. */
-interface Review {
+export interface Review {
   reason: string;
   message: string;
   fields?: Record<string, string>;
@@ -48,11 +48,7 @@ export class PaymentUpdater {
     const options = { webhook: this.deps.sendsWebhooks(payment.merchantId), ...(callback ? { callback } : {}) };
     const patch: PaymentPatch = { ...extra };
     // The provider says paid, but in a way that makes it neither paid nor failed on our word.
-    const holdForReview = async (review: Review): Promise<false> => {
-      log.error({ paymentId: payment.id, source, ...review.fields }, review.message);
-      await this.deps.store.updatePayment(payment.id, { ...extra, reviewReason: review.reason, nextCheckAt: null }, source, this.deps.now(), options);
-      return false;
-    };
+    const holdForReview = (review: Review) => this.holdForReview(payment, review, source, { extra, options, log });
     if (status.status === 'succeeded' && !paysAmount(status, payment.amount)) {
       return holdForReview({ reason: `The provider reports KES ${status.amount} paid for a payment of KES ${payment.amount}.`, message: 'provider reports another amount; the payment needs review' });
     }
@@ -89,6 +85,21 @@ export class PaymentUpdater {
       }
       return true;
     }
+    return false;
+  }
+
+  /**
+   * Neither paid nor failed on our word: the payment stays open for the customer ("still
+   * confirming"), asked about no more, and the merchant view carries the reason.
+   */
+  async holdForReview(
+    payment: PaymentRecord,
+    review: Review,
+    source: string,
+    { extra = {}, options = {}, log = this.deps.log }: { extra?: PaymentPatch; options?: UpdateOptions; log?: FastifyBaseLogger } = {},
+  ): Promise<false> {
+    log.error({ paymentId: payment.id, source, ...review.fields }, review.message);
+    await this.deps.store.updatePayment(payment.id, { ...extra, reviewReason: review.reason, nextCheckAt: null }, source, this.deps.now(), options);
     return false;
   }
 

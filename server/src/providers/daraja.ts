@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { parseStkCallback } from './daraja-callback.js';
 import { DarajaTokens } from './daraja-token.js';
-import { ProviderHttpError, requestJson, settingsProblem, type HttpFailureKind, type JsonResponse } from './http.js';
+import { ProviderHttpError, requestJson, settingsProblem, type HttpFailureKind, type JsonResponse, withoutSecrets } from './http.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { kenyaTimestamp } from './mpesa-time.js';
 import { isDigits, isHttpUrl, readSettings, type Env } from './settings.js';
@@ -86,9 +86,7 @@ const KEY_LIKE = /[A-Za-z0-9+/=]{20,}/g;
  * shortcode and passkey): exactly where known, and any run of key-like characters.
  */
 export function darajaWords(text: string | undefined, secrets: readonly (string | undefined)[]): string {
-  let words = (text ?? '').replace(/[^\x20-\x7e]/g, '');
-  for (const secret of secrets) if (secret) words = words.split(secret).join('[redacted]');
-  return words.replace(KEY_LIKE, '[redacted]').slice(0, 120);
+  return withoutSecrets((text ?? '').replace(/[^\x20-\x7e]/g, ''), secrets).replace(KEY_LIKE, '[redacted]').slice(0, 120);
 }
 
 /** Daraja's error body (`{requestId, errorCode, errorMessage}`) of a failed request, if it has one. */

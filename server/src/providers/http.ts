@@ -24,7 +24,7 @@ export class ProviderHttpError extends Error {
   /**
    * The parsed body of an error answer, for the adapter to map (never shown to customers). Not
    * enumerable, so a log line's `err` leaves it out: a provider may echo a key back in it
-   * (adapters redact known keys from what they keep of it, `refusalMessage`).
+   * (adapters redact known keys from what they keep of it, `withoutSecrets`).
    */
   declare readonly body: unknown;
 
@@ -152,4 +152,11 @@ export async function requestJson(request: JsonRequest, okStatuses: number[] = [
   if (status === 429) throw new ProviderHttpError('throttled', 'rate limited (429)', 429, body, retryAfterMs);
   if (status >= 500) throw new ProviderHttpError('indeterminate', `provider error (${status})`, status, body, retryAfterMs);
   throw new ProviderHttpError('refused', `refused (${status})`, status, body);
+}
+
+/** `text` with each of `secrets` replaced by `[redacted]`: a provider's answer may echo a key. */
+export function withoutSecrets(text: string, secrets: readonly (string | undefined)[]): string {
+  let clean = text;
+  for (const secret of secrets) if (secret) clean = clean.split(secret).join('[redacted]');
+  return clean;
 }

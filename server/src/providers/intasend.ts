@@ -13,7 +13,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { ProviderHttpError, requestJson, SETTINGS_CHECK_REF, settingsProblem } from './http.js';
+import { ProviderHttpError, requestJson, SETTINGS_CHECK_REF, settingsProblem, withoutSecrets } from './http.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { isHttpUrl, readSettings, type Env, type SettingSpec } from './settings.js';
 import type { CallbackInput, ParsedCallback, Provider, ProviderStatus, PushRequest, PushResult } from './types.js';
@@ -157,11 +157,8 @@ function failureOf(invoice: Invoice): ProviderStatus {
  * `{"detail"}`, `{"errors":[{"detail"}]}` or per-field lists, never an HTML page, never a key.
  */
 export function refusalMessage(label: string, status: number | undefined, body: unknown, secrets: string[]): string {
-  let message = `${label} refused the request (HTTP ${status ?? 'error'})`;
   const detail = errorDetail(body);
-  if (detail) message += `: ${detail}`;
-  for (const secret of secrets) if (secret) message = message.split(secret).join('[redacted]');
-  return clip(message, 300);
+  return clip(withoutSecrets(`${label} refused the request (HTTP ${status ?? 'error'})${detail ? `: ${detail}` : ''}`, secrets), 300);
 }
 
 function errorDetail(body: unknown): string {

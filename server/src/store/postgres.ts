@@ -78,7 +78,6 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
     };
   });
   const connections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  const store = new KyselyPaymentStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), true, Math.max(1, Math.floor(connections / 2)));
-  await store.init();
-  return store;
+  // Migrated above: no second pass of the migrator (its lock and its reads) at every start.
+  return new KyselyPaymentStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), true, Math.max(1, Math.floor(connections / 2)));
 }
