@@ -12,7 +12,7 @@ import { darajaSettings, startDarajaDouble, type DarajaDouble } from '../testing
 import type { HttpDouble } from '../testing/doubles/http-double.js';
 import { startIntaSendDouble } from '../testing/doubles/intasend.js';
 import { startUpesiPayDouble } from '../testing/doubles/upesipay.js';
-import { startFreezableHop } from '../testing/freezable-hop.js';
+import { startFreezableHop, type FreezableHop } from '../testing/freezable-hop.js';
 import { dropSchema, freshSchema, requirePostgres, TEST_DATABASE_URL } from '../testing/postgres.js';
 import { metricValue } from '../testing/prometheus.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
@@ -259,35 +259,40 @@ describe('GET /readyz', () => {
 const pgReady = await requirePostgres();
 
 describe.skipIf(!pgReady)('a PostgreSQL that hangs (a stuck host, a partition that closes nothing)', () => {
-  it('/readyz answers 503 naming the store and /metrics answers with stk_pay_store_up 0, within seconds, instead of hanging', async () => {
+  /** A relay on PostgreSQL reached through a hop that can freeze the connections open now. */
+  async function behindHop(check: (hop: FreezableHop, relay: StartedRelay) => Promise<void>): Promise<void> {
     const database = new URL(TEST_DATABASE_URL);
     const hop = await startFreezableHop(Number(database.port || 5432), database.hostname);
     const schema = freshSchema();
     database.host = `127.0.0.1:${hop.port}`;
     try {
-      relay = await startRelay({ databaseUrl: database.href, postgresSchema: schema, reconcileTickMs: 60_000, webhookTickMs: 60_000 });
-      expect((await readyz(relay)).status).toBe(200);
-      expect(metricValue(await scrape(relay), 'stk_pay_store_up')).toBe(1);
-      hop.freezeOpen();
-      expect(await readyz(relay)).toEqual({ status: 503, body: { ok: false, reason: 'the store (database) does not answer or cannot write' } });
-      expect(metricValue(await scrape(relay), 'stk_pay_store_up')).toBe(0);
+      relay = await startRelay({ databaseUrl: database.href, postgresSchema: schema, reconcileTickMs: 60_000, webhookTickMs: 60_000, sandboxDelayMs: 60_000 });
+      await check(hop, relay);
     } finally {
       await hop.close();
       await relay?.close();
       relay = undefined;
       await dropSchema(schema);
     }
+  }
+
+  it('/readyz answers 503 naming the store and /metrics answers with stk_pay_store_up 0, within seconds, instead of hanging', async () => {
+    await behindHop(async (hop, r) => {
+      expect((await readyz(r)).status).toBe(200);
+      expect(metricValue(await scrape(r), 'stk_pay_store_up')).toBe(1);
+      hop.freezeOpen();
+      expect(await readyz(r)).toEqual({ status: 503, body: { ok: false, reason: 'the store (database) does not answer or cannot write' } });
+      expect(metricValue(await scrape(r), 'stk_pay_store_up')).toBe(0);
+    });
   }, 20_000);
 
   it('answers a payment 503 within the query deadline while it hangs, instead of holding the customer; the next one, on a fresh connection, is taken', async () => {
-    const database = new URL(TEST_DATABASE_URL);
-    const hop = await startFreezableHop(Number(database.port || 5432), database.hostname);
-    const schema = freshSchema();
-    database.host = `127.0.0.1:${hop.port}`;
-    const pay = (phone: string) => relay!.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 250, phone } });
-    try {
-      relay = await startRelay({ databaseUrl: database.href, postgresSchema: schema, reconcileTickMs: 60_000, webhookTickMs: 60_000, sandboxDelayMs: 60_000 });
+    await behindHop(async (hop, r) => {
+      const pay = (phone: string) => r.app.inject({ method: 'POST', url: '/v1/payments', headers: { 'x-publishable-key': 'pk_test_demo' }, payload: { amount: 250, phone } });
       expect((await pay('0712000051')).statusCode).toBe(201);
+      // Its push done, every connection the relay has is idle in its pool: the next request's
+      // queries take those (a request made while some were busy opened a fresh one, past the freeze).
+      await r.app.payments.settle();
       // Every connection open now stops passing bytes (a failover that reset nothing).
       hop.freezeOpen();
       const held = await pay('0712000052');
@@ -296,11 +301,6 @@ describe.skipIf(!pgReady)('a PostgreSQL that hangs (a stuck host, a partition th
       expect(held.headers['retry-after']).toBe('5');
       // The pool dropped the connections that timed out; new ones pass the hop.
       await until(async () => (await pay('0712000053')).statusCode === 201, 'a payment taken again', 30_000);
-    } finally {
-      await hop.close();
-      await relay?.close();
-      relay = undefined;
-      await dropSchema(schema);
-    }
+    });
   }, 60_000);
 });
