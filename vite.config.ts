@@ -114,7 +114,10 @@ export default defineConfig({
     },
     outDir: fromRoot('./widget/dist'),
     emptyOutDir: true,
-    minify: true,
+    // Terser (three passes) first, then Rolldown's own minifier over its output (below): 45–60 B
+    // gzip fewer than Rolldown's alone, which pays for following a Pay sent by a replaced element.
+    minify: 'terser',
+    terserOptions: { compress: { passes: 3 } },
     sourcemap: false,
     // Vite's own report counts one format only; the plugin above reports both.
     reportCompressedSize: false,

@@ -119,6 +119,44 @@ describe('<stk-pay> on a bad network', () => {
     expect(sessionStorage.length).to.equal(0);
   });
 
+  it('follows a Pay sent by the element it replaced (a framework re-rendering) instead of offering Pay again', async () => {
+    fetchSpy.current.holdPayments();
+    const first = await checkout();
+    await payWith(first, PAID);
+    await waitUntil(() => fetchSpy.current.paymentRequests().length === 1);
+
+    // A React key change or a Vue v-if swaps the element while its Pay request is on its way.
+    first.remove();
+    let success: Promise<{ id: string }> | undefined;
+    const second = await checkout({}, (el) => {
+      success = nextEvent(el, 'stk-pay-success');
+    });
+    expect(button(second).textContent?.trim()).to.equal(en.sending);
+    expect(phoneField(second).readOnly).to.equal(true);
+
+    fetchSpy.current.releasePayments();
+    await waitForStatus(second, en.checkPhone);
+    expect(second.shadowRoot?.querySelector('input')).to.equal(null);
+    await success;
+    expect(fetchSpy.current.paymentRequests()).to.have.length(1);
+  });
+
+  it('offers Pay again in the element that replaced one whose Pay request got no answer', async () => {
+    fetchSpy.current.holdPayments();
+    const first = await checkout({ relay: deadRelay });
+    await payWith(first, PAID);
+    await waitUntil(() => fetchSpy.current.paymentRequests().length === 1);
+
+    first.remove();
+    const second = await checkout({ relay: deadRelay });
+    expect(button(second).textContent?.trim()).to.equal(en.sending);
+
+    fetchSpy.current.releasePayments();
+    await waitUntil(() => button(second).textContent?.trim() === 'Pay KES 250', 'Pay never came back');
+    expect(phoneField(second).readOnly).to.equal(false);
+    expect(sessionStorage.length).to.equal(0);
+  });
+
   it("does not take the open payment of another product of the same price for this one's", async () => {
     const first = await checkout({ relay: slowRelayUrl, reference: false, description: 'Product A' });
     const created = nextEvent(first, 'stk-pay-status');

@@ -18,6 +18,10 @@ const noAttribute: PropertyDeclaration = { attribute: false };
 
 type PhoneProblem = Extract<PhoneResult, { ok: false }>['reason'];
 
+/** Pay requests on their way, by checkout: an element that replaces the one that sent it (a
+ * framework re-rendering) waits for the answer, then follows the payment, instead of offering Pay. */
+const sending: Record<string, Promise<unknown>> = {};
+
 /**
  * @summary M-Pesa checkout: takes a phone number, sends the STK push through the merchant's relay and follows it to the end.
  *
@@ -201,7 +205,8 @@ export class StkPay extends ReactiveElement {
     const serialized = JSON.stringify(body);
     if (this.#attempt?.body !== serialized) this.#attempt = { key: newIdempotencyKey(), body: serialized };
     const attempt = this.#attempt.key;
-    const outcome = await createPayment(this.#relay(), this.publishableKey, body, attempt);
+    const outcome = await (sending[key] = createPayment(this.#relay(), this.publishableKey, body, attempt));
+    delete sending[key];
     // reset() meanwhile, perhaps followed by another Pay: this answer is no longer the one awaited.
     if (this.phase !== 'sending' || this.#attempt?.key !== attempt) return;
     if (!outcome.ok) return this.#handleRefusal(outcome);
@@ -280,6 +285,14 @@ export class StkPay extends ReactiveElement {
     this.#lookedUp = key;
     if (this.phase === 'succeeded') this.#startOver();
     if (this.phase !== 'ready') return;
+    if (sending[key]) {
+      this.phase = 'sending';
+      sending[key].finally(() => {
+        this.#lookedUp = '';
+        this.phase = 'ready';
+      });
+      return;
+    }
     const open = readOpenPayment(key);
     if (open === undefined) return;
     this.#openKey = key;

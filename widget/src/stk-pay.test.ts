@@ -104,10 +104,13 @@ describe('<stk-pay> form and attributes', () => {
       sessionStorage.clear(); // or the next checkout would follow the payment still open
       const el = await checkout();
       const submitted = nextEvent(el, 'stk-pay-submit');
+      // A checkout made while its twin's Pay is on its way waits for that payment instead.
+      const answered = nextEvent(el, 'stk-pay-status');
 
       await payWith(el, typed);
 
       expect((await submitted).phone, typed).to.equal('254708374149');
+      await answered;
     }
     const bodies = fetchSpy.current.paymentRequests().map((call) => JSON.parse(String(call.init?.body)));
     expect(bodies).to.have.length(3);
@@ -119,12 +122,14 @@ describe('<stk-pay> form and attributes', () => {
       sessionStorage.clear(); // or the next checkout would follow the payment still open
       const el = await checkout();
       const submitted = nextEvent(el, 'stk-pay-submit');
+      const answered = nextEvent(el, 'stk-pay-status');
 
       await payWith(el, pasted);
       await el.updateComplete;
 
       expect(shownText(el), JSON.stringify(pasted)).not.to.contain(en.phone.characters);
       expect((await submitted).phone, JSON.stringify(pasted)).to.equal('254708374149');
+      await answered;
     }
     const phones = fetchSpy.current.paymentRequests().map((call) => JSON.parse(String(call.init?.body)).phone);
     expect(phones).to.deep.equal(['254708374149', '254708374149', '254708374149', '254708374149']);
