@@ -58,4 +58,28 @@ describe('Readiness', () => {
     expect(await readiness.check()).toEqual({ ready: true, providers: ['daraja'] });
     release();
   });
+
+  it('logs a store outage once when it starts and once when it ends, not at every probe', async () => {
+    const lines: { level: string; msg: string }[] = [];
+    const log = { warn: (_fields: unknown, msg: string) => lines.push({ level: 'warn', msg }), info: (_fields: unknown, msg: string) => lines.push({ level: 'info', msg }) } as never;
+    let down = true;
+    const flaky = {
+      ping: async () => {
+        if (down) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+      },
+    };
+    const readiness = new Readiness({ store: flaky, merchants: new MerchantRegistry([]), log });
+
+    for (let probe = 0; probe < 5; probe++) expect(await readiness.check()).toMatchObject({ ready: false, reason: expect.stringMatching(/store/) });
+    down = false;
+    for (let probe = 0; probe < 3; probe++) expect(await readiness.check()).toMatchObject({ ready: true });
+    down = true;
+    expect(await readiness.check()).toMatchObject({ ready: false });
+
+    expect(lines).toEqual([
+      { level: 'warn', msg: expect.stringMatching(/^readiness: the store does not answer/) },
+      { level: 'info', msg: 'readiness: the store answers again' },
+      { level: 'warn', msg: expect.stringMatching(/^readiness: the store does not answer/) },
+    ]);
+  });
 });

@@ -37,6 +37,9 @@ export class Readiness {
   private readonly timeoutMs: number;
   private readonly storeTimeoutMs: number;
   private readonly now: () => number;
+  /** Store checks failed in a row: an outage is logged when it starts and when it ends, not at
+   * every probe (a balancer asks every few seconds). */
+  private failedStoreChecks = 0;
 
   constructor(private readonly options: ReadinessOptions) {
     this.cacheMs = options.cacheMs ?? 30_000;
@@ -52,8 +55,14 @@ export class Readiness {
       await withDeadline(this.options.store.ping(), this.storeTimeoutMs, 'the store did not answer in time');
     } catch (error) {
       // The driver's words go to the log only: they can name hosts and users.
-      this.options.log.warn({ err: error }, 'readiness: the store does not answer or cannot write');
+      if (this.failedStoreChecks++ === 0) {
+        this.options.log.warn({ err: error }, 'readiness: the store does not answer or cannot write; logged again once it does');
+      }
       return { ready: false, reason: 'the store (database) does not answer or cannot write' };
+    }
+    if (this.failedStoreChecks > 0) {
+      this.options.log.info({ failedChecks: this.failedStoreChecks }, 'readiness: the store answers again');
+      this.failedStoreChecks = 0;
     }
     const providers = this.options.merchants.providers();
     const problems = await Promise.all(providers.map((provider) => this.providerProblem(provider)));
