@@ -5,6 +5,7 @@ import { SandboxProvider } from '../providers/sandbox.js';
 import { startIntaSendDouble } from '../testing/doubles/intasend.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import type { AbuseLimits } from './abuse.js';
+import { newPaymentId } from './service.js';
 
 let relay: StartedRelay | undefined;
 afterEach(async () => {
@@ -66,6 +67,24 @@ describe('abuse protection', () => {
     const cooled = await pay(relay, { amount: 13, phone: '0700000001' });
     expectRefusal(cooled, 'phone_cooldown');
     expect(Number(cooled.headers['retry-after'])).toBeGreaterThan(200);
+  });
+
+  it('still cools a phone down when its last payment is from "the future" (made before the clock was stepped back)', async () => {
+    relay = await guardedRelay(20);
+    // Paid 30 minutes "from now": the relay's clock has since been stepped back 30 minutes.
+    const ahead = Date.now() + 30 * 60_000;
+    const { payment } = await relay.app.store.createPayment(
+      { id: newPaymentId(ahead), merchantId: 'demo', amount: 100, phone: '254700000001', reference: null, description: null, provider: 'sandbox', idempotencyKey: null, requestHash: null, nextCheckAt: null },
+      ahead,
+    );
+    await relay.app.store.updatePayment(payment.id, { status: 'succeeded', pushState: 'sent', receipt: 'SBX0000001' }, 'callback', ahead);
+
+    for (const amount of [10, 11, 12]) {
+      const created = await pay(relay, { amount, phone: '0700000001' });
+      expect(created.statusCode).toBe(201);
+      expect((await settled(relay, created.json().id)).failureCode).toBe('cancelled');
+    }
+    expectRefusal(await pay(relay, { amount: 13, phone: '0700000001' }), 'phone_cooldown');
   });
 
   it("stops a merchant's prompts when its failures in 6 hours reach the budget", async () => {

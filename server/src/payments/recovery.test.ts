@@ -162,3 +162,24 @@ describe('a provider that contradicts the payment', () => {
     expect((await relay.app.store.getPayment(id))?.receipt).toBe('LATE000001');
   });
 });
+
+describe('a clock stepped forward after the push (a host that booted days behind, then NTP)', () => {
+  it('goes on asking about a payment that looks a day old after only a few checks', async () => {
+    const sandbox = new CountingSandbox({ delayMs: 50 });
+    relay = await startRelay({ merchants: [demoMerchant(sandbox)], reconcileTickMs: 20 });
+    // Pushed, its answer lost (no reference), checked three times; the clock then jumped 2 days.
+    const id = await storeUnsentPayment(relay, Date.now() - 2 * 24 * 3600_000);
+    await relay.app.store.updatePayment(id, { status: 'awaiting_customer', pushState: 'sent', checkAttempts: 3, nextCheckAt: Date.now() }, 'push', Date.now());
+
+    const deadline = Date.now() + 5_000;
+    let payment = await relay.app.store.getPayment(id);
+    while (payment?.checkAttempts === 3 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      payment = await relay.app.store.getPayment(id);
+    }
+    expect(payment?.checkAttempts).toBe(4);
+    // Asked again at the day's slowest pace, not given up.
+    expect(payment?.nextCheckAt).toBeGreaterThan(Date.now() + 10 * 60_000);
+    expect(payment?.status).toBe('awaiting_customer');
+  });
+});

@@ -114,7 +114,7 @@ export class PaymentService {
   async create(merchant: Merchant, input: CreatePaymentInput, log: FastifyBaseLogger = this.deps.log): Promise<{ payment: PaymentRecord; replayed: boolean }> {
     const requestHash = hashOf(input);
     const replay = () => this.replayOf(merchant, input, requestHash, log);
-    if (merchant.provider.abuseProtection === false) return (await replay()) ?? this.insert(merchant, input, requestHash, log);
+    if (merchant.provider.abuseProtection === false) return (await replay()) ?? this.insert(merchant, input, requestHash, log, this.now());
     // One request per phone at a time across every instance, so two at once cannot both pass
     // the "one open prompt per phone" rule.
     return this.deps.store.withLock(`phone:${merchant.id}:${input.phone}`, async () => {
@@ -128,7 +128,10 @@ export class PaymentService {
         this.deps.store.failureTimes(merchant.id, now - limits.failureWindowMs),
       ]);
       checkAbuse({ amount: input.amount, now }, recent, failures, limits);
-      return this.insert(merchant, input, requestHash, log);
+      // After the phone's latest payment, even when the clock has been stepped back since: the
+      // rules read a phone's payments newest first, and a success from "the future" would hide
+      // every failure after it from the cooldown.
+      return this.insert(merchant, input, requestHash, log, Math.max(now, (recent[0]?.createdAt ?? now) + 1));
     });
   }
 
@@ -153,10 +156,10 @@ export class PaymentService {
     return { payment: existing, replayed: true };
   }
 
-  private async insert(merchant: Merchant, input: CreatePaymentInput, requestHash: string, log: FastifyBaseLogger): Promise<{ payment: PaymentRecord; replayed: boolean }> {
+  private async insert(merchant: Merchant, input: CreatePaymentInput, requestHash: string, log: FastifyBaseLogger, createdAt: number): Promise<{ payment: PaymentRecord; replayed: boolean }> {
     const result = await this.deps.store.createPayment(
       {
-        id: newPaymentId(this.now()),
+        id: newPaymentId(createdAt),
         merchantId: merchant.id,
         amount: input.amount,
         phone: input.phone,
@@ -168,7 +171,7 @@ export class PaymentService {
         // The safety net: if this process dies before the push, the reconciler finds it then.
         nextCheckAt: this.now() + LOST_PUSH_AFTER_MS,
       },
-      this.now(),
+      createdAt,
     );
     if (result.kind === 'existing') {
       if (result.payment.requestHash !== requestHash) throw new RelayError('RELAY_ERR_IDEMPOTENCY_CONFLICT');
@@ -235,7 +238,7 @@ export class PaymentService {
       this.deps.log.warn({ paymentId: payment.id }, 'push outcome unknown and no provider reference to query; waiting for a callback');
     }
     const attempts = payment.checkAttempts + 1;
-    const delay = nextCheckDelay(this.now() - payment.createdAt, this.deps.schedule);
+    const delay = nextCheckDelay(this.now() - payment.createdAt, attempts, this.deps.schedule);
     await this.deps.store.updatePayment(
       payment.id,
       { checkAttempts: attempts, nextCheckAt: delay === null ? null : this.now() + delay },

@@ -30,6 +30,19 @@ export function webhookRetryDelay(attempts: number, policy: WebhookRetryPolicy, 
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
+/**
+ * The fewest attempts the backoff makes within `giveUpAfterMs`: every wait at its longest (+20 %).
+ * A delivery is abandoned only once it has had as many, whatever the clock says: a clock stepped
+ * forward (a host that booted days behind, then NTP) makes every delivery look 3 days old at once.
+ */
+export function fewestAttemptsBeforeGivingUp(policy: WebhookRetryPolicy): number {
+  let attempts = 1;
+  for (let waited = 0; ; attempts += 1) {
+    waited += Math.max(1, Math.min(policy.firstRetryMs * 2 ** (attempts - 1), policy.maxRetryMs) * 1.2);
+    if (waited >= policy.giveUpAfterMs) return attempts;
+  }
+}
+
 /** Longer than one attempt can take (10 s timeout), short enough that a crash delays little. */
 const WEBHOOK_LEASE_MS = 15_000;
 
@@ -45,6 +58,7 @@ export class WebhookDeliverer {
   /** Aborts every attempt in flight (shutdown): each is recorded as failed and retried later. */
   private readonly stopping = new AbortController();
   private readonly inFlightByMerchant = new Map<string, number>();
+  private readonly fewestAttempts: number;
 
   constructor(
     private readonly store: PaymentStore,
@@ -53,7 +67,9 @@ export class WebhookDeliverer {
     private readonly log: FastifyBaseLogger,
     private readonly metrics: RelayMetrics,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.fewestAttempts = fewestAttemptsBeforeGivingUp(policy);
+  }
 
   /**
    * One batch: claims due deliveries, at most one merchant's share at a time, and starts their
@@ -151,7 +167,7 @@ export class WebhookDeliverer {
 
   /** Records a failed attempt: due again after the backoff, or abandoned after 3 days. */
   private async retryLater(delivery: WebhookDelivery, attempts: number, error: string, log: FastifyBaseLogger): Promise<void> {
-    const giveUp = this.now() - delivery.createdAt >= this.policy.giveUpAfterMs;
+    const giveUp = this.now() - delivery.createdAt >= this.policy.giveUpAfterMs && attempts >= this.fewestAttempts;
     const next = giveUp ? null : this.now() + webhookRetryDelay(Math.max(1, attempts), this.policy);
     await this.store.recordWebhookFailure(delivery.eventId, attempts, next, error);
     this.metrics.webhookAttempts.inc({ result: giveUp ? 'abandoned' : 'failed' });

@@ -8,7 +8,7 @@ import { SandboxProvider } from '../providers/sandbox.js';
 import { startHangingEndpoint } from '../testing/hanging-endpoint.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import { until } from '../testing/until.js';
-import { DEFAULT_WEBHOOK_RETRY, WebhookDeliverer, webhookRetryDelay } from './deliverer.js';
+import { DEFAULT_WEBHOOK_RETRY, WebhookDeliverer, fewestAttemptsBeforeGivingUp, webhookRetryDelay } from './deliverer.js';
 import { signWebhook, verifyWebhook } from './signature.js';
 
 const SECRET = 'sk_test_webhooks_0123456789ab';
@@ -105,6 +105,31 @@ describe('merchant webhooks', () => {
     const [delivery] = await relay.app.store.webhookDeliveries(id);
     expect(delivery).toMatchObject({ attempts: 4, nextAttemptAt: null, lastError: null });
     expect(delivery?.deliveredAt).toEqual(expect.any(Number));
+  });
+
+  it('is not abandoned when the clock steps forward past the give-up age: only after the attempts the schedule makes in that time', async () => {
+    hooks = await merchantServer(1_000_000);
+    const policy = { ...DEFAULT_WEBHOOK_RETRY, firstRetryMs: 50, maxRetryMs: 100, giveUpAfterMs: 1_000 };
+    // The relay's own deliverer idle; this one's clock can step, and its batches are run by hand.
+    relay = await startRelay({ merchants: [merchant(hooks.url)], webhookTickMs: 3_600_000 });
+    let step = 0;
+    const deliverer = new WebhookDeliverer(relay.app.store, relay.app.merchants, policy, relay.app.log, relay.app.metrics, () => Date.now() + step);
+    const id = await payAndSettle(relay);
+    const delivery = async () => (await relay!.app.store.webhookDeliveries(id))[0];
+    const runUntil = (done: () => Promise<boolean>, what: string) =>
+      until(async () => {
+        await deliverer.deliverDue();
+        await deliverer.settle();
+        return done();
+      }, what);
+    await runUntil(async () => (await delivery())?.attempts === 1, 'the first attempt');
+
+    // A host that booted days behind: NTP steps the clock forward.
+    step = 3 * 24 * 3600_000;
+    await runUntil(async () => (await delivery())?.nextAttemptAt === null, 'the delivery abandoned');
+    expect(fewestAttemptsBeforeGivingUp(policy)).toBe(9);
+    expect((await delivery())?.attempts).toBe(9);
+    expect(hooks.answered).toHaveLength(9);
   });
 
   it('keeps retrying across a relay restart and delivers once the merchant recovers', async () => {
@@ -305,5 +330,12 @@ describe('webhook retry schedule', () => {
     expect(webhookRetryDelay(2, DEFAULT_WEBHOOK_RETRY, mid)).toBe(20_000);
     expect(webhookRetryDelay(30, DEFAULT_WEBHOOK_RETRY, mid)).toBe(60 * 60_000);
     expect(webhookRetryDelay(1, DEFAULT_WEBHOOK_RETRY, () => 0)).toBe(8_000);
+  });
+});
+
+describe('webhook give-up', () => {
+  it('needs the attempts the slowest backoff makes in 3 days (every wait 20 % long)', () => {
+    // 10 s doubling to the 1 h cap: 9 waits up to 85 min (x1.2), then 72 min each, over 72 h.
+    expect(fewestAttemptsBeforeGivingUp(DEFAULT_WEBHOOK_RETRY)).toBe(68);
   });
 });
