@@ -59,6 +59,7 @@ describe('the merchants file (STK_PAY_CONFIG)', () => {
     ['an unknown provider', { merchants: [{ ...shop, provider: { name: 'paypal' } }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[0\]\.provider\.name/],
     ['two merchants with one id', { merchants: [shop, { ...shop, publishableKeys: ['pk_test_other0001'], secretKeys: ['sk_test_other_0123456789abc'] }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /merchants\[1\]\.id: "shop" is used twice/],
     ['no merchants', { merchants: [] }, {}, /merchants: must list at least one merchant/],
+    ['a webhook password with a % that starts no escape', { merchants: [{ ...shop, webhookUrl: 'https://shop:50%off@shop.example/hooks' }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /^STK_PAY_CONFIG: merchants\[0\]\.webhookUrl: its user or password has a % that starts no escape/],
     ['a sandbox delay that is not a number', { merchants: [{ ...shop, provider: { name: 'sandbox', settings: { SANDBOX_DELAY_MS: 'abc' } } }] }, { SHOP_SECRET: 'sk_test_0123456789abcdefXYZ' }, /^STK_PAY_CONFIG: merchants\[0\]\.provider\.settings: SANDBOX_DELAY_MS must be a whole number of milliseconds/],
     [
       'a misspelt provider setting',

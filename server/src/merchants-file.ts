@@ -11,6 +11,16 @@ import { ConfigError } from './config.js';
 import { DEFAULT_AMOUNT_POLICY, type Merchant } from './merchants.js';
 import { PROVIDER_NAMES, providerFromEnv } from './providers/index.js';
 import type { Env } from './providers/settings.js';
+import { webhookTarget } from './webhooks/deliverer.js';
+
+function usableUserinfo(url: string): boolean {
+  try {
+    webhookTarget(url);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const origin = z
   .string()
@@ -40,7 +50,12 @@ const merchantSchema = z.strictObject({
     })
     .refine((policy) => policy.min <= policy.max, { message: 'min must not be above max', path: ['min'] })
     .default({ min: DEFAULT_AMOUNT_POLICY.min, max: DEFAULT_AMOUNT_POLICY.max, requireToken: false }),
-  webhookUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  webhookUrl: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    // Its user and password become Basic authorization, decoded: a % that starts no escape
+    // (`50%off`) would fail every delivery.
+    .refine((url) => usableUserinfo(url), 'its user or password has a % that starts no escape: write % as %25')
+    .optional(),
 });
 
 const fileSchema = z.strictObject({

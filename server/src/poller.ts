@@ -27,6 +27,8 @@ export class Poller {
   private wake: (() => void) | undefined;
   /** Passes failed in a row: an outage (the database out of reach) is logged when it starts and ends. */
   private failedPasses = 0;
+  /** A poke came during a pass: the next one starts at once. */
+  private again = false;
 
   constructor(
     private readonly name: string,
@@ -52,6 +54,17 @@ export class Poller {
     this.schedule(0);
   }
 
+  /** Runs a pass now (or right after the one running): work has just become possible. */
+  poke(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.schedule(0);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
@@ -62,9 +75,10 @@ export class Poller {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      this.again = false;
       this.running = this.tick().finally(() => {
         this.running = undefined;
-        this.schedule(this.options.tickMs);
+        this.schedule(this.again ? 0 : this.options.tickMs);
       });
     }, delayMs);
     this.timer.unref();

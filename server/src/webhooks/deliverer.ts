@@ -17,12 +17,15 @@ export interface WebhookRetryPolicy {
   firstRetryMs: number;
   maxRetryMs: number;
   giveUpAfterMs: number;
+  /** How long a merchant's endpoint has to answer one attempt. */
+  attemptTimeoutMs: number;
 }
 
 export const DEFAULT_WEBHOOK_RETRY: WebhookRetryPolicy = {
   firstRetryMs: 10_000,
   maxRetryMs: 60 * 60_000,
   giveUpAfterMs: 3 * 24 * 60 * 60_000,
+  attemptTimeoutMs: 10_000,
 };
 
 export function webhookRetryDelay(attempts: number, policy: WebhookRetryPolicy, random: () => number = Math.random): number {
@@ -55,8 +58,11 @@ const MAX_IN_FLIGHT_PER_MERCHANT = 8;
 
 export class WebhookDeliverer {
   private readonly inFlight = new Set<Promise<void>>();
-  /** Aborts every attempt in flight (shutdown): each is recorded as failed and retried later. */
-  private readonly stopping = new AbortController();
+  /** Each attempt's own abort, for shutdown: each is then recorded as failed and retried later. */
+  private readonly aborts = new Set<AbortController>();
+  private stopping = false;
+  /** Called when an attempt ends and frees a slot, so a merchant's backlog goes on at once. */
+  onRoom: (() => void) | undefined;
   private readonly inFlightByMerchant = new Map<string, number>();
   private readonly fewestAttempts: number;
 
@@ -88,7 +94,8 @@ export class WebhookDeliverer {
   }
 
   abortInFlight(): void {
-    this.stopping.abort(new Error('the relay is shutting down'));
+    this.stopping = true;
+    for (const abort of this.aborts) abort.abort(new Error('the relay is shutting down'));
   }
 
   /** Resolves when every attempt started so far has ended (shutdown, tests). */
@@ -106,6 +113,7 @@ export class WebhookDeliverer {
         const left = (this.inFlightByMerchant.get(merchantId) ?? 1) - 1;
         if (left > 0) this.inFlightByMerchant.set(merchantId, left);
         else this.inFlightByMerchant.delete(merchantId);
+        if (!this.stopping) this.onRoom?.();
       });
     this.inFlight.add(attempt);
   }
@@ -136,8 +144,16 @@ export class WebhookDeliverer {
     const attempts = delivery.attempts + 1;
     crashPoint('before_webhook_post');
     let error: string;
-    const target = webhookTarget(merchant.webhookUrl);
+    // Its own timer, held here: on Node 20 an AbortSignal.timeout() passed to AbortSignal.any()
+    // is weakly held, and once collected it never fired (an endpoint that hung held its attempt
+    // for undici's 300 s); and each any() on a long-lived signal kept a WeakRef for good.
+    const abort = new AbortController();
+    const { attemptTimeoutMs } = this.policy;
+    const timer = setTimeout(() => abort.abort(new Error(`no answer within ${attemptTimeoutMs / 1000} s`)), attemptTimeoutMs);
+    this.aborts.add(abort);
+    if (this.stopping) abort.abort(new Error('the relay is shutting down'));
     try {
+      const target = webhookTarget(merchant.webhookUrl);
       const response = await fetch(target.url, {
         method: 'POST',
         headers: {
@@ -149,7 +165,7 @@ export class WebhookDeliverer {
         },
         body,
         redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(10_000), this.stopping.signal]),
+        signal: abort.signal,
       });
       await response.body?.cancel();
       if (response.status >= 200 && response.status < 300) {
@@ -161,6 +177,9 @@ export class WebhookDeliverer {
       error = `merchant answered ${response.status}`;
     } catch (cause) {
       error = `could not deliver: ${failureText(cause)}`;
+    } finally {
+      clearTimeout(timer);
+      this.aborts.delete(abort);
     }
     await this.retryLater(delivery, attempts, error, log);
   }

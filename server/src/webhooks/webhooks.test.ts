@@ -1,9 +1,12 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoMerchant } from '../app.js';
 import type { Merchant } from '../merchants.js';
 import { newPaymentId } from '../payments/service.js';
+import { Poller } from '../poller.js';
 import { SandboxProvider } from '../providers/sandbox.js';
 import { startHangingEndpoint } from '../testing/hanging-endpoint.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
@@ -284,6 +287,62 @@ describe('merchant webhooks', () => {
     } finally {
       await hanging.close();
     }
+  });
+
+  it("delivers a merchant's backlog as fast as its endpoint answers, 8 at a time, not 8 per tick", async () => {
+    hooks = await merchantServer(0);
+    // The relay's own deliverer idle; this one's poller ticks once an hour, so only the ends of
+    // attempts can start the next ones.
+    relay = await startRelay({ merchants: [merchant(hooks.url)], webhookTickMs: 3_600_000 });
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push(await payAndSettle(relay, `07083741${String(i).padStart(2, '0')}`));
+    await until(async () => (await Promise.all(ids.map(async (id) => (await relay!.app.store.getPayment(id))?.status))).every((status) => status === 'succeeded'), 'every payment paid');
+    const deliverer = new WebhookDeliverer(relay.app.store, relay.app.merchants, DEFAULT_WEBHOOK_RETRY, relay.app.log, relay.app.metrics);
+    const poller = new Poller('webhooks-under-test', (limit) => deliverer.deliverDue(limit), { tickMs: 3_600_000 }, relay.app.log);
+    deliverer.onRoom = () => poller.poke();
+    poller.start();
+    try {
+      await until(() => hooks!.received.length === 30, 'all 30 webhooks delivered');
+    } finally {
+      await poller.stop();
+      await deliverer.settle();
+    }
+  });
+
+  it('gives up an attempt at its deadline even after a garbage collection (an endpoint that never answers)', async () => {
+    const hanging = await startHangingEndpoint();
+    try {
+      relay = await startRelay({ merchants: [merchant(hanging.url)], webhookTickMs: 3_600_000 });
+      const id = await payAndSettle(relay);
+      await until(async () => (await relay!.app.store.getPayment(id))?.status === 'succeeded', 'the payment paid');
+      const deliverer = new WebhookDeliverer(relay.app.store, relay.app.merchants, { ...DEFAULT_WEBHOOK_RETRY, attemptTimeoutMs: 300 }, relay.app.log, relay.app.metrics);
+      expect(await deliverer.deliverDue()).toBe(1);
+      await until(() => hanging.held.length === 1, 'the attempt at the endpoint');
+      // On Node 20 a timeout signal combined with AbortSignal.any() was only weakly held.
+      setFlagsFromString('--expose-gc');
+      (runInNewContext('gc') as () => void)();
+      await until(async () => (await relay!.app.store.webhookDeliveries(id))[0]?.attempts === 1, 'the attempt given up', 3_000);
+      const [delivery] = await relay.app.store.webhookDeliveries(id);
+      expect(delivery?.lastError).toMatch(/no answer within 0.3 s/);
+      expect(delivery?.nextAttemptAt).toEqual(expect.any(Number));
+    } finally {
+      await hanging.close();
+    }
+  });
+
+  it('retries, and records why, a webhook whose URL cannot be used (a % in its password that is no escape)', async () => {
+    hooks = await merchantServer(0);
+    const broken = hooks.url.replace('http://', 'http://shop:50%off@');
+    relay = await startRelay({ merchants: [merchant(broken)], webhookTickMs: 3_600_000 });
+    const id = await payAndSettle(relay);
+    await until(async () => (await relay!.app.store.getPayment(id))?.status === 'succeeded', 'the payment paid');
+    const deliverer = new WebhookDeliverer(relay.app.store, relay.app.merchants, DEFAULT_WEBHOOK_RETRY, relay.app.log, relay.app.metrics);
+    await deliverer.deliverDue();
+    await deliverer.settle();
+    const [delivery] = await relay.app.store.webhookDeliveries(id);
+    expect(delivery).toMatchObject({ attempts: 1, lastError: expect.stringMatching(/could not deliver/) });
+    expect(delivery?.nextAttemptAt).toEqual(expect.any(Number));
+    expect(hooks.received).toHaveLength(0);
   });
 
   it('queues no webhook for a merchant without a webhook URL: the finished payment leaves the outbox empty', async () => {
