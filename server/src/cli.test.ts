@@ -113,4 +113,36 @@ describe('relay logs', () => {
     // The line written while closing, just before exit, made it out.
     expect(lines.at(-1)?.msg).toBe('shutting down');
   });
+
+  it('exits on SIGTERM when nothing reads its stdout any more (the log lines left are given up, not retried for ever)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', cli], {
+      env: { PATH: process.env['PATH'] ?? '', PORT: '0', STK_PAY_DB: ':memory:' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      let stdout = '';
+      const ready = await new Promise<string>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`the relay exited (${code}): ${stdout}`)));
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          const match = /stk-pay relay ready: (http:\/\/\S+)/.exec(stdout);
+          if (match) resolve(match[1]!);
+        });
+      });
+      for (let i = 0; i < 5; i++) await (await fetch(`${ready}/healthz`)).text();
+      // The relay's reader goes away (a log shipper restarted, the terminal closed) once its lines
+      // so far are out; then SIGTERM: its last lines can only go to a pipe nobody reads (EPIPE).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      child.stdout.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(`exited (${code ?? signal})`)));
+      child.kill('SIGTERM');
+      const outcome = await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(() => resolve('still running'), 10_000)))]);
+      expect(outcome).toBe('exited (0)');
+    } finally {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+    }
+  }, 20_000);
 });
