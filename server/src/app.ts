@@ -3,6 +3,7 @@
  * itself; the CLI (`cli.ts`) does.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Server as NetServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import cors from '@fastify/cors';
@@ -82,6 +83,8 @@ export interface AppOptions {
    * A status stream is not cut by it: its request is complete once its headers are in.
    */
   requestTimeoutMs?: number;
+  /** Once closing, how long open keep-alive connections are kept for a last request (default DEFAULT_IDLE_GRACE_MS). */
+  idleGraceMs?: number;
   bodyLimit?: number;
   logger?: boolean | { level: string };
   /** Where log lines go (default stdout, written synchronously); tests capture them. */
@@ -164,6 +167,13 @@ function isJson(text: string): boolean {
   }
 }
 
+/**
+ * How long, once closing, a keep-alive connection with no request on it is kept open: a request
+ * its client sent meanwhile (or had sent, unread yet) is answered (a payment with 503, and
+ * `Connection: close`) instead of finding its connection reset.
+ */
+export const DEFAULT_IDLE_GRACE_MS = 1_000;
+
 /** How long a client may take to send a whole request (see `AppOptions.requestTimeoutMs`). */
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -209,7 +219,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     http: { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 2))) },
     // Load balancers and proxies in front of the relay set X-Forwarded-*.
     trustProxy: options.trustProxy ?? 'loopback, linklocal, uniquelocal',
-    // On close, idle keep-alive connections go at once; requests in flight finish first.
+    // On close, idle keep-alive connections go (after a grace: the preClose hook); requests in
+    // flight finish first.
     forceCloseConnections: 'idle',
     // Not Fastify's blanket 503 while closing: a provider's callback that arrives then is still
     // taken (Daraja sends each once), new payments are refused by their route (`draining`), and
@@ -360,6 +371,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onSend', async (_request, reply) => {
     if (app.draining) reply.header('connection', 'close');
   });
+  // The open connections, for the closing grace below (a Set per connection, nothing per request).
+  const connections = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
   app.addHook('preClose', async () => {
     app.draining = true;
     // The customers' streams first: they reconnect to another instance while this one finishes.
@@ -369,6 +386,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // restart (or by another instance), instead of holding the shutdown up to 10 s each.
     deliverer.abortInFlight();
     await deliverer.settle();
+    // Until here new connections were taken (a provider's callback is still wanted). Now none are
+    // (refused: nothing was sent, a client or balancer tries another instance). Those open stay
+    // open idleGraceMs more (or until all have closed): a request that arrives on one meanwhile is
+    // answered, with Connection: close (onSend), instead of finding its connection reset. Then
+    // Fastify's server.close() ends what is still idle. (Node's http close would end the idle ones
+    // at once: the listener is closed with net's, which Fastify's close then finds done.)
+    if (!app.server.listening) return;
+    NetServer.prototype.close.call(app.server);
+    const graceUntil = performance.now() + (options.idleGraceMs ?? DEFAULT_IDLE_GRACE_MS);
+    while (performance.now() < graceUntil && connections.size > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   });
   app.addHook('onClose', async () => {
     await payments.settle();

@@ -6,7 +6,7 @@
  */
 import { Agent, request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { demoMerchant } from './app.js';
+import { DEFAULT_IDLE_GRACE_MS, demoMerchant } from './app.js';
 import { SandboxProvider } from './providers/sandbox.js';
 import { startHangingEndpoint } from './testing/hanging-endpoint.js';
 import { startRelay } from './testing/start-relay.js';
@@ -14,7 +14,7 @@ import { until } from './testing/until.js';
 
 describe('graceful shutdown', () => {
   it('answers a request in flight on a keep-alive connection with Connection: close, and finishes closing', async () => {
-    const relay = await startRelay();
+    const relay = await startRelay({ idleGraceMs: DEFAULT_IDLE_GRACE_MS });
     const agent = new Agent({ keepAlive: true });
     const body = JSON.stringify({ amount: 250, phone: '0708374149' });
     const answered = new Promise<{ status: number | undefined; connection: string | undefined }>((resolve, reject) => {
@@ -43,6 +43,39 @@ describe('graceful shutdown', () => {
     agent.destroy();
   });
 
+  it('answers 503 with Connection: close, not a reset, to a payment sent on an idle keep-alive connection just after closing begins', async () => {
+    const relay = await startRelay({ idleGraceMs: DEFAULT_IDLE_GRACE_MS });
+    // One connection, kept open between requests (a load balancer's, a merchant's server).
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (method: string, path: string, body?: string) =>
+      new Promise<{ status: number | undefined; connection: string | undefined; reused: boolean }>((resolve, reject) => {
+        const headers: Record<string, string | number> = { 'x-publishable-key': 'pk_test_demo' };
+        if (body !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        const req = request(`${relay.url}${path}`, { method, agent, headers }, (response) => {
+          response.resume();
+          response.on('end', () => resolve({ status: response.statusCode, connection: response.headers.connection, reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      expect((await send('GET', '/healthz')).status).toBe(200);
+      const closing = relay.close();
+      await until(() => relay.app.draining, 'closing');
+      // Sent once the relay has begun to close, on the connection already open.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const answer = await send('POST', '/v1/payments', JSON.stringify({ amount: 250, phone: '0708374149' }));
+      expect(answer).toEqual({ status: 503, connection: 'close', reused: true });
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([closing.then(() => 'closed'), new Promise((resolve) => (timer = setTimeout(() => resolve('still open'), 10_000)))]);
+      clearTimeout(timer);
+      expect(outcome).toBe('closed');
+    } finally {
+      agent.destroy();
+      await relay.close().catch(() => undefined);
+    }
+  });
+
   it("takes a provider's callback that arrives while the relay is closing, refuses new payments meanwhile, and cuts short a merchant webhook that hangs", async () => {
     // A merchant's endpoint that takes the webhook and never answers.
     const hanging = await startHangingEndpoint();
@@ -63,7 +96,7 @@ describe('graceful shutdown', () => {
       }
     }
     const merchant = { ...demoMerchant(new SlowQuerySandbox({ delayMs: 300 })), webhookUrl: hanging.url };
-    const relay = await startRelay({ merchants: [merchant], callbackToken: 'shutdown-callback-token-01', webhookTickMs: 20, reconcileTickMs: 20, checkSchedule: { promptWindowMs: 100 } });
+    const relay = await startRelay({ idleGraceMs: DEFAULT_IDLE_GRACE_MS, merchants: [merchant], callbackToken: 'shutdown-callback-token-01', webhookTickMs: 20, reconcileTickMs: 20, checkSchedule: { promptWindowMs: 100 } });
     try {
       const pay = (phone: string) => fetch(`${relay.url}/v1/payments`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-publishable-key': 'pk_test_demo' }, body: JSON.stringify({ amount: 250, phone }) });
       const idOf = async (response: Response) => ((await response.json()) as { id: string }).id;

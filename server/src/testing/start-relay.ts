@@ -29,6 +29,9 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Start
     dbPath,
     sandboxDelayMs: 300,
     logger: false,
+    // No last second for idle keep-alive connections at close (the clients' fetch pools keep
+    // theirs): a second per test. The shutdown tests ask for the real one.
+    idleGraceMs: 0,
     ...options,
   });
   await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
