@@ -3,7 +3,7 @@
  * itself; the CLI (`cli.ts`) does.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Server as NetServer, type Socket } from 'node:net';
+import { Server as NetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
 import cors from '@fastify/cors';
@@ -371,12 +371,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onSend', async (_request, reply) => {
     if (app.draining) reply.header('connection', 'close');
   });
-  // The open connections, for the closing grace below (a Set per connection, nothing per request).
-  const connections = new Set<Socket>();
-  app.server.on('connection', (socket: Socket) => {
-    connections.add(socket);
-    socket.once('close', () => connections.delete(socket));
-  });
   app.addHook('preClose', async () => {
     app.draining = true;
     // The customers' streams first: they reconnect to another instance while this one finishes.
@@ -395,7 +389,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (!app.server.listening) return;
     NetServer.prototype.close.call(app.server);
     const graceUntil = performance.now() + (options.idleGraceMs ?? DEFAULT_IDLE_GRACE_MS);
-    while (performance.now() < graceUntil && connections.size > 0) {
+    // Counted by the server itself: no listener or entry per connection, which every one of
+    // thousands of open status streams would carry for its whole life.
+    const openConnections = () => new Promise<number>((resolve) => app.server.getConnections((error, count) => resolve(error ? 0 : count)));
+    while (performance.now() < graceUntil && (await openConnections()) > 0) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   });
