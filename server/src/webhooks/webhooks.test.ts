@@ -295,14 +295,15 @@ describe('merchant webhooks', () => {
     // attempts can start the next ones.
     relay = await startRelay({ merchants: [merchant(hooks.url)], webhookTickMs: 3_600_000 });
     const ids: string[] = [];
-    for (let i = 0; i < 30; i++) ids.push(await payAndSettle(relay, `07083741${String(i).padStart(2, '0')}`));
-    await until(async () => (await Promise.all(ids.map(async (id) => (await relay!.app.store.getPayment(id))?.status))).every((status) => status === 'succeeded'), 'every payment paid');
+    // The sandbox's paying number (unguarded: it may repeat).
+    for (let i = 0; i < 30; i++) ids.push(await payAndSettle(relay));
+    await until(async () => (await Promise.all(ids.map(async (id) => (await relay!.app.store.getPayment(id))?.status))).every((status) => status === 'succeeded'), 'every payment paid', 20_000);
     const deliverer = new WebhookDeliverer(relay.app.store, relay.app.merchants, DEFAULT_WEBHOOK_RETRY, relay.app.log, relay.app.metrics);
     const poller = new Poller('webhooks-under-test', (limit) => deliverer.deliverDue(limit), { tickMs: 3_600_000 }, relay.app.log);
     deliverer.onRoom = () => poller.poke();
     poller.start();
     try {
-      await until(() => hooks!.received.length === 30, 'all 30 webhooks delivered');
+      await until(() => hooks!.received.length === 30, 'all 30 webhooks delivered', 10_000);
     } finally {
       await poller.stop();
       await deliverer.settle();
