@@ -18,8 +18,6 @@ const EXIT_FLUSH_MS = 2_000;
 export interface BatchedLog extends DestinationStream {
   /** Writes what is left now (done at exit); bounded: what the output cannot take is dropped. */
   flushSync(): void;
-  /** True once the output failed (EPIPE, EBADF, ...): lines are dropped from then on. */
-  readonly givenUp: boolean;
 }
 
 /**
@@ -39,7 +37,7 @@ export function batchedStdout(): BatchedLog {
 }
 
 /** `batchedStdout` on any file descriptor. */
-export function batchedLog(fd: number): BatchedLog {
+function batchedLog(fd: number): BatchedLog {
   // Buffers, not text: the batch's size is the sum of the lengths, never measured again.
   let batch: Buffer[] = [];
   let batchBytes = 0;
@@ -116,8 +114,5 @@ export function batchedLog(fd: number): BatchedLog {
       if (batchBytes >= BATCH_BYTES) flush();
     },
     flushSync,
-    get givenUp() {
-      return givenUp;
-    },
   };
 }

@@ -131,7 +131,8 @@ export class PaymentService {
       // After the phone's latest payment, even when the clock has been stepped back since: the
       // rules read a phone's payments newest first, and a success from "the future" would hide
       // every failure after it from the cooldown.
-      return this.insert(merchant, input, requestHash, log, Math.max(now, (recent[0]?.createdAt ?? now) + 1));
+      const latest = recent[0]?.createdAt;
+      return this.insert(merchant, input, requestHash, log, latest === undefined ? now : Math.max(now, latest + 1));
     });
   }
 

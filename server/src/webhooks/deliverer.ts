@@ -28,9 +28,13 @@ export const DEFAULT_WEBHOOK_RETRY: WebhookRetryPolicy = {
   attemptTimeoutMs: 10_000,
 };
 
+/** The wait after `attempts` failed attempts, before jitter: doubling from the first, up to the cap. */
+function baseRetryDelay(attempts: number, policy: WebhookRetryPolicy): number {
+  return Math.min(policy.firstRetryMs * 2 ** Math.max(0, attempts - 1), policy.maxRetryMs);
+}
+
 export function webhookRetryDelay(attempts: number, policy: WebhookRetryPolicy, random: () => number = Math.random): number {
-  const base = Math.min(policy.firstRetryMs * 2 ** Math.max(0, attempts - 1), policy.maxRetryMs);
-  return Math.round(base * (0.8 + 0.4 * random()));
+  return Math.round(baseRetryDelay(attempts, policy) * (0.8 + 0.4 * random()));
 }
 
 /**
@@ -41,7 +45,7 @@ export function webhookRetryDelay(attempts: number, policy: WebhookRetryPolicy, 
 export function fewestAttemptsBeforeGivingUp(policy: WebhookRetryPolicy): number {
   let attempts = 1;
   for (let waited = 0; ; attempts += 1) {
-    waited += Math.max(1, Math.min(policy.firstRetryMs * 2 ** (attempts - 1), policy.maxRetryMs) * 1.2);
+    waited += Math.max(1, baseRetryDelay(attempts, policy) * 1.2);
     if (waited >= policy.giveUpAfterMs) return attempts;
   }
 }
