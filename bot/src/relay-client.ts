@@ -110,7 +110,23 @@ export class RelayClient {
   }
 
   private async post(path: string, body: object, idempotencyKey: string | undefined, success: number, signal?: AbortSignal): Promise<RelayAnswer<unknown>> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
+    // Its own timer, held here until the answer is read, as the relay's webhook deliverer does: on
+    // Node 20 an AbortSignal.timeout() passed to AbortSignal.any() is held only weakly, and once
+    // collected it never fires (a relay that hung would hold the customer's Pay for undici's 300 s).
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), this.timeoutMs);
+    const follow = (): void => deadline.abort(signal?.reason);
+    if (signal?.aborted) follow();
+    else signal?.addEventListener('abort', follow, { once: true });
+    try {
+      return await this.send(path, body, idempotencyKey, success, deadline.signal);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', follow);
+    }
+  }
+
+  private async send(path: string, body: object, idempotencyKey: string | undefined, success: number, signal: AbortSignal): Promise<RelayAnswer<unknown>> {
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
@@ -121,7 +137,7 @@ export class RelayClient {
           ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
         },
         body: JSON.stringify(body),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        signal,
       });
     } catch (error) {
       return { ok: false, problem: { kind: 'unreachable', detail: describe(error), mayHaveArrived: !NEVER_CONNECTED.has(describe(error)) } };
