@@ -29,8 +29,13 @@ function fieldName(context: string | undefined, instancePath: string, params: Re
 /**
  * SQLite's and PostgreSQL's codes for a store that cannot take writes now (a full disk, a file or
  * role made read-only, an I/O error, a lost connection): the relay is unavailable, not broken.
+ * PostgreSQL's by SQLSTATE class: 08 the connection; 28 the role may not log in (NOLOGIN, a
+ * rotated password); 3D000 the database gone or renamed; 42501 a privilege revoked; 53 out of
+ * disk, memory or connections (not 53400, a limit a query of ours hit); 57 an operator or a
+ * crash (shutdown, a cancelled or timed-out statement, a dropped database); 25006 a standby.
  */
-const STORE_UNAVAILABLE = /^(SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY)|53100|53200|25006|57P0[1-3]|08\d{3}|ECONNREFUSED|ECONNRESET|ETIMEDOUT)/;
+const STORE_UNAVAILABLE =
+  /^(SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY)(_[A-Z_]+)?|08[0-9A-Z]{3}|28[0-9A-Z]{3}|3D000|42501|53[0-3]00|57[0-9A-Z]{3}|25006|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/;
 
 /** pg's own errors for a connection lost or a query given up on: they carry no code. */
 const PG_CONNECTION_LOST = /^(Connection terminated|Query read timeout|timeout exceeded when trying to connect)/;
