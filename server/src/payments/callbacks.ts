@@ -92,6 +92,10 @@ export class CallbackHandler {
           return 'duplicate';
         }
       }
+      if (payment.status === 'failed' && update.status === 'succeeded' && !payment.reviewReason && (await this.paidAfterFailure(provider, payment, parsed, attached, log))) {
+        await record(parsed.providerRef, payment.id, 'duplicate: already failed; the provider now reports it paid: held for review');
+        return 'duplicate';
+      }
       await record(parsed.providerRef, payment.id, `duplicate: already ${payment.status}`);
       return 'duplicate';
     }
@@ -114,7 +118,7 @@ export class CallbackHandler {
           await this.deps.updater.holdForReview(
             payment,
             {
-              reason: `A callback names this payment with M-Pesa transaction ${parsed.providerRef}, which ${provider.name} reports paid; nothing ties that transaction to this payment (the push's answer was lost). Check ${provider.name}'s dashboard.`,
+              reason: `A callback names this payment with M-Pesa transaction ${parsed.providerRef}, which ${provider.name} reports paid; nothing ties that transaction to this payment (no answer to the push has been stored: it was lost, or has not come yet). Check ${provider.name}'s dashboard.`,
               message: 'callback names a paid transaction nothing ties to this payment; the payment needs review',
               fields: { providerRef: parsed.providerRef },
             },
@@ -141,6 +145,31 @@ export class CallbackHandler {
     const applied = await this.deps.updater.apply(payment, update, 'callback', {}, { callback: { provider: provider.name, providerRef: parsed.providerRef, paymentId: payment.id, body, receivedAt, otherwise }, log });
     handled(payment.id, applied ? 'applied' : otherwise);
     return applied ? 'applied' : otherwise;
+  }
+
+  /**
+   * A failed payment that its provider now calls paid (IntaSend retries a failed prompt; Daraja's
+   * final answer can come late). A final status never changes, so it stays failed and its webhook
+   * stands; but the customer may have been charged, so when the provider's own status query agrees
+   * the merchant view carries a review reason and the log an error. Returns whether it did.
+   */
+  private async paidAfterFailure(
+    provider: Provider,
+    payment: PaymentRecord,
+    parsed: Extract<ParsedCallback, { kind: 'status' }>,
+    attached: boolean,
+    log: FastifyBaseLogger,
+  ): Promise<boolean> {
+    const claimed = parsed.update;
+    if (claimed.status !== 'succeeded' || !paysAmount(claimed, payment.amount)) return false;
+    const confirmed = await this.deps.updater.safeQuery(provider, payment.providerRef ?? parsed.providerRef, payment.id, 'callback confirmation', log);
+    if (confirmed?.status !== 'succeeded' || !paysAmount(confirmed, payment.amount)) return false;
+    if (attached && !confirmsIdentity(confirmed, payment, parsed.refIsTransaction === true)) return false;
+    const receipt = confirmed.receipt ?? claimed.receipt;
+    const reviewReason = `${provider.name} reported this payment failed, then paid${receipt ? ` (M-Pesa receipt ${receipt})` : ''}: the customer may have been charged for an order you were told failed. Check ${provider.name}'s dashboard, then fulfil the order or refund the customer.`;
+    log.error({ paymentId: payment.id, provider: provider.name, ...(receipt ? { receipt } : {}) }, 'provider reports a failed payment paid; the payment needs review');
+    await this.deps.store.updatePayment(payment.id, { reviewReason }, 'callback', this.deps.now());
+    return true;
   }
 
   /**

@@ -317,7 +317,8 @@ export class PaymentService {
     const callbackUrl = this.deps.callbackUrl(merchant.provider);
     // Committed before the request leaves: after a crash from here on, this payment is never pushed
     // again, and it is due for a status check. Whoever claims it first sends it; nobody else does.
-    if (!(await this.deps.store.claimPush(payment.id, this.now(), this.now() + this.deps.schedule.promptWindowMs))) return;
+    const firstCheckAt = this.now() + this.deps.schedule.promptWindowMs;
+    if (!(await this.deps.store.claimPush(payment.id, this.now(), firstCheckAt))) return;
     log.info('push claimed; sending it to the provider');
     crashPoint('after_push_claimed');
     for (let attempt = 0; ; attempt++) {
@@ -367,7 +368,11 @@ export class PaymentService {
       }
       log.info({ providerRef: result.providerRef, latencyMs }, 'provider accepted the push');
       crashPoint('after_push_accepted');
-      await this.updater.apply(payment, { status: 'pending' }, 'push', { providerRef: result.providerRef }, { log: requestLog });
+      // A callback that came before this answer (the customer paid while the provider was slow to
+      // answer) may have held the payment for review, unchecked, as a push whose answer was lost:
+      // the answer has come, so it is lifted and the reference is asked about, on the claim's
+      // schedule (or at once if that time has passed). A final payment is left as it is.
+      await this.updater.apply(payment, { status: 'pending' }, 'push', { providerRef: result.providerRef, reviewReason: null, nextCheckAt: firstCheckAt }, { log: requestLog });
       return;
     }
   }

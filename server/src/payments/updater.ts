@@ -56,10 +56,13 @@ export class PaymentUpdater {
     else if (status.status === 'succeeded') {
       patch.status = 'succeeded';
       patch.nextCheckAt = null;
+      // A review is about an open payment; a final answer ends it (the provider has spoken).
+      patch.reviewReason = null;
       if (status.receipt) patch.receipt = status.receipt;
     } else {
       patch.status = 'failed';
       patch.nextCheckAt = null;
+      patch.reviewReason = null;
       patch.failureCode = status.code;
       patch.failureMessage = status.message;
     }

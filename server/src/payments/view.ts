@@ -53,7 +53,8 @@ export function toMerchantView(payment: PaymentRecord): MerchantPaymentView {
  * word, and here it has no way left to ask the provider.
  */
 export function reviewReason(payment: PaymentRecord): string | undefined {
-  if (payment.status === 'succeeded' || payment.status === 'failed') return undefined;
+  // A final payment keeps only a reason given after it ended (reported paid after it failed).
+  if (payment.status === 'succeeded' || payment.status === 'failed') return payment.reviewReason ?? undefined;
   if (payment.reviewReason) return payment.reviewReason;
   if (payment.pushState === 'sent' && payment.providerRef === null && payment.checkAttempts > 0) {
     return 'The push may have reached the provider, but its answer was lost and the relay has no reference to ask about it. Only the provider\'s callback can settle it now: check the provider\'s dashboard.';

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoMerchant } from '../app.js';
 import { ConfigError } from '../config.js';
+import { toMerchantView } from '../payments/view.js';
 import { FAILURE_NUMBERS } from '../testing/doubles/http-double.js';
 import { startIntaSendDouble, type IntaSendDouble, type IntaSendDoubleOptions } from '../testing/doubles/intasend.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
@@ -187,6 +188,32 @@ describe('IntaSend through a real relay', () => {
     expect(payment.receipt).toBe(invoice.mpesa_reference);
     expect((await relay.app.store.getPayment(id))?.providerRef).toBe(invoice.invoice_id);
     expect(await verdicts(relay, id, 3)).toEqual(['pending', 'pending', 'applied']);
+  });
+
+  it("a failed payment that IntaSend later reports paid (its status agreeing) stays failed, but the merchant view says to check it: the customer may have been charged", async () => {
+    const { double, relay } = await rig('intasend');
+    const id = await pay(relay, '0700000001');
+    expect((await finalView(relay, id)).status).toBe('failed');
+    // IntaSend retried the prompt, and this time the customer paid.
+    const invoice = onlyInvoice(double);
+    Object.assign(invoice, { state: 'COMPLETE', mpesa_reference: 'SLT4P9Q2XR', failed_code: null, failed_reason: null });
+    const late = double.webhookFor(invoice);
+    expect((await post(double.webhookUrl!, late.body, late.headers)).status).toBe(200);
+    const merchant = toMerchantView((await relay.app.store.getPayment(id))!);
+    expect(merchant.status).toBe('failed');
+    expect(merchant.review?.reason).toContain('reported this payment failed, then paid (M-Pesa receipt SLT4P9Q2XR)');
+    expect((await view(relay, id)).review).toBeUndefined();
+    expect((await verdicts(relay, id)).at(-1)).toBe('duplicate: already failed; the provider now reports it paid: held for review');
+  });
+
+  it('a forged "paid" webhook for a failed payment, which the status endpoint does not confirm, raises nothing', async () => {
+    const { double, relay } = await rig('intasend');
+    const id = await pay(relay, '0700000001');
+    expect((await finalView(relay, id)).status).toBe('failed');
+    const forged = double.webhookFor({ ...onlyInvoice(double), state: 'COMPLETE', mpesa_reference: 'SFORGED123', failed_code: null, failed_reason: null });
+    expect((await post(double.webhookUrl!, forged.body, forged.headers)).status).toBe(200);
+    expect((await verdicts(relay, id)).at(-1)).toBe('duplicate: already failed');
+    expect((await relay.app.store.getPayment(id))?.reviewReason).toBeNull();
   });
 
   it('a webhook with a wrong or missing challenge is refused and changes nothing', async () => {

@@ -41,8 +41,8 @@ function adapterFor(url: string, token = TOKEN): UpesiPayProvider {
 }
 
 /** The UpesiPay double, the unchanged adapter pointed at it, and a real relay around both. */
-async function start(options: { delayMs?: number; promptWindowMs?: number; token?: string } = {}) {
-  const upesi = track(await startUpesiPayDouble({ authToken: TOKEN, channelId: CHANNEL, delayMs: options.delayMs ?? 100 }));
+async function start(options: { delayMs?: number; pushAnswerDelayMs?: number; promptWindowMs?: number; token?: string } = {}) {
+  const upesi = track(await startUpesiPayDouble({ authToken: TOKEN, channelId: CHANNEL, delayMs: options.delayMs ?? 100, ...(options.pushAnswerDelayMs ? { pushAnswerDelayMs: options.pushAnswerDelayMs } : {}) }));
   const relay = track(await startRelay({
     merchants: [demoMerchant(adapterFor(upesi.url, options.token))],
     callbackToken: CALLBACK_TOKEN,
@@ -123,6 +123,19 @@ describe('UpesiPay behind a real relay', () => {
     expect(upesi.prompts).toBe(1);
     // The callback has no `reference`; UpesiPay's status query also takes the M-Pesa code.
     expect(upesi.statusQueries).toContain(tx.receipt);
+  });
+
+  it("a customer who pays before the push's own answer has come (UpesiPay slow to answer) ends succeeded once the answer brings the reference, not held for review", async () => {
+    const { upesi, relay } = await start({ delayMs: 50, pushAnswerDelayMs: 1_000 });
+    const id = await pay(relay, '0708374149');
+    const payment = await settled(relay, id, 8_000);
+    const tx = upesi.transactions[0]!;
+    expect(payment).toMatchObject({ status: 'succeeded', receipt: tx.receipt });
+    expect((await relay.app.store.getPayment(id))?.reviewReason).toBeNull();
+    // Paid before the answer: its callback could only be confirmed once the reference came.
+    expect(upesi.callbacks.map((c) => c.status)).toEqual([200]);
+    expect(upesi.statusQueries).toContain(tx.reference);
+    expect(upesi.prompts).toBe(1);
   });
 
   it("a forged callback naming a payment whose push answer was lost, with the receipt of a collection the relay never made, does not make it paid", async () => {

@@ -17,6 +17,8 @@ export interface UpesiPayDoubleOptions {
   channelId: number;
   /** How long the simulated customer takes to answer the prompt (default 100 ms). */
   delayMs?: number;
+  /** How long the push's own answer takes (default at once): longer than `delayMs`, the customer pays before it comes. */
+  pushAnswerDelayMs?: number;
   /**
    * UpesiPay's abuse protection: after this many successive failed or cancelled prompts to one
    * phone, pushes to that phone are refused (the real service: 10, for 24 h). Off by default.
@@ -163,6 +165,7 @@ export async function startUpesiPayDouble(options: UpesiPayDoubleOptions): Promi
       transactions.push(tx);
       prompts += 1;
       timers.after(delayMs, () => settle(tx));
+      if (options.pushAnswerDelayMs) await new Promise((resolve) => setTimeout(resolve, options.pushAnswerDelayMs));
       // The prompt went out, but the answer is lost in an error.
       if (scenario === 'error_but_delivered') return reply.code(500).send({ success: false, message: 'Server Error' });
       return reply.code(201).send({ success: true, status: 'QUEUED', reference: tx.reference, CheckoutRequestID: tx.checkoutRequestId });
