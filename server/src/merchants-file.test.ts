@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from './config.js';
-import { loadMerchantsFile } from './merchants-file.js';
+import { jsonFaultOffset, loadMerchantsFile } from './merchants-file.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -75,6 +75,50 @@ describe('the merchants file (STK_PAY_CONFIG)', () => {
 
   it('names the file when it is missing or not JSON', () => {
     expect(() => loadMerchantsFile('/nonexistent/merchants.json', {})).toThrow(/cannot read \/nonexistent\/merchants\.json: no such file/);
-    expect(() => loadMerchantsFile(file('{ nope'), {})).toThrow(/STK_PAY_CONFIG: cannot read/);
+    expect(() => loadMerchantsFile(file('{ nope'), {})).toThrow(/STK_PAY_CONFIG: cannot read .*: not valid JSON at line 1, column 3$/);
+  });
+
+  it('a JSON syntax error is named by its line and column alone, on one line, never with the file around it (a literal secret key before a stray comma)', () => {
+    const secret = 'sk_live_Q7f3kVw9TzP2mX8rL4nB';
+    const text = `{\n  "merchants": [{\n    "id": "shop",\n    "secretKeys": ["${secret}", ],\n  "provider": { "name": "sandbox" }\n  }]\n}\n`;
+    const path = file(text);
+    let message = '';
+    try {
+      loadMerchantsFile(path, {});
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe(`STK_PAY_CONFIG: cannot read ${path}: not valid JSON at line 4, column 52`);
+    // Not even the 7 characters Node 20's message showed.
+    expect(message).not.toContain(secret.slice(-7));
+  });
+
+  it.each([
+    ['a stray comma in an object', '{"a": 1,\n}', 2, 1],
+    ['a missing comma', '{"a": 1\n "b": 2}', 2, 2],
+    ['a missing colon', '{"a" 1}', 1, 6],
+    ['single quotes', "{'a': 1}", 1, 2],
+    ['a line break in a string', '{"a": "x\ny"}', 1, 7],
+    ['a comment', '{\n  // merchants\n}', 2, 3],
+    ['text after the document', '{}\n}', 2, 1],
+    ['an early end', '{"a": [1,\n', 2, 1],
+    ['an empty file', '', 1, 1],
+    ['a leading zero', '[01]', 1, 3],
+    ['a bare word', '[tru]', 1, 2],
+  ])('names where the JSON goes wrong: %s', (_name, text, line, column) => {
+    expect(() => loadMerchantsFile(file(text), {})).toThrow(new RegExp(`: not valid JSON at line ${line}, column ${column}$`));
+  });
+
+  it('finds a fault exactly where JSON.parse refuses a document, and none where it reads one', () => {
+    const documents = ['{}', '[]', ' [1, -0.5e+3, "a\\u00e9\\n", true, false, null, {"b": [{}]}] ', '"x"', '0', '{"a":1}}', '[1,]', '[1 2]', '{"a":}', '[-]', '[1.]', '"\\x"', '"\\u12"', '[nul]', '{"a":1,"b":[{"c":"d",}]}', '\u00a0{}', '\ufeff{}'];
+    for (const text of documents) {
+      let parses = true;
+      try {
+        JSON.parse(text);
+      } catch {
+        parses = false;
+      }
+      expect(jsonFaultOffset(text) === -1, text).toBe(parses);
+    }
   });
 });

@@ -84,14 +84,87 @@ function substitute(value: unknown, env: Env, path: PropertyKey[]): unknown {
   return value;
 }
 
+const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+/**
+ * Where `text` stops being JSON: the offset of the first character that cannot stand there (the
+ * length when it ends too early; -1 when it is JSON). JSON.parse's own message quotes the file around the fault (a
+ * secret key, before a stray comma), and Node 20's gives no position for most faults.
+ */
+export function jsonFaultOffset(text: string): number {
+  let at = 0;
+  const space = () => {
+    while (text[at] === ' ' || text[at] === '\t' || text[at] === '\n' || text[at] === '\r') at++;
+  };
+  const take = (char: string): boolean => {
+    if (text[at] !== char) return false;
+    at++;
+    return true;
+  };
+  const token = (pattern: RegExp): boolean => {
+    pattern.lastIndex = at;
+    if (!pattern.test(text)) return false;
+    at = pattern.lastIndex;
+    return true;
+  };
+  const value = (): boolean => {
+    space();
+    const char = text[at];
+    if (char === '{' || char === '[') {
+      const close = char === '{' ? '}' : ']';
+      at++;
+      space();
+      if (take(close)) return true;
+      do {
+        if (close === '}') {
+          space();
+          if (!token(STRING)) return false;
+          space();
+          if (!take(':')) return false;
+        }
+        if (!value()) return false;
+        space();
+      } while (take(','));
+      return take(close);
+    }
+    if (char === '"') return token(STRING);
+    if (char === '-' || (char !== undefined && char >= '0' && char <= '9')) return token(NUMBER);
+    const word = ['true', 'false', 'null'].find((literal) => text.startsWith(literal, at));
+    if (word === undefined) return false;
+    at += word.length;
+    return true;
+  };
+  if (value()) {
+    space();
+    if (at === text.length) return -1;
+  }
+  return at;
+}
+
+/** "line L, column C" (both from 1) of an offset in `text`. */
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return `line ${line}, column ${offset - before.lastIndexOf('\n')}`;
+}
+
 /** Reads, checks and builds the merchants (with their providers) from the file at `path`. */
 export function loadMerchantsFile(path: string, env: Env): Merchant[] {
-  let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     throw new ConfigError(`STK_PAY_CONFIG: cannot read ${path}: ${reason}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    // Only where: the parser's words quote the file, secrets and all, over several lines.
+    const offset = jsonFaultOffset(text);
+    throw new ConfigError(`STK_PAY_CONFIG: cannot read ${path}: not valid JSON${offset < 0 ? '' : ` at ${lineAndColumn(text, offset)}`}`);
   }
   const parsed = fileSchema.safeParse(substitute(raw, env, []));
   if (!parsed.success) {
