@@ -8,8 +8,34 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import { errorBodySchema } from './api/schemas.js';
 
 const DOCS = '/docs';
+
+/**
+ * Answers the relay as a whole gives on its routes, though no route's schema names them, with
+ * the one error body (http-errors.ts): each documented route lists them, unless it says more of
+ * its own. 500 is left out: a fault of the relay's, not an answer to plan for.
+ */
+const SHARED_ANSWERS = {
+  // Every documented route validates some part of its request (zod), or negotiates its answer.
+  400: errorBodySchema.describe('`invalid_request`: the request breaks a rule of this description; `details` names each field at fault and why.'),
+  // Only where there is a body to wait for: before its headers are in, a request has no route.
+  408: errorBodySchema.describe('`request_timeout`: the whole request (its body) did not arrive in time (30 s by default); the connection is closed.'),
+  // The store out of reach (a full disk, a lost connection), or the relay shutting down.
+  503: errorBodySchema.describe('`unavailable`: the relay cannot use its database now, or is shutting down; try again after `Retry-After` seconds.'),
+};
+
+type RouteSchema = Record<string, unknown> & { hide?: boolean; body?: unknown; response?: Record<string, unknown> };
+
+/** jsonSchemaTransform, after adding the shared answers to each documented route's responses. */
+const withSharedAnswers: typeof jsonSchemaTransform = (document) => {
+  const schema = document.schema as RouteSchema | undefined;
+  if (!schema || schema.hide || document.url.startsWith(DOCS)) return jsonSchemaTransform(document);
+  const { 408: timedOut, ...always } = SHARED_ANSWERS;
+  const shared = schema.body === undefined ? always : { ...always, 408: timedOut };
+  return jsonSchemaTransform({ ...document, schema: { ...schema, response: { ...shared, ...schema.response } } });
+};
 
 /** Registers the description and the UI; before the routes, which @fastify/swagger collects as they are added. */
 export async function registerDocs(app: FastifyInstance): Promise<void> {
@@ -23,7 +49,7 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
         },
       },
     },
-    transform: jsonSchemaTransform,
+    transform: withSharedAnswers,
   });
   await app.register(swaggerUi, {
     routePrefix: DOCS,

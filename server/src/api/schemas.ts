@@ -34,8 +34,19 @@ export const amountSchema = z
   .int({ error: 'must be whole shillings (no cents)' })
   .positive({ error: 'must be at least 1' });
 
-/** Characters no text of a payment holds: controls (PostgreSQL refuses NUL in text) and unpaired surrogates. */
-const NOT_PLAIN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]|\p{Cs}/u;
+/** Control characters (PostgreSQL refuses NUL in text), as the inside of a character class. */
+const CONTROL_CHARACTERS = '\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f';
+/** Characters no text of a payment holds: controls and unpaired surrogates. */
+const NOT_PLAIN_TEXT = new RegExp(`[${CONTROL_CHARACTERS}]|\\p{Cs}`, 'u');
+
+/**
+ * Plain text, as the API description says it: refinements are invisible to its JSON Schema, so
+ * each rule a refinement checks is restated there. A JSON Schema pattern cannot name unpaired
+ * surrogates portably (no `\p{Cs}`): the words say so instead.
+ */
+const PLAIN_TEXT_JSON = { pattern: `^[^${CONTROL_CHARACTERS}]*$` };
+/** Not empty once trimmed (`trim().min(1)`): something besides white space. */
+const FILLED_JSON = { not: { pattern: '^\\s*$' } };
 
 /** Whether text can be stored and read back as it is, in either database. */
 export function isPlainText(text: string): boolean {
@@ -54,17 +65,48 @@ export function isPaymentId(id: string): boolean {
   return PAYMENT_ID.test(id);
 }
 
+/** Without a checkout token, the most a reference and a description may hold (typed text). */
+const TYPED_REFERENCE_MAX = 64;
+const TYPED_DESCRIPTION_MAX = 140;
+/** With a token, the most: the merchant's signed text. */
+const SIGNED_TEXT_MAX = 4096;
+
 /**
  * A payment's details as a browser or a bot sends them. The reference and description a customer
  * could type are held to their rules; beside a checkout token they are the merchant's signed text
  * (any plain text), sent back as the token has them, and only compared with it (payments/policy.ts).
  */
 const paymentBodyFields = z.strictObject({
-  amount: amountSchema,
+  amount: amountSchema.describe('Whole Kenyan shillings; each merchant accepts a narrower range or list (a 400 names it).'),
   phone: z.string({ error: 'must be a string such as 0712 345 678' }).max(32, { error: 'is too long for a phone number' }),
-  reference: z.string().trim().min(1, { error: 'must not be empty' }).max(4096, { error: 'must be at most 4096 characters' }).refine(isPlainText, { error: 'must be plain text, without control characters' }).optional(),
-  description: z.string().trim().max(4096, { error: 'must be at most 4096 characters' }).refine(isPlainText, { error: 'must be plain text, without control characters' }).optional(),
-  token: z.string().max(4096).optional(),
+  reference: z
+    .string()
+    .trim()
+    .min(1, { error: 'must not be empty' })
+    .max(SIGNED_TEXT_MAX, { error: `must be at most ${SIGNED_TEXT_MAX} characters` })
+    .refine(isPlainText, { error: 'must be plain text, without control characters' })
+    .meta({
+      ...PLAIN_TEXT_JSON,
+      ...FILLED_JSON,
+      description:
+        `Without \`token\`: 1 to ${TYPED_REFERENCE_MAX} characters, only letters, digits, spaces and - _ . / # :. ` +
+        `With \`token\`: the token's own reference, 1 to ${SIGNED_TEXT_MAX} characters of plain text (no control characters or unpaired surrogates). ` +
+        'Counted after leading and trailing white space is trimmed.',
+    })
+    .optional(),
+  description: z
+    .string()
+    .trim()
+    .max(SIGNED_TEXT_MAX, { error: `must be at most ${SIGNED_TEXT_MAX} characters` })
+    .refine(isPlainText, { error: 'must be plain text, without control characters' })
+    .meta({
+      ...PLAIN_TEXT_JSON,
+      description:
+        `Plain text (no control characters or unpaired surrogates). Without \`token\`: at most ${TYPED_DESCRIPTION_MAX} characters. ` +
+        `With \`token\`: at most ${SIGNED_TEXT_MAX}, and ignored (the token's own description is kept). Counted after leading and trailing white space is trimmed.`,
+    })
+    .optional(),
+  token: z.string().max(SIGNED_TEXT_MAX).optional(),
   publishableKey: z.string().max(200).optional(),
 });
 
@@ -72,15 +114,31 @@ const paymentBodyFields = z.strictObject({
 function typedTextRules(body: { reference?: string | undefined; description?: string | undefined; token?: string | undefined }, context: z.RefinementCtx): void {
   if (body.token !== undefined) return;
   const { reference, description } = body;
-  if (reference !== undefined && reference.length > 64) context.addIssue({ code: 'custom', path: ['reference'], message: 'must be at most 64 characters' });
+  if (reference !== undefined && reference.length > TYPED_REFERENCE_MAX) context.addIssue({ code: 'custom', path: ['reference'], message: `must be at most ${TYPED_REFERENCE_MAX} characters` });
   else if (reference !== undefined && !REFERENCE.test(reference)) context.addIssue({ code: 'custom', path: ['reference'], message: REFERENCE_RULE.error });
-  if (description !== undefined && description.length > 140) context.addIssue({ code: 'custom', path: ['description'], message: 'must be at most 140 characters' });
+  if (description !== undefined && description.length > TYPED_DESCRIPTION_MAX) context.addIssue({ code: 'custom', path: ['description'], message: `must be at most ${TYPED_DESCRIPTION_MAX} characters` });
 }
 
-export const createPaymentBodySchema = paymentBodyFields.superRefine(typedTextRules);
+/**
+ * `typedTextRules` as JSON Schema, for the API description (it cannot see a superRefine): a body
+ * either has no token and keeps to the typed limits, or has one.
+ */
+const BODY_FORMS_JSON = {
+  oneOf: [
+    {
+      title: 'Typed',
+      description: 'Without a checkout token: text a customer could type.',
+      not: { required: ['token'] },
+      properties: { reference: { maxLength: TYPED_REFERENCE_MAX, pattern: REFERENCE.source }, description: { maxLength: TYPED_DESCRIPTION_MAX } },
+    },
+    { title: 'Signed', description: "With a checkout token: the merchant's signed reference, as the token has it.", required: ['token'] },
+  ],
+};
+
+export const createPaymentBodySchema = paymentBodyFields.superRefine(typedTextRules).meta(BODY_FORMS_JSON);
 
 /** `POST /v1/checkout/terms`: the same, without the phone. */
-export const checkoutTermsBodySchema = paymentBodyFields.omit({ phone: true }).superRefine(typedTextRules);
+export const checkoutTermsBodySchema = paymentBodyFields.omit({ phone: true }).superRefine(typedTextRules).meta(BODY_FORMS_JSON);
 
 export const idempotencyKeySchema = z
   .string()
@@ -119,7 +177,12 @@ export const merchantPaymentSchema = paymentSchema.extend({
 
 export const paymentListQuerySchema = z.strictObject({
   // Any reference a payment can hold: a typed one, or a checkout token's (any plain text).
-  reference: z.string().max(4096, { error: 'must be at most 4096 characters' }).refine(isPlainText, { error: 'must be plain text, without control characters' }).optional(),
+  reference: z
+    .string()
+    .max(SIGNED_TEXT_MAX, { error: `must be at most ${SIGNED_TEXT_MAX} characters` })
+    .refine(isPlainText, { error: 'must be plain text, without control characters' })
+    .meta({ ...PLAIN_TEXT_JSON, description: `The exact reference: plain text (no control characters or unpaired surrogates), at most ${SIGNED_TEXT_MAX} characters.` })
+    .optional(),
   status: paymentStatusSchema.optional(),
   limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be 1 to 100').max(100, 'must be 1 to 100').default(20),
   cursor: z.string().max(200).optional(),

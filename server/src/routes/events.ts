@@ -192,6 +192,29 @@ function startHeartbeats(streams: Set<OpenStream>, heartbeatMs: number): NodeJS.
   return timer;
 }
 
+/** What a client that refuses the stream is told (the relay's answer to a 406, http-errors.ts). */
+const NOT_ACCEPTABLE = 'This route answers text/event-stream only.';
+
+/**
+ * Whether an Accept header admits text/event-stream, as @fastify/sse's gate for an SSE-only route
+ * decides (RFC 9110): a missing one does; otherwise the most specific range that names it decides
+ * (`text/event-stream`, then `text/*`, then any type), and `q=0` refuses. The route negotiates
+ * itself (`kind: 'manual'`) so that a refusal gets the relay's error body, not the plugin's 406.
+ */
+export function acceptsEventStream(accept: string | undefined): boolean {
+  if (!accept || accept === 'text/event-stream' || accept === '*/*') return true;
+  let best = 0;
+  let admitted = false;
+  for (const part of accept.split(',')) {
+    const [range = '', ...params] = part.split(';').map((piece) => piece.trim().toLowerCase());
+    const specificity = range === 'text/event-stream' ? 3 : range === 'text/*' ? 2 : range === '*/*' ? 1 : 0;
+    const refused = params.some((param) => /^q=0(\.0*)?$/.test(param));
+    if (specificity === 3 && !refused) return true;
+    if (specificity > best) [best, admitted] = [specificity, !refused];
+  }
+  return admitted;
+}
+
 export const eventRoutes: FastifyPluginAsyncZod<{ heartbeatMs?: number | undefined }> = async (app, { heartbeatMs = HEARTBEAT_MS }) => {
   const context: StreamContext = { store: app.store, bus: app.bus, metrics: app.metrics, streams: app.sseStreams };
   const heartbeats = startHeartbeats(context.streams, heartbeatMs);
@@ -199,8 +222,9 @@ export const eventRoutes: FastifyPluginAsyncZod<{ heartbeatMs?: number | undefin
   app.get(
     '/v1/payments/:id/events',
     {
-      // 'only': a wildcard Accept (curl, fetch) still gets the stream.
-      sse: { kind: 'only', serializer: (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data)) },
+      // 'manual': the route negotiates itself (acceptsEventStream), as 'only' would: a wildcard
+      // Accept (curl, fetch) still gets the stream, and a refusal gets the relay's error body.
+      sse: { kind: 'manual', serializer: (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data)) },
       schema: {
         summary: 'Server-sent events: `event: status`, `id: <seq>`, data = the payment',
         security: [{}],
@@ -212,12 +236,16 @@ export const eventRoutes: FastifyPluginAsyncZod<{ heartbeatMs?: number | undefin
             content: { 'text/event-stream': { schema: z.string() } },
           },
           204: z.null().describe('Resumed (`Last-Event-ID`) after the final event: the stream is over, and EventSource stops reconnecting.'),
+          400: errorBodySchema.describe('`invalid_request`: the `Accept` header refuses `text/event-stream` (send it, `*/*`, or no `Accept`).'),
           404: errorBodySchema,
           429: errorBodySchema.describe('`too_many_streams`: this relay instance holds 20 open streams of this payment already.'),
         },
       },
     },
     async (request, reply) => {
+      if (!acceptsEventStream(request.headers.accept)) {
+        throw new RelayError('RELAY_ERR_INVALID_REQUEST', { message: NOT_ACCEPTABLE, details: [{ field: 'accept', message: 'must admit text/event-stream' }] });
+      }
       const paymentId = request.params.id;
       const payment = isPaymentId(paymentId) ? await app.store.getPayment(paymentId) : undefined;
       if (!payment) throw new RelayError('RELAY_ERR_NOT_FOUND', { details: [{ field: 'id', message: 'no payment has this id' }] });
