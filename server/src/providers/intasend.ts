@@ -13,7 +13,8 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { ProviderHttpError, requestJson, SETTINGS_CHECK_REF, settingsProblem, withoutSecrets } from './http.js';
+import { darajaWords } from './daraja.js';
+import { ProviderHttpError, requestJson, SETTINGS_CHECK_REF, settingsProblem } from './http.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { isHttpUrl, readSettings, type Env, type SettingSpec } from './settings.js';
 import type { CallbackInput, ParsedCallback, Provider, ProviderStatus, PushRequest, PushResult } from './types.js';
@@ -48,6 +49,8 @@ const LEGACY_COLLECTION_PATH = '/api/v1/payment/collection/';
 const STATUS_PATH = '/api/v1/payment/status/';
 /** Length limit of `narrative` is undocumented; KulmiPay documents 140 for `api_ref`, used here too. */
 const NARRATIVE_MAX = 140;
+/** The relay's callback path token, at the end of the callback URL a push is given (CALLBACK_TOKEN's form). */
+const CALLBACK_TOKEN_AT_END = /[A-Za-z0-9_-]{16,128}$/;
 /** KulmiPay's signature header is undocumented: both plausible names are accepted. */
 const SIGNATURE_HEADERS = ['x-kulmipay-signature', 'x-signature'];
 
@@ -117,8 +120,11 @@ function invoiceRef(invoice: Invoice): string | undefined {
   return ref === null || ref === undefined ? undefined : String(ref);
 }
 
-/** An invoice's state in our words. Only COMPLETE and FAILED are final; anything else, even a state we do not know, means ask again. */
-export function statusOfInvoice(invoice: Invoice, tariff?: MobileTariff): ProviderStatus {
+/**
+ * An invoice's state in our words. Only COMPLETE and FAILED are final; anything else, even a state
+ * we do not know, means ask again. `secrets` are taken out of the provider's failure text.
+ */
+export function statusOfInvoice(invoice: Invoice, tariff?: MobileTariff, secrets: readonly (string | undefined)[] = []): ProviderStatus {
   const echoed = invoice.api_ref ? { paymentId: invoice.api_ref } : {};
   switch (invoice.state.trim().toUpperCase()) {
     case 'PENDING':
@@ -134,15 +140,18 @@ export function statusOfInvoice(invoice: Invoice, tariff?: MobileTariff): Provid
         ...echoed,
       };
     case 'FAILED':
-      return { ...failureOf(invoice), ...echoed };
+      return { ...failureOf(invoice, secrets), ...echoed };
     default:
       return { status: 'pending', ...echoed };
   }
 }
 
-/** `failed_code` carries the Daraja result code ("1032"); without a usable one it is the provider's failure. */
-function failureOf(invoice: Invoice): ProviderStatus {
-  const reason = clip(cleanText(invoice.failed_reason ?? ''), 200);
+/**
+ * `failed_code` carries the Daraja result code ("1032"); without a usable one it is the provider's
+ * failure. Its text is kept for the merchant (API, webhook) as Daraja's own is: without secrets.
+ */
+function failureOf(invoice: Invoice, secrets: readonly (string | undefined)[]): ProviderStatus {
+  const reason = darajaWords(cleanText(invoice.failed_reason ?? ''), secrets);
   const code = String(invoice.failed_code ?? '').trim();
   if (/^\d+$/.test(code) && Number(code) !== 0) {
     const mapped = statusFromResultCode(Number(code), reason || undefined);
@@ -154,11 +163,11 @@ function failureOf(invoice: Invoice): ProviderStatus {
 
 /**
  * What a refusal said, for the merchant's eyes only (customers see our own words): DRF's
- * `{"detail"}`, `{"errors":[{"detail"}]}` or per-field lists, never an HTML page, never a key.
+ * `{"detail"}`, `{"errors":[{"detail"}]}` or per-field lists, never an HTML page, never a secret.
  */
-export function refusalMessage(label: string, status: number | undefined, body: unknown, secrets: string[]): string {
-  const detail = errorDetail(body);
-  return clip(withoutSecrets(`${label} refused the request (HTTP ${status ?? 'error'})${detail ? `: ${detail}` : ''}`, secrets), 300);
+export function refusalMessage(label: string, status: number | undefined, body: unknown, secrets: readonly (string | undefined)[]): string {
+  const detail = darajaWords(errorDetail(body), secrets);
+  return `${label} refused the request (HTTP ${status ?? 'error'})${detail ? `: ${detail}` : ''}`;
 }
 
 function errorDetail(body: unknown): string {
@@ -198,6 +207,8 @@ export class IntaSendProvider implements Provider {
   readonly signedCallbacks = false;
   private readonly label: string;
   private readonly baseUrl: string;
+  /** The relay's secret callback path token, as the last push's callback URL ends. */
+  private callbackToken: string | undefined;
 
   constructor(private readonly options: IntaSendOptions) {
     if (!options.secretKey || !options.webhookChallenge) throw new Error(`${LABEL[options.flavour]} needs a secret key and a webhook challenge`);
@@ -208,6 +219,7 @@ export class IntaSendProvider implements Provider {
   }
 
   async requestPayment(request: PushRequest): Promise<PushResult> {
+    this.callbackToken = CALLBACK_TOKEN_AT_END.exec(request.callbackUrl)?.[0] ?? this.callbackToken;
     const { path, headers, body } = this.pushRequest(request);
     let answer;
     try {
@@ -215,7 +227,7 @@ export class IntaSendProvider implements Provider {
     } catch (error) {
       if (!(error instanceof ProviderHttpError)) throw error;
       if (error.kind === 'refused') {
-        const message = refusalMessage(this.label, error.status, error.body, [this.options.secretKey, this.options.publishableKey]);
+        const message = refusalMessage(this.label, error.status, error.body, this.secrets());
         const hint = error.status === 401 || error.status === 403 ? ` (check ${ENV_PREFIX[this.name]}_SECRET_KEY)` : '';
         return { kind: 'refused', code: 'rejected', message: message + hint };
       }
@@ -245,7 +257,15 @@ export class IntaSendProvider implements Provider {
     if (!invoice || invoiceRef(invoice) !== providerRef) {
       throw new ProviderHttpError('indeterminate', `${this.label}'s status answer is not about invoice ${providerRef}`, answer.status);
     }
-    return statusOfInvoice(invoice, this.options.mobileTariff);
+    return statusOfInvoice(invoice, this.options.mobileTariff, this.secrets());
+  }
+
+  /**
+   * What must never be kept from the provider's words (a failure or refusal text that echoes the
+   * request, or the dashboard's settings): the keys, the webhook challenge, the callback token.
+   */
+  private secrets(): (string | undefined)[] {
+    return [this.options.secretKey, this.options.publishableKey, this.options.webhookChallenge, this.callbackToken];
   }
 
   /**
@@ -280,7 +300,7 @@ export class IntaSendProvider implements Provider {
     return {
       kind: 'status',
       providerRef: ref,
-      update: statusOfInvoice(invoice, this.options.mobileTariff),
+      update: statusOfInvoice(invoice, this.options.mobileTariff, this.secrets()),
       ...(invoice.api_ref ? { paymentId: invoice.api_ref } : {}),
       ...(/^254[17]\d{8}$/.test(phone) && amount !== undefined && amount > 0 ? { match: { phone, amount } } : {}),
     };

@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import { normalizePhone, toLocalPhone } from '../phone.js';
+import { darajaWords } from './daraja.js';
 import { ProviderHttpError, requestJson, SETTINGS_CHECK_REF, settingsProblem, type JsonResponse } from './http.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { isDigits, isHttpUrl, readSettings, type Env } from './settings.js';
@@ -62,6 +63,8 @@ const callbackSchema = z.object({
 
 /** An M-Pesa receipt (`SKQ96C7K7H`): what a status answer's reference fields must look like to be shown as one. */
 const RECEIPT = /^[A-Z0-9]{10}$/;
+/** The relay's callback path token, at the end of the callback URL a push is given (CALLBACK_TOKEN's form). */
+const CALLBACK_TOKEN_AT_END = /[A-Za-z0-9_-]{16,128}$/;
 /** Words of a refusal by UpesiPay's abuse protection (the wording is not documented). */
 const ABUSE_BLOCK = /block|restrict|abuse|too many/i;
 
@@ -70,6 +73,8 @@ export class UpesiPayProvider implements Provider {
   readonly signedCallbacks = false;
   readonly baseUrl: string;
   private readonly headers: Record<string, string>;
+  /** The relay's secret callback path token, as the last push's callback URL ends. */
+  private callbackToken: string | undefined;
 
   constructor(private readonly options: UpesiPayOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -77,6 +82,7 @@ export class UpesiPayProvider implements Provider {
   }
 
   async requestPayment(request: PushRequest): Promise<PushResult> {
+    this.callbackToken = CALLBACK_TOKEN_AT_END.exec(request.callbackUrl)?.[0] ?? this.callbackToken;
     if (!Number.isSafeInteger(request.amount) || request.amount < 1) {
       return { kind: 'refused', code: 'rejected', message: 'UpesiPay takes whole shillings only; no prompt was sent.' };
     }
@@ -134,7 +140,7 @@ export class UpesiPayProvider implements Provider {
         return { status: 'succeeded', ...(receipt ? { receipt } : {}) };
       }
       case 'FAILED': {
-        const byCode = answer.ResultCode === undefined ? undefined : statusFromResultCode(Number(answer.ResultCode), answer.ResultDesc);
+        const byCode = answer.ResultCode === undefined ? undefined : statusFromResultCode(Number(answer.ResultCode), darajaWords(answer.ResultDesc, this.secrets()));
         if (byCode?.status === 'failed') return byCode;
         return { status: 'failed', code: 'provider_error', message: 'UpesiPay reports the payment failed and gives no reason.' };
       }
@@ -142,6 +148,14 @@ export class UpesiPayProvider implements Provider {
         // An answer we do not know is no answer: ask again later rather than guess a final state.
         return { status: 'pending' };
     }
+  }
+
+  /**
+   * What must never be kept from UpesiPay's words (a ResultDesc that echoes the request): the
+   * token, the callback token. The merchant sees them in the API and webhooks.
+   */
+  private secrets(): (string | undefined)[] {
+    return [this.options.authToken, this.callbackToken];
   }
 
   /**
@@ -166,7 +180,7 @@ export class UpesiPayProvider implements Provider {
     const amount = callback.Amount == null || !Number.isFinite(Number(callback.Amount)) ? undefined : Number(callback.Amount);
     const phone = callback.Phone == null ? undefined : normalizePhone(String(callback.Phone));
     const receipt = callback.MpesaReceiptNumber?.trim() || undefined;
-    const result = statusFromResultCode(Number(callback.ResultCode), callback.ResultDesc ?? undefined);
+    const result = statusFromResultCode(Number(callback.ResultCode), darajaWords(callback.ResultDesc ?? undefined, this.secrets()));
     const paid = result.status === 'succeeded';
     return {
       kind: 'status',
