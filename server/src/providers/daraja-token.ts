@@ -3,7 +3,7 @@
  * refreshed a few minutes before they expire. Concurrent pushes share one refresh.
  */
 import { z } from 'zod';
-import { ProviderHttpError, requestJson } from './http.js';
+import { ProviderHttpError, requestJson, type HttpFailureKind } from './http.js';
 import type { RequestTimer } from './types.js';
 
 const tokenAnswerSchema = z.object({
@@ -94,25 +94,41 @@ export class DarajaTokens {
     }
     const parsed = tokenAnswerSchema.safeParse(body);
     timing?.done(parsed.success ? 'ok' : 'error');
-    // No request was made with it, so nothing happened at Daraja: safe to try again.
-    if (!parsed.success) throw new ProviderHttpError('not_sent', 'Daraja answered the token request without an access token');
+    // No request was made with it, so nothing happened at Daraja: safe to try again. For the
+    // settings, an answer that is not Daraja's is a wrong base URL, as a 404 is.
+    if (!parsed.success) throw new DarajaTokenError('not_sent', 'Daraja answered the token request without an access token', 'refused');
     const lifetimeS = Number(parsed.data.expires_in ?? DEFAULT_LIFETIME_S);
     return { token: parsed.data.access_token, lifetimeS: lifetimeS > 0 ? lifetimeS : DEFAULT_LIFETIME_S };
   }
 }
 
 /**
- * A failed token request, seen from the request that needed the token: that request never left.
- * Refused credentials will not get better by retrying; anything else may.
+ * A failed token request, seen from the request that needed the token (`kind`): that request never
+ * left, so a token request that timed out or was answered 5xx is `not_sent` for it. How the token
+ * request itself ended stays in `tokenRequestKind`: a settings check reads that, as Daraja's token
+ * endpoint in trouble says nothing about the settings.
  */
-function tokenFailure(error: unknown): ProviderHttpError {
-  if (!(error instanceof ProviderHttpError)) return new ProviderHttpError('not_sent', `could not get a Daraja access token: ${String(error)}`);
+export class DarajaTokenError extends ProviderHttpError {
+  constructor(
+    kind: HttpFailureKind,
+    message: string,
+    readonly tokenRequestKind: HttpFailureKind,
+    status?: number,
+    retryAfterMs?: number,
+  ) {
+    super(kind, message, status, undefined, retryAfterMs);
+  }
+}
+
+/** Refused credentials will not get better by retrying; anything else may. */
+function tokenFailure(error: unknown): DarajaTokenError {
+  if (!(error instanceof ProviderHttpError)) return new DarajaTokenError('not_sent', `could not get a Daraja access token: ${String(error)}`, 'not_sent');
   if (error.kind === 'refused') {
     // Daraja refuses credentials with 400 or 401; a 404 (or any other) is a wrong address, and
     // will not get better by retrying either.
     const credentials = error.status === 400 || error.status === 401 || error.status === 403;
-    return new ProviderHttpError('refused', credentials ? `Daraja refused the consumer key and secret (HTTP ${error.status})` : `the token request was answered HTTP ${error.status ?? '?'}, not as Daraja answers`, error.status);
+    return new DarajaTokenError('refused', credentials ? `Daraja refused the consumer key and secret (HTTP ${error.status})` : `the token request was answered HTTP ${error.status ?? '?'}, not as Daraja answers`, 'refused', error.status);
   }
-  if (error.kind === 'throttled') return new ProviderHttpError('throttled', 'Daraja throttled the token request', error.status, undefined, error.retryAfterMs);
-  return new ProviderHttpError('not_sent', `could not get a Daraja access token: ${error.message}`, error.status);
+  if (error.kind === 'throttled') return new DarajaTokenError('throttled', 'Daraja throttled the token request', 'throttled', error.status, error.retryAfterMs);
+  return new DarajaTokenError('not_sent', `could not get a Daraja access token: ${error.message}`, error.kind, error.status);
 }

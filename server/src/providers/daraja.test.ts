@@ -7,7 +7,7 @@ import { FAILURE_NUMBERS, startHttpDouble } from '../testing/doubles/http-double
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import { recordedVerdicts, until } from '../testing/until.js';
 import { parseStkCallback } from './daraja-callback.js';
-import { darajaFromEnv } from './daraja.js';
+import { DarajaProvider, darajaFromEnv } from './daraja.js';
 import { providerFromEnv } from './index.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { kenyaTimestamp, parseKenyaTimestamp } from './mpesa-time.js';
@@ -299,6 +299,79 @@ describe('Daraja M-Pesa Express through the real relay', () => {
     const shown = [JSON.stringify(await view(relay, id)), JSON.stringify(await view(relay, failedId)), answer.body].join('\n');
     for (const secret of [SECRET, PASSKEY, password]) expect(shown).not.toContain(secret);
     expect(answer.json()).toMatchObject({ verdict: 'duplicate' });
+  });
+});
+
+describe("Daraja's token endpoint in trouble", () => {
+  it('a push whose token request is answered 500 was never sent: tried again, then failed as provider_error, with no push and no prompt', async () => {
+    let tokenRequests = 0;
+    let pushes = 0;
+    const troubled = await startHttpDouble((app) => {
+      app.get('/oauth/v1/generate', async (_request, reply) => {
+        tokenRequests++;
+        return reply.code(500).send({ requestId: 'r-1', errorCode: '500.003.1001', errorMessage: 'Internal Server Error' });
+      });
+      app.post('/mpesa/stkpush/v1/processrequest', async () => {
+        pushes++;
+        return { CheckoutRequestID: 'ws_CO_never', ResponseCode: '0' };
+      });
+    });
+    try {
+      relay = await startRelay({ merchants: [demoMerchant(darajaFromEnv(envFor(troubled.url)))], callbackToken: CALLBACK_TOKEN });
+      const payment = await waitFinal(relay, await create(relay, { phone: PAID }), 10_000);
+      expect(payment.status).toBe('failed');
+      expect(payment.failure.code).toBe('provider_error');
+      // The service's own retries (the push never left): the first try and two more.
+      expect(tokenRequests).toBe(3);
+      expect(pushes).toBe(0);
+    } finally {
+      await troubled.close();
+    }
+  });
+
+  type TokenAnswer = 'error 500' | 'too slow' | 'throttled' | 'refused keys 400' | 'refused keys 401' | 'not found 404' | 'no token';
+  /** What the settings check (`/readyz`) concludes on a relay that holds no token yet. */
+  async function settingsCheckWhenTokenEndpoint(answer: TokenAnswer) {
+    const endpoint = await startHttpDouble((app) => {
+      app.get('/oauth/v1/generate', async (_request, reply) => {
+        switch (answer) {
+          case 'error 500':
+            return reply.code(500).send({ requestId: 'r-1', errorCode: '500.003.1001', errorMessage: 'Internal Server Error' });
+          case 'too slow':
+            await new Promise((resolve) => setTimeout(resolve, 3_000));
+            return { access_token: 'late', expires_in: '3599' };
+          case 'throttled':
+            return reply.code(429).send({ fault: { faultstring: 'Spike arrest violation' } });
+          case 'refused keys 400':
+            return reply.code(400).send({ errorCode: '400.008.01', errorMessage: 'Invalid Authentication passed' });
+          case 'refused keys 401':
+            return reply.code(401).send({ errorCode: '401.002.01', errorMessage: 'Error Occurred - Invalid Access Token' });
+          case 'not found 404':
+            return reply.code(404).send('<html>Not Found</html>');
+          case 'no token':
+            return reply.type('text/html').send('<html>Welcome</html>');
+        }
+      });
+    });
+    try {
+      const daraja = new DarajaProvider({ baseUrl: endpoint.url, ...KEYS, transactionType: 'CustomerPayBillOnline', partyB: KEYS.shortcode, timeoutMs: 100 });
+      return { problem: await daraja.checkSettings(), url: endpoint.url };
+    } finally {
+      await endpoint.close();
+    }
+  }
+
+  it.each(['error 500', 'too slow', 'throttled'] as const)('finds the settings usable when the token endpoint is in trouble (%s): that says nothing about them, so /readyz stays ready', async (answer) => {
+    expect((await settingsCheckWhenTokenEndpoint(answer)).problem).toBeUndefined();
+  });
+
+  it.each(['refused keys 400', 'refused keys 401'] as const)('names the keys when Daraja refuses them (%s)', async (answer) => {
+    expect((await settingsCheckWhenTokenEndpoint(answer)).problem).toMatch(/^Daraja refused the consumer key and secret \(HTTP 40[01]\): check DARAJA_CONSUMER_KEY and DARAJA_CONSUMER_SECRET$/);
+  });
+
+  it.each(['not found 404', 'no token'] as const)("names DARAJA_BASE_URL when a server that is not Daraja's answers the token request (%s)", async (answer) => {
+    const { problem, url } = await settingsCheckWhenTokenEndpoint(answer);
+    expect(problem).toMatch(new RegExp(`^${url.replace(/[./]/g, '\\$&')} answered the token request (with HTTP 404|without an access token): check DARAJA_BASE_URL$`));
   });
 });
 

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { parseStkCallback } from './daraja-callback.js';
-import { DarajaTokens } from './daraja-token.js';
+import { DarajaTokenError, DarajaTokens } from './daraja-token.js';
 import { ProviderHttpError, requestJson, settingsProblem, type HttpFailureKind, type JsonResponse, withoutSecrets } from './http.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { kenyaTimestamp } from './mpesa-time.js';
@@ -193,11 +193,19 @@ export class DarajaProvider implements Provider {
       await this.tokens.get();
       return undefined;
     } catch (error) {
-      if (error instanceof ProviderHttpError && error.kind === 'refused') {
-        // Refused credentials (400, 401, 403), or a web server that is not Daraja's (a 404).
+      // How the token request itself ended. A push counts a token request that timed out or was
+      // answered 5xx as not sent (it was not); for the settings, that is Daraja in trouble, which
+      // says nothing about them (no news), as for any provider.
+      const tokenRequest = error instanceof DarajaTokenError ? error.tokenRequestKind : undefined;
+      if (tokenRequest === 'indeterminate' || tokenRequest === 'throttled') return undefined;
+      if (error instanceof DarajaTokenError && tokenRequest === 'refused') {
+        // Refused credentials (400, 401, 403), or a web server that is not Daraja's (a 404, a 200
+        // without a token).
         const credentials = error.status === 400 || error.status === 401 || error.status === 403;
-        return credentials ? `${error.message}: check DARAJA_CONSUMER_KEY and DARAJA_CONSUMER_SECRET` : `${this.options.baseUrl} answered the token request with HTTP ${error.status ?? '?'}: check DARAJA_BASE_URL`;
+        if (credentials) return `${error.message}: check DARAJA_CONSUMER_KEY and DARAJA_CONSUMER_SECRET`;
+        return `${this.options.baseUrl} answered the token request ${error.status === undefined ? 'without an access token' : `with HTTP ${error.status}`}: check DARAJA_BASE_URL`;
       }
+      // No connection could be made: nothing answers at the base URL.
       return settingsProblem(error, 'Daraja refused the consumer key and secret', this.options.baseUrl);
     }
   }
