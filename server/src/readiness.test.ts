@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { performance } from 'node:perf_hooks';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { demoMerchant } from './app.js';
 import { MerchantRegistry } from './merchants.js';
 import { DarajaProvider } from './providers/daraja.js';
@@ -13,6 +14,18 @@ afterEach(async () => {
 
 const quiet = { warn: () => undefined } as never;
 const store = { ping: async () => undefined };
+const READY = { ready: true, providers: ['daraja'] };
+
+function darajaAt(baseUrl: string, options: { now?: () => number } = {}): DarajaProvider {
+  return new DarajaProvider({ baseUrl, consumerKey: 'ck', consumerSecret: 'cs', shortcode: '174379', passkey: 'pk', transactionType: 'CustomerPayBillOnline', partyB: '174379', ...options });
+}
+
+/** The verdict and how long the probe took, in ms. */
+async function timed(readiness: Readiness) {
+  const started = performance.now();
+  const verdict = await readiness.check();
+  return { verdict, ms: performance.now() - started };
+}
 
 describe('Readiness', () => {
   it('keeps reporting refused provider keys while the next check of them is slow, and ready once a check passes', async () => {
@@ -29,7 +42,7 @@ describe('Readiness', () => {
     });
     const daraja = new DarajaProvider({ baseUrl: double.url, consumerKey: 'ck', consumerSecret: 'cs', shortcode: '174379', passkey: 'pk', transactionType: 'CustomerPayBillOnline', partyB: '174379' });
     let now = 0;
-    const readiness = new Readiness({ store, merchants: new MerchantRegistry([demoMerchant(daraja)]), log: quiet, cacheMs: 1_000, timeoutMs: 50, now: () => now });
+    const readiness = new Readiness({ store, merchants: new MerchantRegistry([demoMerchant(daraja)]), log: quiet, cacheMs: 1_000, now: () => now });
 
     const refused = await readiness.check();
     expect(refused).toMatchObject({ ready: false, reason: expect.stringMatching(/^provider daraja \(merchant demo\): .*DARAJA_CONSUMER_KEY/) });
@@ -54,7 +67,7 @@ describe('Readiness', () => {
       });
     });
     const daraja = new DarajaProvider({ baseUrl: double.url, consumerKey: 'ck', consumerSecret: 'cs', shortcode: '174379', passkey: 'pk', transactionType: 'CustomerPayBillOnline', partyB: '174379' });
-    const readiness = new Readiness({ store, merchants: new MerchantRegistry([demoMerchant(daraja)]), log: quiet, timeoutMs: 50 });
+    const readiness = new Readiness({ store, merchants: new MerchantRegistry([demoMerchant(daraja)]), log: quiet, firstCheckMs: 50 });
     expect(await readiness.check()).toEqual({ ready: true, providers: ['daraja'] });
     release();
   });
@@ -82,4 +95,62 @@ describe('Readiness', () => {
       { level: 'warn', msg: expect.stringMatching(/^readiness: the store does not answer/) },
     ]);
   });
+
+  it('answers at once with the last verdict while the next check of a provider hangs, and runs one such check at a time', async () => {
+    let hang = false;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    double = await startHttpDouble((app) => {
+      app.get('/oauth/v1/generate', async () => {
+        if (hang) await released;
+        return { access_token: 'token', expires_in: '60' };
+      });
+    });
+    let now = 0;
+    const daraja = darajaAt(double.url, { now: () => now });
+    const checks = vi.spyOn(daraja, 'checkSettings');
+    const readiness = new Readiness({ store, merchants: new MerchantRegistry([demoMerchant(daraja)]), log: quiet, now: () => now });
+    expect(await readiness.check()).toEqual(READY);
+
+    // The token and the verdict are both out of date; the token endpoint now hangs.
+    hang = true;
+    now += 61_000;
+    for (let probe = 0; probe < 3; probe++) {
+      const { verdict, ms } = await timed(readiness);
+      expect(verdict).toEqual(READY);
+      expect(ms).toBeLessThan(500);
+    }
+    // Out of date again while that check still hangs: no second one piles up behind it.
+    now += 31_000;
+    expect((await timed(readiness)).ms).toBeLessThan(500);
+    expect(checks).toHaveBeenCalledTimes(2);
+
+    // Once it finishes, the verdicts age and are checked again as before.
+    release();
+    await checks.mock.results[1]!.value;
+    await new Promise((resolve) => setImmediate(resolve));
+    now += 31_000;
+    expect(await readiness.check()).toEqual(READY);
+    expect(checks).toHaveBeenCalledTimes(3);
+  }, 20_000);
+
+  it('waits about 1 s at most for the first check of a hanging provider, then answers ready (no news); probes meanwhile answer at once', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    double = await startHttpDouble((app) => {
+      app.get('/oauth/v1/generate', async () => {
+        await released;
+        return { access_token: 'token', expires_in: '3599' };
+      });
+    });
+    const readiness = new Readiness({ store, merchants: new MerchantRegistry([demoMerchant(darajaAt(double.url))]), log: quiet });
+    const first = await timed(readiness);
+    expect(first.verdict).toEqual(READY);
+    expect(first.ms).toBeGreaterThan(800);
+    expect(first.ms).toBeLessThan(2_000);
+    const next = await timed(readiness);
+    expect(next.verdict).toEqual(READY);
+    expect(next.ms).toBeLessThan(500);
+    release();
+  }, 20_000);
 });

@@ -2,8 +2,10 @@
  * What `GET /readyz` checks: the store answers, and each configured provider's settings work
  * (`Provider.checkSettings`, a real authenticated call). Provider verdicts are kept for a while, so
  * a load balancer polling every second costs a provider one call per `cacheMs`, and polls that
- * arrive together share one call. A check slower than `timeoutMs` does not hold the answer up: the
- * previous check's verdict stands until it finishes (with none before it, it counts as no news).
+ * arrive together share one call. A provider's check never holds a probe up once it has a verdict:
+ * the probe gets the last one at once while the next check runs in the background (one at a time).
+ * Only the very first check is waited for, at most `firstCheckMs` from its start; past that it
+ * counts as no news (ready), as a provider that hangs is not the relay's fault.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { MerchantRegistry } from './merchants.js';
@@ -18,23 +20,23 @@ export interface ReadinessOptions {
   merchants: MerchantRegistry;
   log: FastifyBaseLogger;
   cacheMs?: number;
-  timeoutMs?: number;
+  /** How long a provider's first check may hold the probes up, from its start. Default 1 s, within
+   * an orchestrator's usual probe timeout (Kubernetes: 1 s). */
+  firstCheckMs?: number;
   /** How long the store's check may take before it counts as not answering. Default 3 s. */
   storeTimeoutMs?: number;
   now?: () => number;
 }
 
-interface CachedCheck {
-  at: number;
-  problem: Promise<string | undefined>;
-}
-
 export class Readiness {
-  private readonly checks = new Map<Provider, CachedCheck>();
-  /** Each provider's verdict from the last check that finished, which a late one leaves standing. */
+  /** When each provider's last check started, which the cache counts from. */
+  private readonly checkedAt = new Map<Provider, number>();
+  /** Each provider's check under way, which probes share: never more than one. */
+  private readonly running = new Map<Provider, Promise<string | undefined>>();
+  /** Each provider's verdict from the last check that finished, which stands while the next runs. */
   private readonly lastVerdicts = new Map<Provider, string | undefined>();
   private readonly cacheMs: number;
-  private readonly timeoutMs: number;
+  private readonly firstCheckMs: number;
   private readonly storeTimeoutMs: number;
   private readonly now: () => number;
   /** Store checks failed in a row: an outage is logged when it starts and when it ends, not at
@@ -43,7 +45,7 @@ export class Readiness {
 
   constructor(private readonly options: ReadinessOptions) {
     this.cacheMs = options.cacheMs ?? 30_000;
-    this.timeoutMs = options.timeoutMs ?? 5_000;
+    this.firstCheckMs = options.firstCheckMs ?? 1_000;
     this.storeTimeoutMs = options.storeTimeoutMs ?? 3_000;
     this.now = options.now ?? Date.now;
   }
@@ -78,27 +80,42 @@ export class Readiness {
 
   private async providerProblem(provider: Provider): Promise<string | undefined> {
     if (!provider.checkSettings) return undefined;
-    let cached = this.checks.get(provider);
-    if (!cached || this.now() - cached.at >= this.cacheMs) {
-      const problem = provider.checkSettings().catch((error: unknown) => {
-        this.options.log.warn({ err: error, provider: provider.name }, 'readiness: provider settings check failed');
-        return 'the settings check failed unexpectedly';
-      });
-      cached = { at: this.now(), problem };
-      this.checks.set(provider, cached);
-      void problem.then((found) => {
-        this.lastVerdicts.set(provider, found);
-        if (found) this.options.log.warn({ provider: provider.name, problem: found }, 'readiness: provider settings not usable');
-      });
+    const lastStart = this.checkedAt.get(provider);
+    let running = this.running.get(provider);
+    if (!running && (lastStart === undefined || this.now() - lastStart >= this.cacheMs)) {
+      this.checkedAt.set(provider, this.now());
+      running = this.keep(provider, provider.checkSettings());
     }
+    // A verdict in hand answers at once, however slow the next check is: a probe that waited for
+    // a hanging provider would be given up by the balancer (and refused keys are not reported
+    // usable meanwhile).
+    if (this.lastVerdicts.has(provider) || !running) return this.lastVerdicts.get(provider);
+    // The first check is waited for, but only so long from its start; then it is no news.
+    const waitMs = (this.checkedAt.get(provider) ?? 0) + this.firstCheckMs - this.now();
+    if (waitMs <= 0) return undefined;
     let timer: NodeJS.Timeout | undefined;
-    // A late check does not hold the answer up: the last verdict stands until it finishes (none
-    // yet: no news), so a refused key is not reported usable while its next check is slow.
-    const late = new Promise<string | undefined>((resolve) => (timer = setTimeout(() => resolve(this.lastVerdicts.get(provider)), this.timeoutMs)));
+    const noNews = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)));
     try {
-      return await Promise.race([cached.problem, late]);
+      return await Promise.race([running, noNews]);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** `check` as the provider's check under way; its verdict, once in, stands until the next one's. */
+  private keep(provider: Provider, check: Promise<string | undefined>): Promise<string | undefined> {
+    const verdict = check
+      .catch((error: unknown) => {
+        this.options.log.warn({ err: error, provider: provider.name }, 'readiness: provider settings check failed');
+        return 'the settings check failed unexpectedly';
+      })
+      .then((found) => {
+        this.lastVerdicts.set(provider, found);
+        this.running.delete(provider);
+        if (found) this.options.log.warn({ provider: provider.name, problem: found }, 'readiness: provider settings not usable');
+        return found;
+      });
+    this.running.set(provider, verdict);
+    return verdict;
   }
 }
