@@ -2,11 +2,18 @@
  * The payment a checkout has open, kept in sessionStorage so that reloading the page while the
  * PIN prompt is on the phone follows that payment instead of sending a second prompt. One entry per
  * checkout (publishable key, amount, reference and description); removed once the payment is final.
+ * It is written before the Pay request leaves: a reload while the request is on its way, or after
+ * its answer was lost, sends it again with the same Idempotency-Key, which the relay answers with
+ * the payment it made (no second prompt).
  */
 export interface OpenPayment {
-  id: string;
-  /** When the prompt was sent (this browser's clock), for the countdown. */
+  /** The payment; none yet while its Pay request is on its way or its answer was lost. */
+  id?: string;
+  /** When the prompt (or the Pay request) was sent (this browser's clock), for the countdown. */
   sentAt: number;
+  /** The Pay request's Idempotency-Key and body, until its answer comes: sent again as they were. */
+  key?: string;
+  body?: string;
 }
 
 export interface Checkout {
@@ -32,8 +39,9 @@ function withStorage<T>(use: (storage: Storage) => T): T | undefined {
 
 export function readOpenPayment(key: string): OpenPayment | undefined {
   return withStorage((storage) => {
-    const { id, sentAt } = (JSON.parse(storage.getItem(key) ?? '{}') ?? {}) as Partial<OpenPayment>;
-    return typeof id === 'string' && typeof sentAt === 'number' ? { id, sentAt } : undefined;
+    const open = (JSON.parse(storage.getItem(key) ?? '{}') ?? {}) as Partial<OpenPayment>;
+    // Written only by this script: an entry has its id, or its request (key and body).
+    return typeof open.sentAt === 'number' ? (open as OpenPayment) : undefined;
   });
 }
 

@@ -50,7 +50,8 @@ export function isTerminal(payment: PaymentView): boolean {
 }
 
 /** `relay`: the relay's base URL, with or without a trailing slash. */
-export async function createPayment(relay: string, publishableKey: string, body: NewPayment, idempotencyKey: string): Promise<CreateOutcome> {
+/** `body`: the NewPayment as JSON, as kept for sending again (see open-payment.ts). */
+export async function createPayment(relay: string, publishableKey: string, body: string, idempotencyKey: string): Promise<CreateOutcome> {
   let response: Response;
   try {
     response = await fetch(paymentUrl(relay), {
@@ -60,7 +61,7 @@ export async function createPayment(relay: string, publishableKey: string, body:
         'X-Publishable-Key': publishableKey,
         'Idempotency-Key': idempotencyKey,
       },
-      body: JSON.stringify(body),
+      body,
       signal: timeout(),
     });
   } catch (cause) {

@@ -141,6 +141,42 @@ describe('<stk-pay> on a bad network', () => {
     expect(fetchSpy.current.paymentRequests()).to.have.length(1);
   });
 
+  it('sends the same Pay request again after a reload when its answer was lost, and follows the payment it made: no second prompt', async () => {
+    fetchSpy.current.loseNextPaymentAnswer();
+    const first = await checkout({ relay: slowRelayUrl });
+    await payWith(first, PAID);
+    await waitUntil(() => button(first).textContent?.trim() === 'Pay KES 250', 'the lost answer never showed');
+
+    // The customer reloads (or the phone's browser restores a discarded tab).
+    first.remove();
+    let success: Promise<{ id: string }> | undefined;
+    const second = await checkout({ relay: slowRelayUrl }, (el) => {
+      success = nextEvent(el, 'stk-pay-success');
+    });
+    const { id } = await success!;
+    const [sent, resent] = fetchSpy.current.paymentRequests();
+    expect(resent, 'the request was sent again').to.not.equal(undefined);
+    const keyOf = (call: typeof sent) => new Headers(call!.init?.headers).get('Idempotency-Key');
+    expect(keyOf(resent)).to.equal(keyOf(sent));
+    expect(resent!.init?.body).to.equal(sent!.init?.body);
+    expect(fetchSpy.current.paymentRequests()).to.have.length(2);
+    // The relay answered the second with the payment the first made.
+    expect(id).to.equal((fetchSpy.current.lostAnswers[0] as { id: string }).id);
+    expect(shownText(second)).to.contain(en.paid);
+    expect(sessionStorage.length).to.equal(0);
+  });
+
+  it('does not send a refused Pay request again after a reload', async () => {
+    const first = await checkout({ relay: slowRelayUrl, 'publishable-key': 'pk_test_nobody' });
+    await payWith(first, PAID);
+    await waitUntil(() => button(first).textContent?.trim() === 'Pay KES 250');
+    first.remove();
+    await checkout({ relay: slowRelayUrl, 'publishable-key': 'pk_test_nobody' });
+    await aTimeout(200);
+    expect(fetchSpy.current.paymentRequests()).to.have.length(1);
+    expect(sessionStorage.length).to.equal(0);
+  });
+
   it('offers Pay again in the element that replaced one whose Pay request got no answer', async () => {
     fetchSpy.current.holdPayments();
     const first = await checkout({ relay: deadRelay });
@@ -154,7 +190,10 @@ describe('<stk-pay> on a bad network', () => {
     fetchSpy.current.releasePayments();
     await waitUntil(() => button(second).textContent?.trim() === 'Pay KES 250', 'Pay never came back');
     expect(phoneField(second).readOnly).to.equal(false);
-    expect(sessionStorage.length).to.equal(0);
+    // The request is kept, with its key, for a reload to send again (it may have reached the relay).
+    const kept = JSON.parse(sessionStorage.getItem(sessionStorage.key(0)!)!) as { id?: string; key?: string };
+    expect(kept.id).to.equal(undefined);
+    expect(kept.key).to.equal(new Headers(fetchSpy.current.paymentRequests()[0]!.init?.headers).get('Idempotency-Key'));
   });
 
   it("does not take the open payment of another product of the same price for this one's", async () => {

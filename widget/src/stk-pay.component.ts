@@ -198,20 +198,23 @@ export class StkPay extends ReactiveElement {
     if (this.description) body.description = this.description;
     if (this.token) body.token = this.token;
     if (!emit(this, 'stk-pay-submit', { ...body }, true)) return;
-    this.phase = 'sending';
-    const key = openPaymentKey(this);
-
     // One key per attempt; the same key only when the same request is sent again.
     const serialized = JSON.stringify(body);
     if (this.#attempt?.body !== serialized) this.#attempt = { key: newIdempotencyKey(), body: serialized };
-    const attempt = this.#attempt.key;
-    const outcome = await (sending[key] = createPayment(this.#relay(), this.publishableKey, body, attempt));
+    this.#send(this.#attempt);
+  }
+
+  /** Sends the Pay request, kept first in sessionStorage: a reload before its answer sends it again. */
+  async #send(attempt: { key: string; body: string }): Promise<void> {
+    this.phase = 'sending';
+    const key = (this.#openKey = openPaymentKey(this));
+    saveOpenPayment(key, { ...attempt, sentAt: Date.now() });
+    const outcome = await (sending[key] = createPayment(this.#relay(), this.publishableKey, attempt.body, attempt.key));
     delete sending[key];
     // reset() meanwhile, perhaps followed by another Pay: this answer is no longer the one awaited.
-    if (this.phase !== 'sending' || this.#attempt?.key !== attempt) return;
+    if (this.phase !== 'sending' || this.#attempt !== attempt) return;
     if (!outcome.ok) return this.#handleRefusal(outcome);
     this.#attempt = undefined;
-    this.#openKey = key;
     this.#sentAt = Date.now();
     if (!isTerminal(outcome.payment)) {
       saveOpenPayment(key, { id: outcome.payment.id, sentAt: this.#sentAt });
@@ -240,7 +243,11 @@ export class StkPay extends ReactiveElement {
   #handleRefusal(outcome: Refusal): void {
     const { status, error } = outcome;
     // No answer or a server fault: the payment may exist, so a retry must reuse the key.
-    if (status !== undefined && status < 500) this.#attempt = undefined;
+    // Refused: no payment was made, and a reload must not send it again.
+    if (status !== undefined && status < 500) {
+      this.#attempt = undefined;
+      forgetOpenPayment(this.#openKey);
+    }
     if (status === 401 || status === 403) console.error(`<stk-pay>: the relay refused this checkout: ${error.message}`);
     // The relay checks numbers as the widget does; should they ever disagree, explain it at the field.
     // (A 429 about the phone is a rule of the relay's, not a bad number: its words are shown.)
@@ -296,6 +303,12 @@ export class StkPay extends ReactiveElement {
     const open = readOpenPayment(key);
     if (open === undefined) return;
     this.#openKey = key;
+    // A Pay request whose answer never came here: the same request again, for the payment it made.
+    // Not after two minutes: the customer has moved on, and an old key may have been forgotten.
+    if (!open.id) {
+      if (Date.now() - open.sentAt < 120_000) this.#send((this.#attempt = open as { key: string; body: string }));
+      return;
+    }
     this.#sentAt = open.sentAt;
     this.phase = 'waiting';
     this.#follow(open.id);

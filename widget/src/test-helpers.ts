@@ -127,11 +127,20 @@ export function spyOnFetch() {
   const pending = new Set<Promise<unknown>>();
   let held: Promise<void> | undefined;
   let release = () => {};
+  let answersToLose = 0;
+  const lostAnswers: unknown[] = [];
   window.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
     calls.push({ url: input instanceof Request ? input.url : String(input), init });
     const answer = (async () => {
       if (held && init?.method === 'POST') await held;
-      return original.call(window, input, init);
+      const response = await original.call(window, input, init);
+      // The request reached the relay and was acted on; its answer is lost on the way back.
+      if (init?.method === 'POST' && answersToLose > 0) {
+        answersToLose -= 1;
+        lostAnswers.push(await response.json());
+        throw new TypeError('Failed to fetch');
+      }
+      return response;
     })();
     pending.add(answer);
     void answer.catch(() => undefined).finally(() => pending.delete(answer));
@@ -145,6 +154,12 @@ export function spyOnFetch() {
       held = new Promise((resolve) => (release = resolve));
     },
     releasePayments: () => release(),
+    /** The next Pay request reaches the relay, but its answer never reaches the page. */
+    loseNextPaymentAnswer: () => {
+      answersToLose += 1;
+    },
+    /** What the relay answered to the requests whose answers were lost. */
+    lostAnswers,
     /** Lets requests still in flight land (a widget may store its open payment when they do). */
     settle: async () => {
       release();
