@@ -13,11 +13,13 @@ import { demoMerchant } from './app.js';
 import { MemoryStatusBus } from './bus/memory.js';
 import type { Merchant } from './merchants.js';
 import { darajaFromEnv } from './providers/daraja.js';
+import { IntaSendProvider } from './providers/intasend.js';
 import { SandboxProvider } from './providers/sandbox.js';
 import type { Provider } from './providers/types.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { PaymentStore } from './store/types.js';
 import { darajaSettings, startDarajaDouble, type DarajaDouble } from './testing/doubles/daraja.js';
+import { startIntaSendDouble, type IntaSendDouble } from './testing/doubles/intasend.js';
 import { startRelay, type StartedRelay, type StartRelayOptions } from './testing/start-relay.js';
 import { until } from './testing/until.js';
 
@@ -34,7 +36,7 @@ interface LogLine {
 }
 
 let relay: StartedRelay | undefined;
-let double: DarajaDouble | undefined;
+let double: DarajaDouble | IntaSendDouble | undefined;
 let hooks: Server | undefined;
 afterEach(async () => {
   await relay?.close();
@@ -180,6 +182,39 @@ describe("a payment's life in the logs, by its id", () => {
     for (const secret of [DARAJA.consumerKey, DARAJA.consumerSecret, DARAJA.passkey, MERCHANT_SECRET, CALLBACK_TOKEN, '708374149']) {
       expect(text().includes(secret), secret).toBe(false);
     }
+  });
+});
+
+describe('a push the provider refuses, in the logs', () => {
+  const INTASEND = { publishableKey: 'ISPubKey_test_LOGS01', secretKey: 'ISSecretKey_test_LOGS_right', challenge: 'LOGSchallenge01' };
+  const adapter = (flavour: 'intasend' | 'kulmipay', baseUrl: string, secretKey: string) =>
+    new IntaSendProvider({ flavour, baseUrl, publishableKey: INTASEND.publishableKey, secretKey, webhookChallenge: INTASEND.challenge });
+
+  it("warns with the provider's words when it refuses the relay's secret key, so the operator sees which setting to mend, and never logs the key", async () => {
+    double = await startIntaSendDouble({ flavour: 'intasend', ...INTASEND });
+    const wrongKey = 'ISSecretKey_test_LOGS_WRONG';
+    const { relay: r, logs, text } = await relayWithLogs(adapter('intasend', double.url, wrongKey), { logger: { level: 'trace' } });
+    const { id } = await pay(r, '0708374149');
+    await until(async () => (await r.app.store.getPayment(id))?.status === 'failed', 'payment refused');
+    const [refused] = expectSteps(linesOf(logs(), id), [['provider refused the push', { code: 'rejected' }]]);
+    expect(refused!.level).toBe(40);
+    expect(refused!.reason).toMatch(/^IntaSend refused the request \(HTTP 401\): Invalid api token \(check INTASEND_SECRET_KEY\)$/);
+    for (const secret of [wrongKey, INTASEND.secretKey, INTASEND.challenge, CALLBACK_TOKEN, '708374149']) expect(text().includes(secret), secret).toBe(false);
+  });
+
+  it("keeps a refusal of one payment (an amount the provider does not take) at info, with the provider's words", async () => {
+    double = await startIntaSendDouble({ flavour: 'kulmipay', ...INTASEND, minAmount: 10 });
+    const { relay: r, logs } = await relayWithLogs(adapter('kulmipay', double.url, INTASEND.secretKey));
+    const response = await fetch(`${r.url}/v1/payments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-publishable-key': 'pk_test_demo' },
+      body: JSON.stringify({ amount: 5, phone: '0708374149' }),
+    });
+    const { id } = (await response.json()) as { id: string };
+    await until(async () => (await r.app.store.getPayment(id))?.status === 'failed', 'payment refused');
+    const [refused] = expectSteps(linesOf(logs(), id), [['provider refused the push', { code: 'rejected' }]]);
+    expect(refused!.level).toBe(30);
+    expect(refused!.reason).toMatch(/^KulmiPay refused the request \(HTTP 400\): amount: Ensure this value is greater than or equal to 10\.$/);
   });
 });
 

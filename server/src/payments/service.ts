@@ -362,7 +362,8 @@ export class PaymentService {
       // not the provider's, and is not taken for a push that may or may not have arrived.
       const latencyMs = timer.done(result.kind === 'accepted' ? 'ok' : 'refused');
       if (result.kind === 'refused') {
-        log.info({ code: result.code, latencyMs }, 'provider refused the push');
+        // The adapters' words, secrets already taken out; the operator needs them to mend a key.
+        log[refusedOurSetup(result) ? 'warn' : 'info']({ code: result.code, reason: withoutNumbers(result.message), latencyMs }, 'provider refused the push');
         await this.updater.apply(payment, { status: 'failed', code: result.code, message: result.message }, 'push', { pushState: 'refused' }, { log: requestLog });
         return;
       }
@@ -382,6 +383,23 @@ export class PaymentService {
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
   }
+}
+
+/**
+ * A refusal of the relay's own credentials or set-up (HTTP 401/403, or the adapter naming the
+ * setting to check, as IntaSend's and UpesiPay's do): every push fails alike until the operator
+ * mends it, so it is a warning. A refusal of one payment (a number or an amount the provider does
+ * not take) is routine.
+ */
+const SETUP_REFUSAL = /\(HTTP 40[13]\)|\b(?:check|accept) [A-Z][A-Z0-9]*_[A-Z0-9_]+/;
+
+function refusedOurSetup(result: Extract<PushResult, { kind: 'refused' }>): boolean {
+  return result.code === 'provider_error' || SETUP_REFUSAL.test(result.message);
+}
+
+/** A provider's text with any long number (a phone it echoed) left out: no phone number in a log line. */
+function withoutNumbers(text: string): string {
+  return text.replace(/\d{9,}/g, '[number]');
 }
 
 /** What a repeated Idempotency-Key must repeat: the terms and the phone. */
