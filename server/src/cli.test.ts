@@ -146,3 +146,47 @@ describe('relay logs', () => {
     }
   }, 20_000);
 });
+
+/** Runs the CLI until it says it is ready, then `whileUp` against its URL; returns its output once it has exited on SIGTERM. */
+async function runUntilReady(env: Record<string, string>, whileUp: (url: string) => Promise<void> = async () => {}): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli], {
+    env: { PATH: process.env['PATH'] ?? '', PORT: '0', STK_PAY_DB: ':memory:', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`the relay exited (${code}): ${output}`)));
+      // Its own address, from Fastify's line: the ready line shows PUBLIC_URL when it is set.
+      child.stdout.on('data', () => {
+        const listening = /"Server listening at (http:\/\/[^"]+)"/.exec(output);
+        if (listening && output.includes('stk-pay relay ready:')) resolve(listening[1]!.replace('0.0.0.0', '127.0.0.1'));
+      });
+    });
+    await whileUp(url);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+  return output;
+}
+
+describe('relay start-up with RATE_LIMIT_EXEMPT_IPS', () => {
+  it("adds the listed addresses to loopback's exemption from the per-IP limit: a bot beside the relay stays exempt", async () => {
+    const statuses: number[] = [];
+    await runUntilReady({ RATE_LIMIT_PER_IP: '2', RATE_LIMIT_EXEMPT_IPS: '10.0.0.5' }, async (url) => {
+      for (let i = 1; i <= 4; i++) {
+        const response = await fetch(`${url}/v1/payments`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-publishable-key': 'pk_test_demo' },
+          body: JSON.stringify({ amount: 100 + i, phone: `07123400${i}0` }),
+        });
+        statuses.push(response.status);
+      }
+    });
+    expect(statuses).toEqual([201, 201, 201, 201]);
+  }, 30_000);
+});

@@ -36,7 +36,8 @@ async function main(): Promise<void> {
     rateLimits: {
       perIp: config.RATE_LIMIT_PER_IP,
       perKey: config.RATE_LIMIT_PER_KEY,
-      exemptIps: config.RATE_LIMIT_EXEMPT_IPS?.split(',').map((ip) => ip.trim()).filter(Boolean) ?? DEFAULT_RATE_LIMITS.exemptIps,
+      // Added to loopback's, as the README promises: a bot or shop backend on the relay's own host stays exempt.
+      exemptIps: [...DEFAULT_RATE_LIMITS.exemptIps, ...(config.RATE_LIMIT_EXEMPT_IPS?.split(',').map((ip) => ip.trim()).filter(Boolean) ?? [])],
     },
     reconcileMaxPerSecond: config.RECONCILE_MAX_PER_SECOND,
     logger: { level: config.LOG_LEVEL },
