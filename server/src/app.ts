@@ -26,6 +26,7 @@ import { SandboxProvider } from './providers/sandbox.js';
 import type { Provider } from './providers/types.js';
 import { Poller } from './poller.js';
 import { callbackRoutes } from './routes/callbacks.js';
+import { relayPage } from './routes/demo-page.js';
 import { eventRoutes, type OpenStream } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { DEFAULT_RATE_LIMITS, paymentRoutes } from './routes/payments.js';
@@ -73,7 +74,10 @@ export interface AppOptions {
   webhookRetry?: Partial<WebhookRetryPolicy>;
   /** The built widget; default `widget/dist/stk-pay.js` in this checkout. */
   widgetFile?: string;
-  /** Serve the demo page at `/` (default true). */
+  /**
+   * Serve a page at `/` (default true): the demo page when the demo merchant runs the sandbox,
+   * otherwise a short one with no checkout.
+   */
   demoPage?: boolean;
   /** The longest an event stream stays silent: then it gets a heartbeat comment (default 15 s). */
   heartbeatMs?: number;
@@ -264,6 +268,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (merchant.secretKeys.length === 0) merchant.secretKeys = [await store.getOrSetSetting(`secret_key:${merchant.id}`, generateSecretKey()).catch(unusable)];
   }
   const merchants = new MerchantRegistry(merchantList);
+  const providerNames = [...new Set(merchants.providers().map((provider) => provider.name))];
   // The first writes (a read-only file or role fails here): named as the database's, as opening is.
   const callbackToken = options.callbackToken ?? (await store.getOrSetSetting('callback_token', randomBytes(24).toString('hex')).catch(unusable));
   // The relay's own URL for provider callbacks: PUBLIC_URL, or the address it listens on. Worked
@@ -278,7 +283,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
   };
-  const metrics = new RelayMetrics({ store, providers: [...new Set(merchants.providers().map((provider) => provider.name))] });
+  const metrics = new RelayMetrics({ store, providers: providerNames });
   for (const provider of merchants.providers()) provider.timeRequests?.((operation) => metrics.providerTimer(provider.name, operation));
   const payments = new PaymentService({
     store,
@@ -357,10 +362,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(paymentRoutes, { rateLimits: options.rateLimits ?? DEFAULT_RATE_LIMITS });
   await app.register(eventRoutes, { heartbeatMs: options.heartbeatMs });
   await app.register(callbackRoutes);
+  // The demo page's Pay works, and moves no money, only when the demo key's merchant is the
+  // sandbox's. Otherwise (a real provider, or a merchants file without that merchant) `/` says what
+  // the relay is, with no checkout: a Pay there sent real prompts to any number a visitor typed.
+  const sandboxDemo = merchants.byPublishableKey(DEMO_PUBLISHABLE_KEY)?.provider.name === 'sandbox';
   await app.register(siteRoutes, {
     widgetFile: options.widgetFile ?? DEFAULT_WIDGET_FILE,
-    demoPublishableKey: options.demoPage === false ? undefined : DEMO_PUBLISHABLE_KEY,
+    demoPublishableKey: options.demoPage !== false && sandboxDemo ? DEMO_PUBLISHABLE_KEY : undefined,
   });
+  if (options.demoPage !== false && !sandboxDemo) {
+    const page = relayPage(providerNames);
+    app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.header('content-type', 'text/html; charset=utf-8').send(page));
+  }
 
   app.addHook('onReady', async () => {
     reconciler.start();

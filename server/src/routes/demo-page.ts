@@ -1,8 +1,11 @@
 /**
- * The demo page served at `/`: the widget as a merchant would embed it (plain, themed, in
- * Swahili), the sandbox numbers, and the snippet to copy. The plain checkout is the only one in the
- * page itself (the end-to-end tests drive it by its label and button); the themed and Swahili ones
- * are the same snippets in frames of their own, as on another shop's page.
+ * The page served at `/`. On a relay whose demo merchant runs the sandbox: the demo page, the
+ * widget as a merchant would embed it (plain, themed, in Swahili), the sandbox numbers, and the
+ * snippet to copy. The plain checkout is the only one in the page itself (the end-to-end tests
+ * drive it by its label and button); the themed and Swahili ones are the same snippets in frames
+ * of their own, as on another shop's page. On any other relay: a short page with no checkout
+ * (`relayPage`), since a Pay there would send a real prompt from the merchant's shortcode to
+ * whatever number a visitor typed.
  */
 const TEST_NUMBERS: [string, string][] = [
   ['0708374149', 'paid, with an M-Pesa receipt (any number not listed here too)'],
@@ -118,6 +121,39 @@ ${swahili}
   document.getElementById('start-over').addEventListener('click', () => document.querySelector('stk-pay').reset());
 </script>
 <script src="/stk-pay.js"></script>
+</body>
+</html>
+`;
+}
+
+/**
+ * `/` on a relay that takes real payments (or whose demo merchant is not the sandbox's): which
+ * providers it runs, and where to read more. No checkout: payments start on the merchants' sites.
+ */
+export function relayPage(providerNames: string[]): string {
+  const real = providerNames.filter((name) => name !== 'sandbox');
+  const names = (list: string[]) => list.map((name) => `<strong>${escapeHtml(name)}</strong>`).join(', ');
+  const what =
+    real.length > 0
+      ? `This relay takes real M-Pesa payments, through ${real.length === 1 ? 'the provider' : 'the providers'} ${names(real)}${real.length < providerNames.length ? ' (and the sandbox for test merchants)' : ''}.`
+      : 'This relay runs the <strong>sandbox</strong> provider for its merchants: no money moves.';
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>stk-pay relay</title>
+<style>
+  :root { color-scheme: light dark; font-family: system-ui, sans-serif; line-height: 1.5; }
+  body { max-width: 40rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; }
+  h1 { font-size: 1.5rem; }
+</style>
+</head>
+<body>
+<h1>stk-pay relay</h1>
+<p>${what}</p>
+<p>Payments are made from the checkout on the merchant's own website; there is no checkout on this page.</p>
+<p>API description: <a href="/docs">/docs</a>.</p>
 </body>
 </html>
 `;

@@ -2,6 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { demoMerchant } from '../app.js';
+import { IntaSendProvider } from '../providers/intasend.js';
+import { SandboxProvider } from '../providers/sandbox.js';
 import { startRelay, type StartedRelay } from '../testing/start-relay.js';
 import { until } from '../testing/until.js';
 
@@ -57,6 +60,32 @@ describe('site routes', () => {
     expect(response.body).toContain('publishable-key="pk_test_demo"');
     expect(response.body).toContain('<script src="/stk-pay.js"></script>');
     for (const phone of ['0708374149', '0700000001', '0700000005', '0700000006']) expect(response.body).toContain(phone);
+  });
+
+  it('serves no checkout at / when the demo merchant runs a real provider: it names the provider and points at /docs, and the widget is still served', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stk-widget-'));
+    writeFileSync(join(dir, 'stk-pay.js'), 'var StkPay = 1;');
+    writeFileSync(join(dir, 'stk-pay.mjs'), 'export const StkPay = 1;');
+    // Pointed at nothing: the page is built without a word to the provider.
+    const intasend = new IntaSendProvider({ flavour: 'intasend', baseUrl: 'http://127.0.0.1:9', publishableKey: 'ISPubKey_test_site', secretKey: 'ISSecretKey_test_site', webhookChallenge: 'site-challenge' });
+    relay = await startRelay({ merchants: [demoMerchant(intasend)], widgetFile: join(dir, 'stk-pay.js') });
+    const response = await relay.app.inject({ method: 'GET', url: '/' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/text\/html/);
+    expect(response.body).toContain('<strong>intasend</strong>');
+    expect(response.body).toMatch(/real M-Pesa payments/);
+    expect(response.body).toContain('<a href="/docs">');
+    for (const absent of ['<stk-pay', 'sandbox', 'no money moves', '0708374149', 'pk_test_demo', '<script', '<iframe']) expect(response.body, absent).not.toContain(absent);
+    for (const url of ['/stk-pay.js', '/stk-pay.mjs']) expect((await relay.app.inject({ method: 'GET', url })).statusCode).toBe(200);
+  });
+
+  it('serves no checkout at / when no merchant has the demo key (a merchants file): its Pay could only be refused', async () => {
+    const shop = { ...demoMerchant(new SandboxProvider({ delayMs: 50 })), id: 'shop', publishableKeys: ['pk_test_shop0001'] };
+    relay = await startRelay({ merchants: [shop] });
+    const page = (await relay.app.inject({ method: 'GET', url: '/' })).body;
+    expect(page).not.toContain('<stk-pay');
+    expect(page).toMatch(/<strong>sandbox<\/strong> provider for its merchants: no money moves/);
+    expect(page).toContain('<a href="/docs">');
   });
 
   it('shows the checkout themed and in Swahili in frames, leaving one checkout in the page for the customer', async () => {
