@@ -146,6 +146,42 @@ export function demoMerchant(provider: Provider, allowedOrigins: string[] = [], 
   };
 }
 
+/** Providers whose callback URL is typed into their dashboard once (the others get it with each push). */
+const DASHBOARD_CALLBACK_PROVIDERS = new Set(['intasend', 'kulmipay']);
+
+/** A host (as `URL.hostname` writes it) that only this machine reaches. */
+function isOwnMachine(hostname: string): boolean {
+  return hostname === 'localhost' || hostname.endsWith('.localhost') || /^127\./.test(hostname) || ['[::1]', '[::ffff:7f00:1]', '0.0.0.0', '[::]'].includes(hostname);
+}
+
+/**
+ * What keeps a real provider's callbacks from ever arriving, one line per setting to look at.
+ * Warnings, not a refusal to start: a developer may try a provider's own sandbox from a laptop,
+ * where the status queries settle each payment (a minute or more later). Never a setting's value
+ * but the host: the callback token is a secret.
+ */
+export function callbackSetupWarnings(providerNames: string[], publicUrl: string | undefined, callbackTokenSet: boolean): string[] {
+  const real = [...new Set(providerNames)].filter((name) => name !== 'sandbox');
+  if (real.length === 0) return [];
+  const warnings: string[] = [];
+  const late = `${real.join(', ')} callbacks cannot arrive; payments settle only through status queries, a minute or more late`;
+  const url = publicUrl === undefined ? undefined : new URL(publicUrl);
+  if (url === undefined) {
+    warnings.push(`PUBLIC_URL is not set: callback URLs name the address the relay listens on, which the provider cannot reach; ${late}. Set PUBLIC_URL to the relay's public https address.`);
+  } else if (isOwnMachine(url.hostname)) {
+    warnings.push(`PUBLIC_URL names this machine (${url.hostname}), which the provider cannot reach; ${late}. Set PUBLIC_URL to the relay's public https address.`);
+  } else if (real.includes('daraja') && url.protocol !== 'https:') {
+    warnings.push(`PUBLIC_URL is not https: Safaricom (daraja) wants an https callback URL; ${late}. Set PUBLIC_URL to the relay's public https address.`);
+  }
+  const dashboard = real.filter((name) => DASHBOARD_CALLBACK_PROVIDERS.has(name));
+  if (dashboard.length > 0 && !callbackTokenSet) {
+    warnings.push(
+      `CALLBACK_TOKEN is not set: the relay made up a random one, kept in its database and never shown (another database makes another), so the callback URL entered in the ${dashboard.join(' and ')} dashboard (PUBLIC_URL/v1/callbacks/${dashboard[0]}/CALLBACK_TOKEN) cannot be right. Set CALLBACK_TOKEN (16 to 128 letters, digits, - or _) and enter that URL.`,
+    );
+  }
+  return warnings;
+}
+
 /**
  * The callback URL's last segment is the secret path token: never in a log line. Whatever follows
  * `callbacks` in a request's URL is replaced, but for a provider's name, however the URL is
@@ -269,6 +305,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   const merchants = new MerchantRegistry(merchantList);
   const providerNames = [...new Set(merchants.providers().map((provider) => provider.name))];
+  for (const warning of callbackSetupWarnings(providerNames, options.publicUrl, options.callbackToken !== undefined)) app.log.warn(warning);
   // The first writes (a read-only file or role fails here): named as the database's, as opening is.
   const callbackToken = options.callbackToken ?? (await store.getOrSetSetting('callback_token', randomBytes(24).toString('hex')).catch(unusable));
   // The relay's own URL for provider callbacks: PUBLIC_URL, or the address it listens on. Worked

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { buildApp } from './app.js';
+import { buildApp, callbackSetupWarnings } from './app.js';
 
 const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
 
@@ -173,6 +173,51 @@ async function runUntilReady(env: Record<string, string>, whileUp: (url: string)
   }
   return output;
 }
+
+/** The warning lines (pino level 40) of a relay's output about its callback settings (not, say, readiness's about a provider nothing answers for). */
+function warnings(output: string): string[] {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { level: number; msg: string })
+    .filter((line) => line.level === 40 && /PUBLIC_URL|CALLBACK_TOKEN/.test(line.msg))
+    .map((line) => line.msg);
+}
+
+const DARAJA_ENV = { STK_PAY_PROVIDER: 'daraja', DARAJA_BASE_URL: 'http://127.0.0.1:9', DARAJA_CONSUMER_KEY: 'ck_cli', DARAJA_CONSUMER_SECRET: 'cs_cli', DARAJA_SHORTCODE: '174379', DARAJA_PASSKEY: 'pk_cli' };
+const INTASEND_ENV = { STK_PAY_PROVIDER: 'intasend', INTASEND_BASE_URL: 'http://127.0.0.1:9', INTASEND_PUBLISHABLE_KEY: 'ISPubKey_test_cli', INTASEND_SECRET_KEY: 'ISSecretKey_test_cli', INTASEND_WEBHOOK_CHALLENGE: 'cli-challenge' };
+
+describe('relay start-up with a real provider whose callbacks cannot arrive', () => {
+  it('warns in one line naming PUBLIC_URL when Daraja runs without it (listening on 0.0.0.0), and still starts', async () => {
+    const output = await runUntilReady({ ...DARAJA_ENV, HOST: '0.0.0.0' });
+    expect(warnings(output)).toEqual([expect.stringMatching(/^PUBLIC_URL is not set: .*daraja callbacks cannot arrive/)]);
+  }, 30_000);
+
+  it('warns naming CALLBACK_TOKEN when IntaSend runs without it, without printing the token it made up', async () => {
+    const output = await runUntilReady({ ...INTASEND_ENV, PUBLIC_URL: 'https://pay.example.com' });
+    expect(warnings(output)).toEqual([expect.stringMatching(/^CALLBACK_TOKEN is not set: .*intasend dashboard/)]);
+    // The token made up is 48 hex digits; none is in the output, nor the provider's secrets.
+    expect(output).not.toMatch(/[0-9a-f]{48}/);
+    for (const secret of ['ISSecretKey_test_cli', 'cli-challenge']) expect(output).not.toContain(secret);
+  }, 30_000);
+
+  it('says nothing more for the sandbox, nor for a real provider set up as the README says', async () => {
+    expect(warnings(await runUntilReady({}))).toEqual([]);
+    expect(warnings(await runUntilReady({ ...INTASEND_ENV, PUBLIC_URL: 'https://pay.example.com', CALLBACK_TOKEN: 'cli-callback-token-0123' }))).toEqual([]);
+  }, 40_000);
+
+  it('names each setting that keeps callbacks away: PUBLIC_URL missing, on this machine, or (for Daraja) not https; CALLBACK_TOKEN for the providers whose dashboard holds the URL', () => {
+    expect(callbackSetupWarnings(['sandbox'], undefined, false)).toEqual([]);
+    for (const url of ['http://127.0.0.1:8787', 'https://localhost', 'http://[::1]:8787']) {
+      expect(callbackSetupWarnings(['upesipay'], url, false), url).toEqual([expect.stringMatching(/^PUBLIC_URL names this machine/)]);
+    }
+    expect(callbackSetupWarnings(['daraja'], 'http://pay.example.com', false)).toEqual([expect.stringMatching(/^PUBLIC_URL is not https: Safaricom/)]);
+    expect(callbackSetupWarnings(['daraja'], 'https://pay.example.com', false)).toEqual([]);
+    expect(callbackSetupWarnings(['upesipay'], 'http://pay.example.com', false)).toEqual([]);
+    expect(callbackSetupWarnings(['kulmipay', 'sandbox'], 'https://pay.example.com', false)).toEqual([expect.stringMatching(/^CALLBACK_TOKEN is not set: .*kulmipay dashboard/)]);
+    expect(callbackSetupWarnings(['kulmipay'], 'https://pay.example.com', true)).toEqual([]);
+  });
+});
 
 describe('relay start-up with RATE_LIMIT_EXEMPT_IPS', () => {
   it("adds the listed addresses to loopback's exemption from the per-IP limit: a bot beside the relay stays exempt", async () => {
