@@ -220,9 +220,9 @@ describe('relay start-up with a real provider whose callbacks cannot arrive', ()
 });
 
 describe('relay start-up with RATE_LIMIT_EXEMPT_IPS', () => {
-  it("adds the listed addresses to loopback's exemption from the per-IP limit: a bot beside the relay stays exempt", async () => {
+  const fourPayments = async (env: Record<string, string>): Promise<number[]> => {
     const statuses: number[] = [];
-    await runUntilReady({ RATE_LIMIT_PER_IP: '2', RATE_LIMIT_EXEMPT_IPS: '10.0.0.5' }, async (url) => {
+    await runUntilReady({ RATE_LIMIT_PER_IP: '2', ...env }, async (url) => {
       for (let i = 1; i <= 4; i++) {
         const response = await fetch(`${url}/v1/payments`, {
           method: 'POST',
@@ -232,6 +232,14 @@ describe('relay start-up with RATE_LIMIT_EXEMPT_IPS', () => {
         statuses.push(response.status);
       }
     });
-    expect(statuses).toEqual([201, 201, 201, 201]);
+    return statuses;
+  };
+
+  it('replaces the default: listed with the other host, loopback stays exempt (a bot beside the relay and one elsewhere)', async () => {
+    expect(await fourPayments({ RATE_LIMIT_EXEMPT_IPS: '10.0.0.5, 127.0.0.1, ::1' })).toEqual([201, 201, 201, 201]);
+  }, 30_000);
+
+  it('replaces the default: without loopback in it, loopback is counted (a proxy on this host that is not trusted, the benchmark)', async () => {
+    expect(await fourPayments({ RATE_LIMIT_EXEMPT_IPS: '10.0.0.5' })).toEqual([201, 201, 429, 429]);
   }, 30_000);
 });

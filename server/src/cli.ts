@@ -36,8 +36,10 @@ async function main(): Promise<void> {
     rateLimits: {
       perIp: config.RATE_LIMIT_PER_IP,
       perKey: config.RATE_LIMIT_PER_KEY,
-      // Added to loopback's, as the README promises: a bot or shop backend on the relay's own host stays exempt.
-      exemptIps: [...DEFAULT_RATE_LIMITS.exemptIps, ...(config.RATE_LIMIT_EXEMPT_IPS?.split(',').map((ip) => ip.trim()).filter(Boolean) ?? [])],
+      // The list replaces loopback's default exemption (the README says to keep 127.0.0.1 and ::1 in
+      // it): an operator whose proxy on loopback is not trusted (TRUST_PROXY), or the benchmark,
+      // must be able to count loopback too.
+      exemptIps: config.RATE_LIMIT_EXEMPT_IPS?.split(',').map((ip) => ip.trim()).filter(Boolean) ?? DEFAULT_RATE_LIMITS.exemptIps,
     },
     reconcileMaxPerSecond: config.RECONCILE_MAX_PER_SECOND,
     logger: { level: config.LOG_LEVEL },
