@@ -1,7 +1,7 @@
 /**
  * In the browser: the time from the provider's callback to the widget showing the result, over 50
  * payments in headless Chromium (Debian's, driven by playwright-core). Each payment is made as a
- * customer makes it on the relay's demo page (a fresh tab, phone typed, Pay pressed); once the
+ * customer makes it on a checkout page at the relay's origin (a fresh tab, phone typed, Pay pressed); once the
  * widget waits for the customer, the Daraja double sends the success callback, and the page notes
  * the first frame after the widget rendered "paid". Baseline, same run: a bare page following a
  * bare @fastify/sse stream with EventSource, showing its final event the same way.
@@ -28,6 +28,15 @@ function launch(): Promise<Browser> {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 }
+
+/**
+ * The checkout page, as a merchant's page embeds the widget. The relay serves its demo page only
+ * on the sandbox, and this relay runs Daraja (its double): the page is served at the relay's own
+ * origin by the browser's request interception, so the demo merchant (its own pages only) takes it.
+ */
+const CHECKOUT_PAGE = `<!doctype html><meta charset="utf-8"><title>Checkout</title>
+<script src="/stk-pay.js"></script>
+<stk-pay amount="250" reference="INV-9" description="Demo order" publishable-key="pk_test_demo"></stk-pay>`;
 
 interface WidgetWindow {
   waiting: Promise<void>;
@@ -59,7 +68,8 @@ async function relayLatencies(browser: Browser): Promise<number[]> {
             });
           });
         });
-        await page.goto(relay.url);
+        await page.route(`${relay.url}/checkout`, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: CHECKOUT_PAGE }));
+        await page.goto(`${relay.url}/checkout`);
         const phone = `07${String(40_000_000 + i)}`;
         await page.getByLabel(/phone/i).fill(phone);
         await page.getByRole('button', { name: /pay/i }).click();
