@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,7 +80,8 @@ describe('the merchants file (STK_PAY_CONFIG)', () => {
   });
 
   it('a JSON syntax error is named by its line and column alone, on one line, never with the file around it (a literal secret key before a stray comma)', () => {
-    const secret = 'sk_live_Q7f3kVw9TzP2mX8rL4nB';
+    // Made up at each run, the shape of a live key (28 characters): no key is kept in the repository.
+    const secret = `sk_live_${randomBytes(15).toString('base64url')}`;
     const text = `{\n  "merchants": [{\n    "id": "shop",\n    "secretKeys": ["${secret}", ],\n  "provider": { "name": "sandbox" }\n  }]\n}\n`;
     const path = file(text);
     let message = '';
