@@ -321,7 +321,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
   };
   const metrics = new RelayMetrics({ store, providers: providerNames });
-  for (const provider of merchants.providers()) provider.timeRequests?.((operation) => metrics.providerTimer(provider.name, operation));
+  for (const provider of merchants.providers()) {
+    provider.timeRequests?.((operation) => metrics.providerTimer(provider.name, operation));
+    provider.hideCallbackToken?.(callbackToken);
+  }
   const payments = new PaymentService({
     store,
     bus,

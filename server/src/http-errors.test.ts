@@ -89,32 +89,30 @@ describe.skipIf(!pgReady)('a PostgreSQL that refuses the relay (its role, its da
     }
   }
 
-  it('answers 503 with Retry-After, not 500, and logs a warning without a stack, when a privilege of the role is revoked (42501)', async () => {
+  /**
+   * A relay connected as a role of its own, owning its own schema; `refuse(role, schema)` then takes
+   * something from that role. The role, its schema and its sessions are gone afterwards.
+   */
+  async function refusedOwnRole(refuse: (role: string, schema: string) => Promise<void>, refusal: RegExp): Promise<void> {
     const role = freshSchema();
     const schema = freshSchema();
     await asAdmin(`create role ${role} login; grant create on database ${DATABASE} to ${role}; create schema ${schema} authorization ${role}`);
     try {
       const url = new URL(TEST_DATABASE_URL);
       url.username = role;
-      await refusedRelay(url.href, schema, () => asAdmin(`revoke all on all tables in schema ${schema} from ${role}`), /permission denied/);
-    } finally {
-      await asAdmin(`drop schema if exists ${schema} cascade; drop owned by ${role}; drop role if exists ${role}`);
-    }
-  }, 30_000);
-
-  it('answers 503 with Retry-After, not 500, and logs a warning without a stack, when the role may no longer log in (28000)', async () => {
-    const role = freshSchema();
-    const schema = freshSchema();
-    await asAdmin(`create role ${role} login; grant create on database ${DATABASE} to ${role}; create schema ${schema} authorization ${role}`);
-    try {
-      const url = new URL(TEST_DATABASE_URL);
-      url.username = role;
-      const refuse = () => asAdmin(`alter role ${role} nologin; select pg_terminate_backend(pid, 5000) from pg_stat_activity where usename = '${role}'`);
-      await refusedRelay(url.href, schema, refuse, /not permitted to log in/);
+      await refusedRelay(url.href, schema, () => refuse(role, schema), refusal);
     } finally {
       await asAdmin(`select pg_terminate_backend(pid, 5000) from pg_stat_activity where usename = '${role}'`);
       await asAdmin(`drop schema if exists ${schema} cascade; drop owned by ${role}; drop role if exists ${role}`);
     }
+  }
+
+  it('answers 503 with Retry-After, not 500, and logs a warning without a stack, when a privilege of the role is revoked (42501)', async () => {
+    await refusedOwnRole((role, schema) => asAdmin(`revoke all on all tables in schema ${schema} from ${role}`), /permission denied/);
+  }, 30_000);
+
+  it('answers 503 with Retry-After, not 500, and logs a warning without a stack, when the role may no longer log in (28000)', async () => {
+    await refusedOwnRole((role) => asAdmin(`alter role ${role} nologin; select pg_terminate_backend(pid, 5000) from pg_stat_activity where usename = '${role}'`), /not permitted to log in/);
   }, 30_000);
 
   it('answers 503 with Retry-After, not 500, and logs a warning without a stack, when its database is gone (3D000)', async () => {

@@ -20,6 +20,19 @@ function darajaAt(baseUrl: string, options: { now?: () => number } = {}): Daraja
   return new DarajaProvider({ baseUrl, consumerKey: 'ck', consumerSecret: 'cs', shortcode: '174379', passkey: 'pk', transactionType: 'CustomerPayBillOnline', partyB: '174379', ...options });
 }
 
+/** A Daraja OAuth endpoint (the `double`) that gives its token only once the returned release is called. */
+async function hangingOAuth(): Promise<() => void> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  double = await startHttpDouble((app) => {
+    app.get('/oauth/v1/generate', async () => {
+      await released;
+      return { access_token: 'token', expires_in: '3599' };
+    });
+  });
+  return release;
+}
+
 /** The verdict and how long the probe took, in ms. */
 async function timed(readiness: Readiness) {
   const started = performance.now();
@@ -40,7 +53,7 @@ describe('Readiness', () => {
         return { access_token: 'token-after-the-fix', expires_in: '3599' };
       });
     });
-    const daraja = new DarajaProvider({ baseUrl: double.url, consumerKey: 'ck', consumerSecret: 'cs', shortcode: '174379', passkey: 'pk', transactionType: 'CustomerPayBillOnline', partyB: '174379' });
+    const daraja = darajaAt(double.url);
     let now = 0;
     const readiness = new Readiness({ store, merchants: new MerchantRegistry([demoMerchant(daraja)]), log: quiet, cacheMs: 1_000, now: () => now });
 
@@ -58,16 +71,8 @@ describe('Readiness', () => {
   });
 
   it('answers ready while the very first check of a provider is still running (no news is not a problem)', async () => {
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    double = await startHttpDouble((app) => {
-      app.get('/oauth/v1/generate', async () => {
-        await released;
-        return { access_token: 'token', expires_in: '3599' };
-      });
-    });
-    const daraja = new DarajaProvider({ baseUrl: double.url, consumerKey: 'ck', consumerSecret: 'cs', shortcode: '174379', passkey: 'pk', transactionType: 'CustomerPayBillOnline', partyB: '174379' });
-    const readiness = new Readiness({ store, merchants: new MerchantRegistry([demoMerchant(daraja)]), log: quiet, firstCheckMs: 50 });
+    const release = await hangingOAuth();
+    const readiness = new Readiness({ store, merchants: new MerchantRegistry([demoMerchant(darajaAt(double!.url))]), log: quiet, firstCheckMs: 50 });
     expect(await readiness.check()).toEqual({ ready: true, providers: ['daraja'] });
     release();
   });
@@ -135,15 +140,8 @@ describe('Readiness', () => {
   }, 20_000);
 
   it('waits about 1 s at most for the first check of a hanging provider, then answers ready (no news); probes meanwhile answer at once', async () => {
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    double = await startHttpDouble((app) => {
-      app.get('/oauth/v1/generate', async () => {
-        await released;
-        return { access_token: 'token', expires_in: '3599' };
-      });
-    });
-    const readiness = new Readiness({ store, merchants: new MerchantRegistry([demoMerchant(darajaAt(double.url))]), log: quiet });
+    const release = await hangingOAuth();
+    const readiness = new Readiness({ store, merchants: new MerchantRegistry([demoMerchant(darajaAt(double!.url))]), log: quiet });
     const first = await timed(readiness);
     expect(first.verdict).toEqual(READY);
     expect(first.ms).toBeGreaterThan(800);

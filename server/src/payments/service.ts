@@ -363,7 +363,7 @@ export class PaymentService {
       const latencyMs = timer.done(result.kind === 'accepted' ? 'ok' : 'refused');
       if (result.kind === 'refused') {
         // The adapters' words, secrets already taken out; the operator needs them to mend a key.
-        log[refusedOurSetup(result) ? 'warn' : 'info']({ code: result.code, reason: withoutNumbers(result.message), latencyMs }, 'provider refused the push');
+        log[result.setup ? 'warn' : 'info']({ code: result.code, reason: withoutNumbers(result.message), latencyMs }, 'provider refused the push');
         await this.updater.apply(payment, { status: 'failed', code: result.code, message: result.message }, 'push', { pushState: 'refused' }, { log: requestLog });
         return;
       }
@@ -383,18 +383,6 @@ export class PaymentService {
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
   }
-}
-
-/**
- * A refusal of the relay's own credentials or set-up (HTTP 401/403, or the adapter naming the
- * setting to check, as IntaSend's and UpesiPay's do): every push fails alike until the operator
- * mends it, so it is a warning. A refusal of one payment (a number or an amount the provider does
- * not take) is routine.
- */
-const SETUP_REFUSAL = /\(HTTP 40[13]\)|\b(?:check|accept) [A-Z][A-Z0-9]*_[A-Z0-9_]+/;
-
-function refusedOurSetup(result: Extract<PushResult, { kind: 'refused' }>): boolean {
-  return result.code === 'provider_error' || SETUP_REFUSAL.test(result.message);
 }
 
 /** A provider's text with any long number (a phone it echoed) left out: no phone number in a log line. */

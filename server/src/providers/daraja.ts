@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { parseStkCallback } from './daraja-callback.js';
 import { DarajaTokenError, DarajaTokens } from './daraja-token.js';
-import { ProviderHttpError, requestJson, settingsProblem, type HttpFailureKind, type JsonResponse, withoutSecrets } from './http.js';
+import { ProviderHttpError, providerWords, requestJson, settingsProblem, type HttpFailureKind, type JsonResponse } from './http.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { kenyaTimestamp } from './mpesa-time.js';
 import { isDigits, isHttpUrl, readSettings, type Env } from './settings.js';
@@ -76,25 +76,12 @@ export function transactionDesc(description: string | null): string {
   return plain(description, TRANSACTION_DESC_MAX, true) || 'Payment';
 }
 
-/** Runs of characters as long as a key, a token or a base64 password: Daraja's own words hold none. */
-const KEY_LIKE = /[A-Za-z0-9+/=]{20,}/g;
-
-/**
- * Daraja's words from an answer (an error message, a description), kept short and printable for
- * the log and the store, never shown to customers; with the credentials taken out, should Daraja
- * or a gateway before it echo the request (its bearer token, or the Password, base64 of the
- * shortcode and passkey): exactly where known, and any run of key-like characters.
- */
-export function darajaWords(text: string | undefined, secrets: readonly (string | undefined)[]): string {
-  return withoutSecrets((text ?? '').replace(/[^\x20-\x7e]/g, ''), secrets).replace(KEY_LIKE, '[redacted]').slice(0, 120);
-}
-
 /** Daraja's error body (`{requestId, errorCode, errorMessage}`) of a failed request, if it has one. */
 function darajaError(error: unknown, secrets: readonly (string | undefined)[] = []): { code: string; message: string } | undefined {
   if (!(error instanceof ProviderHttpError)) return undefined;
   const parsed = errorBodySchema.safeParse(error.body);
   if (!parsed.success) return undefined;
-  return { code: parsed.data.errorCode, message: darajaWords(parsed.data.errorMessage, secrets) };
+  return { code: parsed.data.errorCode, message: providerWords(parsed.data.errorMessage, secrets) };
 }
 
 /** Sorts a failed Daraja request by its error code, which says more than the HTTP status. */
@@ -149,7 +136,7 @@ export class DarajaProvider implements Provider {
     if (!answer.success) throw new ProviderHttpError('indeterminate', 'Daraja accepted the push with an answer that could not be read', response.status);
     const { ResponseCode, CheckoutRequestID, ResponseDescription, CustomerMessage } = answer.data;
     if (ResponseCode !== '0') {
-      const reason = darajaWords(ResponseDescription ?? CustomerMessage, this.secrets());
+      const reason = providerWords(ResponseDescription ?? CustomerMessage, this.secrets());
       return { kind: 'refused', code: 'rejected', message: `Daraja did not accept the push (ResponseCode ${ResponseCode}${reason ? `: ${reason}` : ''})` };
     }
     if (!CheckoutRequestID) throw new ProviderHttpError('indeterminate', 'Daraja accepted the push without a CheckoutRequestID', response.status);
@@ -169,7 +156,7 @@ export class DarajaProvider implements Provider {
     if (!answer.success || answer.data.ResponseCode !== '0' || answer.data.ResultCode === undefined) {
       throw new ProviderHttpError('indeterminate', 'Daraja answered the status query without a result', response.status);
     }
-    return statusFromResultCode(Number(answer.data.ResultCode), answer.data.ResultDesc === undefined ? undefined : darajaWords(answer.data.ResultDesc, this.secrets()));
+    return statusFromResultCode(Number(answer.data.ResultCode), answer.data.ResultDesc === undefined ? undefined : providerWords(answer.data.ResultDesc, this.secrets()));
   }
 
   /** What must never be kept from Daraja's answers. */

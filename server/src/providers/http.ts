@@ -160,3 +160,17 @@ export function withoutSecrets(text: string, secrets: readonly (string | undefin
   for (const secret of secrets) if (secret) clean = clean.split(secret).join('[redacted]');
   return clean;
 }
+
+/** Runs of characters as long as a key, a token or a base64 password: a provider's own words hold none. */
+const KEY_LIKE = /[A-Za-z0-9+/=]{20,}/g;
+
+/**
+ * A provider's words from an answer (an error message, a failure reason), kept short and printable
+ * for the log, the store and the merchant, never shown to customers; with the credentials taken
+ * out, should the provider or a gateway before it echo the request (a bearer token, Daraja's
+ * Password, a webhook challenge, the callback token): exactly where known, and any run of
+ * key-like characters.
+ */
+export function providerWords(text: string | undefined, secrets: readonly (string | undefined)[]): string {
+  return withoutSecrets((text ?? '').replace(/[^\x20-\x7e]/g, ''), secrets).replace(KEY_LIKE, '[redacted]').slice(0, 120);
+}

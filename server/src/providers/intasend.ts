@@ -13,8 +13,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { darajaWords } from './daraja.js';
-import { ProviderHttpError, requestJson, SETTINGS_CHECK_REF, settingsProblem } from './http.js';
+import { ProviderHttpError, providerWords, requestJson, SETTINGS_CHECK_REF, settingsProblem } from './http.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { isHttpUrl, readSettings, type Env, type SettingSpec } from './settings.js';
 import type { CallbackInput, ParsedCallback, Provider, ProviderStatus, PushRequest, PushResult } from './types.js';
@@ -49,8 +48,6 @@ const LEGACY_COLLECTION_PATH = '/api/v1/payment/collection/';
 const STATUS_PATH = '/api/v1/payment/status/';
 /** Length limit of `narrative` is undocumented; KulmiPay documents 140 for `api_ref`, used here too. */
 const NARRATIVE_MAX = 140;
-/** The relay's callback path token, at the end of the callback URL a push is given (CALLBACK_TOKEN's form). */
-const CALLBACK_TOKEN_AT_END = /[A-Za-z0-9_-]{16,128}$/;
 /** KulmiPay's signature header is undocumented: both plausible names are accepted. */
 const SIGNATURE_HEADERS = ['x-kulmipay-signature', 'x-signature'];
 
@@ -151,7 +148,7 @@ export function statusOfInvoice(invoice: Invoice, tariff?: MobileTariff, secrets
  * failure. Its text is kept for the merchant (API, webhook) as Daraja's own is: without secrets.
  */
 function failureOf(invoice: Invoice, secrets: readonly (string | undefined)[]): ProviderStatus {
-  const reason = darajaWords(cleanText(invoice.failed_reason ?? ''), secrets);
+  const reason = providerWords(cleanText(invoice.failed_reason ?? ''), secrets);
   const code = String(invoice.failed_code ?? '').trim();
   if (/^\d+$/.test(code) && Number(code) !== 0) {
     const mapped = statusFromResultCode(Number(code), reason || undefined);
@@ -166,7 +163,7 @@ function failureOf(invoice: Invoice, secrets: readonly (string | undefined)[]): 
  * `{"detail"}`, `{"errors":[{"detail"}]}` or per-field lists, never an HTML page, never a secret.
  */
 export function refusalMessage(label: string, status: number | undefined, body: unknown, secrets: readonly (string | undefined)[]): string {
-  const detail = darajaWords(errorDetail(body), secrets);
+  const detail = providerWords(errorDetail(body), secrets);
   return `${label} refused the request (HTTP ${status ?? 'error'})${detail ? `: ${detail}` : ''}`;
 }
 
@@ -207,7 +204,7 @@ export class IntaSendProvider implements Provider {
   readonly signedCallbacks = false;
   private readonly label: string;
   private readonly baseUrl: string;
-  /** The relay's secret callback path token, as the last push's callback URL ends. */
+  /** The relay's secret callback path token (`hideCallbackToken`). */
   private callbackToken: string | undefined;
 
   constructor(private readonly options: IntaSendOptions) {
@@ -219,7 +216,6 @@ export class IntaSendProvider implements Provider {
   }
 
   async requestPayment(request: PushRequest): Promise<PushResult> {
-    this.callbackToken = CALLBACK_TOKEN_AT_END.exec(request.callbackUrl)?.[0] ?? this.callbackToken;
     const { path, headers, body } = this.pushRequest(request);
     let answer;
     try {
@@ -228,8 +224,8 @@ export class IntaSendProvider implements Provider {
       if (!(error instanceof ProviderHttpError)) throw error;
       if (error.kind === 'refused') {
         const message = refusalMessage(this.label, error.status, error.body, this.secrets());
-        const hint = error.status === 401 || error.status === 403 ? ` (check ${ENV_PREFIX[this.name]}_SECRET_KEY)` : '';
-        return { kind: 'refused', code: 'rejected', message: message + hint };
+        if (error.status === 401 || error.status === 403) return { kind: 'refused', code: 'rejected', message: `${message} (check ${ENV_PREFIX[this.name]}_SECRET_KEY)`, setup: true };
+        return { kind: 'refused', code: 'rejected', message };
       }
       // A 5xx that still names the invoice: the relay can ask about it instead of waiting for a webhook.
       const invoice = invoiceOfAnswer(error.body);
@@ -264,6 +260,10 @@ export class IntaSendProvider implements Provider {
    * What must never be kept from the provider's words (a failure or refusal text that echoes the
    * request, or the dashboard's settings): the keys, the webhook challenge, the callback token.
    */
+  hideCallbackToken(token: string): void {
+    this.callbackToken = token;
+  }
+
   private secrets(): (string | undefined)[] {
     return [this.options.secretKey, this.options.publishableKey, this.options.webhookChallenge, this.callbackToken];
   }

@@ -40,7 +40,13 @@ export type PushResult =
   /** Accepted: the prompt is (being) sent. Accepted is not paid. */
   | { kind: 'accepted'; providerRef: string }
   /** Refused outright: no prompt went out (bad number, limits, the provider's abuse block). */
-  | { kind: 'refused'; code: FailureCode; message: string };
+  | {
+      kind: 'refused';
+      code: FailureCode;
+      message: string;
+      /** The provider refused the relay's own credentials or set-up: every push fails alike until the operator mends it. */
+      setup?: true;
+    };
 
 export type { ProviderHttpError } from './http.js';
 
@@ -111,6 +117,11 @@ export interface Provider {
    * OAuth token); pushes and queries are timed by the relay around the calls above.
    */
   timeRequests?(timer: RequestTimer): void;
+  /**
+   * Hands the adapter the relay's secret callback path token (CALLBACK_TOKEN, or the one the relay
+   * made up), to be kept out of any provider text the adapter keeps, as its own keys are.
+   */
+  hideCallbackToken?(token: string): void;
   /** Stops timers and connections the adapter holds. */
   close?(): void;
 }

@@ -16,8 +16,7 @@
  */
 import { z } from 'zod';
 import { normalizePhone, toLocalPhone } from '../phone.js';
-import { darajaWords } from './daraja.js';
-import { ProviderHttpError, requestJson, SETTINGS_CHECK_REF, settingsProblem, type JsonResponse } from './http.js';
+import { ProviderHttpError, providerWords, requestJson, SETTINGS_CHECK_REF, settingsProblem, type JsonResponse } from './http.js';
 import { statusFromResultCode } from './mpesa-result-codes.js';
 import { isDigits, isHttpUrl, readSettings, type Env } from './settings.js';
 import type { CallbackInput, ParsedCallback, Provider, ProviderStatus, PushRequest, PushResult } from './types.js';
@@ -63,8 +62,6 @@ const callbackSchema = z.object({
 
 /** An M-Pesa receipt (`SKQ96C7K7H`): what a status answer's reference fields must look like to be shown as one. */
 const RECEIPT = /^[A-Z0-9]{10}$/;
-/** The relay's callback path token, at the end of the callback URL a push is given (CALLBACK_TOKEN's form). */
-const CALLBACK_TOKEN_AT_END = /[A-Za-z0-9_-]{16,128}$/;
 /** Words of a refusal by UpesiPay's abuse protection (the wording is not documented). */
 const ABUSE_BLOCK = /block|restrict|abuse|too many/i;
 
@@ -73,7 +70,7 @@ export class UpesiPayProvider implements Provider {
   readonly signedCallbacks = false;
   readonly baseUrl: string;
   private readonly headers: Record<string, string>;
-  /** The relay's secret callback path token, as the last push's callback URL ends. */
+  /** The relay's secret callback path token (`hideCallbackToken`). */
   private callbackToken: string | undefined;
 
   constructor(private readonly options: UpesiPayOptions) {
@@ -82,7 +79,6 @@ export class UpesiPayProvider implements Provider {
   }
 
   async requestPayment(request: PushRequest): Promise<PushResult> {
-    this.callbackToken = CALLBACK_TOKEN_AT_END.exec(request.callbackUrl)?.[0] ?? this.callbackToken;
     if (!Number.isSafeInteger(request.amount) || request.amount < 1) {
       return { kind: 'refused', code: 'rejected', message: 'UpesiPay takes whole shillings only; no prompt was sent.' };
     }
@@ -140,7 +136,7 @@ export class UpesiPayProvider implements Provider {
         return { status: 'succeeded', ...(receipt ? { receipt } : {}) };
       }
       case 'FAILED': {
-        const byCode = answer.ResultCode === undefined ? undefined : statusFromResultCode(Number(answer.ResultCode), darajaWords(answer.ResultDesc, this.secrets()));
+        const byCode = answer.ResultCode === undefined ? undefined : statusFromResultCode(Number(answer.ResultCode), providerWords(answer.ResultDesc, this.secrets()));
         if (byCode?.status === 'failed') return byCode;
         return { status: 'failed', code: 'provider_error', message: 'UpesiPay reports the payment failed and gives no reason.' };
       }
@@ -154,6 +150,10 @@ export class UpesiPayProvider implements Provider {
    * What must never be kept from UpesiPay's words (a ResultDesc that echoes the request): the
    * token, the callback token. The merchant sees them in the API and webhooks.
    */
+  hideCallbackToken(token: string): void {
+    this.callbackToken = token;
+  }
+
   private secrets(): (string | undefined)[] {
     return [this.options.authToken, this.callbackToken];
   }
@@ -180,7 +180,7 @@ export class UpesiPayProvider implements Provider {
     const amount = callback.Amount == null || !Number.isFinite(Number(callback.Amount)) ? undefined : Number(callback.Amount);
     const phone = callback.Phone == null ? undefined : normalizePhone(String(callback.Phone));
     const receipt = callback.MpesaReceiptNumber?.trim() || undefined;
-    const result = statusFromResultCode(Number(callback.ResultCode), darajaWords(callback.ResultDesc ?? undefined, this.secrets()));
+    const result = statusFromResultCode(Number(callback.ResultCode), providerWords(callback.ResultDesc ?? undefined, this.secrets()));
     const paid = result.status === 'succeeded';
     return {
       kind: 'status',
@@ -196,7 +196,7 @@ export class UpesiPayProvider implements Provider {
 /** Our own words for a refused push: the provider's text may carry anything and is never echoed. */
 function refusal(status: number | undefined, body: unknown): PushResult {
   if (status === 401) {
-    return { kind: 'refused', code: 'provider_error', message: 'UpesiPay did not accept UPESIPAY_AUTH_TOKEN; no prompt was sent.' };
+    return { kind: 'refused', code: 'provider_error', message: 'UpesiPay did not accept UPESIPAY_AUTH_TOKEN; no prompt was sent.', setup: true };
   }
   const text = typeof body === 'string' ? body : JSON.stringify(body ?? '');
   if (ABUSE_BLOCK.test(text)) {

@@ -197,7 +197,7 @@ const NOT_ACCEPTABLE = 'This route answers text/event-stream only.';
 
 /**
  * Whether an Accept header admits text/event-stream, as @fastify/sse's gate for an SSE-only route
- * decides (RFC 9110): a missing one does; otherwise the most specific range that names it decides
+ * decides (its `clientAcceptsSSE`, which the plugin does not export; RFC 9110): a missing one does; otherwise the most specific range that names it decides
  * (`text/event-stream`, then `text/*`, then any type), and `q=0` refuses. The route negotiates
  * itself (`kind: 'manual'`) so that a refusal gets the relay's error body, not the plugin's 406.
  */
